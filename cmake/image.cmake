@@ -1,0 +1,33 @@
+# The AArch64 EL2 hypervisor image: freestanding C++20, linked with Debian's arm64 libfdt.a.
+enable_language(ASM)
+
+set(arm64_root "${BULKHEAD_CACHE}/arm64-root")
+set(libfdt_archive "${arm64_root}/usr/lib/aarch64-linux-gnu/libfdt.a")
+if(NOT EXISTS "${libfdt_archive}")
+  message(FATAL_ERROR "arm64 libfdt not found at ${libfdt_archive}: run scripts/setup.sh")
+endif()
+
+# -mgeneral-regs-only: the hypervisor never touches FP/SIMD, so guest FP state survives
+# traps without saving it. -mstrict-align: early boot runs with the MMU off (Device memory).
+set(BULKHEAD_FREESTANDING_FLAGS
+  -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit
+  -fno-builtin -nostdlib -mgeneral-regs-only -mstrict-align -fno-pie -fno-pic
+  -fstack-protector-strong -ffunction-sections -fdata-sections -g)
+target_compile_options(bulkhead_portable PRIVATE ${BULKHEAD_FREESTANDING_FLAGS})
+# libfdt's header (libfdt_env.h) includes a few libc headers for declarations only.
+target_include_directories(bulkhead_portable SYSTEM PUBLIC "${arm64_root}/usr/include")
+target_compile_definitions(bulkhead_portable PUBLIC BULKHEAD_TARGET=1)
+
+add_executable(bulkhead_image)
+set_target_properties(bulkhead_image PROPERTIES OUTPUT_NAME bulkhead.elf SUFFIX "")
+target_compile_options(bulkhead_image PRIVATE ${BULKHEAD_WARNINGS}
+  $<$<COMPILE_LANGUAGE:CXX>:${BULKHEAD_FREESTANDING_FLAGS}>)
+target_link_options(bulkhead_image PRIVATE -nostdlib -static -no-pie
+  -T ${CMAKE_SOURCE_DIR}/core/arch/aarch64/image.ld -Wl,--gc-sections -Wl,--build-id=none
+  -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)
+set_target_properties(bulkhead_image PROPERTIES LINK_DEPENDS ${CMAKE_SOURCE_DIR}/core/arch/aarch64/image.ld)
+target_link_libraries(bulkhead_image PRIVATE bulkhead_portable "${libfdt_archive}" gcc)
+
+add_custom_command(TARGET bulkhead_image POST_BUILD
+  COMMAND ${CMAKE_OBJCOPY} -O binary $<TARGET_FILE:bulkhead_image> ${CMAKE_BINARY_DIR}/bulkhead.img
+  COMMENT "Writing bulkhead.img")

@@ -1,0 +1,116 @@
+// Type-safe, allocation-free text formatting for the hypervisor and its host tools.
+// `{}` placeholders are counted at compile time against the arguments.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace bulkhead {
+
+// Where formatted text goes. Implementations: console, fixed buffers (tests, line assembly).
+class Sink {
+ public:
+  virtual void write(const char* text, size_t length) = 0;
+
+ protected:
+  ~Sink() = default;
+};
+
+// Hexadecimal with a `0x` prefix; `digits` pads with zeros.
+struct Hex {
+  uint64_t value;
+  uint8_t digits;
+};
+constexpr Hex hex(uint64_t value, uint8_t digits = 0) { return {value, digits}; }
+
+// Hexadecimal without prefix, zero-padded: PCI IDs, SBDF fields.
+struct PlainHex {
+  uint64_t value;
+  uint8_t digits;
+};
+constexpr PlainHex plain_hex(uint64_t value, uint8_t digits) { return {value, digits}; }
+
+// A string with an explicit length (not NUL-terminated), e.g. a device-tree name.
+struct Text {
+  const char* data;
+  size_t length;
+};
+
+struct FormatArg {
+  enum class Kind : uint8_t { signed_int, unsigned_int, hex, plain_hex, c_string, text, boolean };
+  Kind kind;
+  uint8_t digits;
+  union {
+    int64_t s;
+    uint64_t u;
+    const char* str;
+  };
+  size_t length;
+
+  FormatArg(const FormatArg&) = default;
+  template <typename T>
+    requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
+  constexpr FormatArg(T v) : kind(std::is_signed_v<T> ? Kind::signed_int : Kind::unsigned_int), digits(0), u(0), length(0) {
+    if constexpr (std::is_signed_v<T>) s = v; else u = v;
+  }
+  constexpr FormatArg(bool v) : kind(Kind::boolean), digits(0), u(v), length(0) {}
+  constexpr FormatArg(Hex h) : kind(Kind::hex), digits(h.digits), u(h.value), length(0) {}
+  constexpr FormatArg(PlainHex h) : kind(Kind::plain_hex), digits(h.digits), u(h.value), length(0) {}
+  constexpr FormatArg(const char* v) : kind(Kind::c_string), digits(0), str(v), length(0) {}
+  constexpr FormatArg(Text t) : kind(Kind::text), digits(0), str(t.data), length(t.length) {}
+};
+
+namespace detail {
+void format_placeholder_count_mismatch();  // not constexpr: calling it fails compilation
+consteval size_t count_placeholders(const char* text) {
+  size_t count = 0;
+  for (; *text != '\0'; ++text) {
+    if (text[0] == '{' && text[1] == '}') { ++count; ++text; }
+  }
+  return count;
+}
+}  // namespace detail
+
+template <typename... Args>
+struct FormatString {
+  const char* text;
+  consteval FormatString(const char* format) : text(format) {
+    if (detail::count_placeholders(format) != sizeof...(Args)) detail::format_placeholder_count_mismatch();
+  }
+};
+
+void vformat(Sink& sink, const char* format, const FormatArg* args, size_t count);
+
+template <typename... Args>
+void format(Sink& sink, FormatString<std::type_identity_t<Args>...> format, Args... args) {
+  if constexpr (sizeof...(Args) == 0) {
+    vformat(sink, format.text, nullptr, 0);
+  } else {
+    const FormatArg list[] = {FormatArg(args)...};
+    vformat(sink, format.text, list, sizeof...(Args));
+  }
+}
+
+// Collects text in a fixed array; excess is dropped and remembered.
+template <size_t Capacity>
+class FixedBuffer final : public Sink {
+ public:
+  void write(const char* text, size_t length) override {
+    for (size_t i = 0; i < length; ++i) {
+      if (used_ + 1 < Capacity) data_[used_++] = text[i]; else truncated_ = true;
+    }
+    data_[used_] = '\0';
+  }
+  const char* c_str() const { return data_; }
+  size_t size() const { return used_; }
+  bool truncated() const { return truncated_; }
+  void clear() { used_ = 0; data_[0] = '\0'; truncated_ = false; }
+
+ private:
+  char data_[Capacity] = {};
+  size_t used_ = 0;
+  bool truncated_ = false;
+};
+
+}  // namespace bulkhead
