@@ -1,0 +1,120 @@
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <memory>
+#include <vector>
+
+#include "core/mmu/page_table.hpp"
+
+using namespace bulkhead;
+
+namespace {
+// Host pages stand in for physical memory: the "physical address" is the host pointer.
+class HostPagePool final : public PagePool {
+ public:
+  explicit HostPagePool(size_t capacity) : capacity_(capacity) {}
+  ~HostPagePool() {
+    for (void* page : pages_) std::free(page);
+  }
+  uint64_t allocate_zeroed_page() override {
+    if (pages_.size() == capacity_) return 0;
+    void* page = std::aligned_alloc(4096, 4096);
+    std::memset(page, 0, 4096);
+    pages_.push_back(page);
+    return reinterpret_cast<uint64_t>(page);
+  }
+  uint64_t* pointer(uint64_t physical) override { return reinterpret_cast<uint64_t*>(physical); }
+  size_t used() const { return pages_.size(); }
+
+ private:
+  size_t capacity_;
+  std::vector<void*> pages_;
+};
+
+constexpr MapAttributes normal{MemoryType::normal_write_back, true, true};
+constexpr MapAttributes device{MemoryType::device_nGnRE, true, false};
+}  // namespace
+
+TEST_CASE("page table: uses the largest blocks alignment allows") {
+  HostPagePool pool(16);
+  PageTable table(pool);
+  REQUIRE(table.initialise());
+  REQUIRE(table.map(0x40000000, 0x40000000, 0x80000000, normal) == MapResult::ok);
+  auto t = table.translate(0x40001234);
+  CHECK(t.mapped);
+  CHECK(t.physical == 0x40001234);
+  CHECK(t.level == 1);
+  CHECK(pool.used() == 2);  // level 0 + one level 1
+  CHECK_FALSE(table.translate(0x3ffff000).mapped);
+  CHECK_FALSE(table.translate(0xc0000000).mapped);
+  CHECK(table.translate(0xbfffffff).mapped);
+}
+
+TEST_CASE("page table: splits an unaligned range into 2 MiB and 4 KiB entries") {
+  HostPagePool pool(16);
+  PageTable table(pool);
+  REQUIRE(table.initialise());
+  // GICv3 redistributors on QEMU virt: 0x80a0000 + 0xf60000.
+  REQUIRE(table.map(0x80a0000, 0x80a0000, 0xf60000, device) == MapResult::ok);
+  CHECK(table.translate(0x80a0000).level == 3);
+  CHECK(table.translate(0x8200000).level == 2);
+  CHECK(table.translate(0x8ffffff).mapped);
+  CHECK_FALSE(table.translate(0x9000000).mapped);
+  CHECK_FALSE(table.translate(0x809f000).mapped);
+}
+
+TEST_CASE("page table: attributes encode memory type, access and execute-never") {
+  HostPagePool pool(16);
+  PageTable table(pool);
+  REQUIRE(table.initialise());
+  REQUIRE(table.map(0x9000000, 0x9000000, 0x1000, device) == MapResult::ok);
+  const uint64_t d = table.translate(0x9000000).descriptor;
+  CHECK(((d >> 2) & 7) == static_cast<uint64_t>(MemoryType::device_nGnRE));
+  CHECK((d & (1ull << 54)) != 0);  // device: never executable
+  CHECK((d & (1ull << 10)) != 0);  // access flag set
+  CHECK((d & 3) == 3);             // level-3 page descriptor
+  REQUIRE(table.map(0x40000000, 0x40000000, 0x200000, MapAttributes{MemoryType::normal_write_back, false, true}) == MapResult::ok);
+  const uint64_t n = table.translate(0x40000000).descriptor;
+  CHECK((n & (1ull << 54)) == 0);
+  CHECK((n & (1ull << 7)) != 0);   // read-only
+  CHECK(((n >> 8) & 3) == 3);      // inner shareable
+  CHECK((n & 3) == 1);             // level-2 block descriptor
+}
+
+TEST_CASE("page table: non-identity mapping translates") {
+  HostPagePool pool(16);
+  PageTable table(pool);
+  REQUIRE(table.initialise());
+  REQUIRE(table.map(0x80000000, 0x100000000, 0x400000, normal) == MapResult::ok);
+  CHECK(table.translate(0x80123000).physical == 0x100123000);
+}
+
+TEST_CASE("page table: re-mapping the same translation is accepted, a different one refused") {
+  HostPagePool pool(16);
+  PageTable table(pool);
+  REQUIRE(table.initialise());
+  REQUIRE(table.map(0x40000000, 0x40000000, 0x40000000, normal) == MapResult::ok);
+  CHECK(table.map(0x40200000, 0x40200000, 0x1000, normal) == MapResult::ok);  // inside the 1 GiB block
+  CHECK(table.map(0x40200000, 0x40200000, 0x1000, device) == MapResult::conflict);
+  CHECK(table.map(0x40200000, 0x50200000, 0x1000, normal) == MapResult::conflict);
+  REQUIRE(table.map(0x9000000, 0x9000000, 0x1000, device) == MapResult::ok);
+  CHECK(table.map(0x9000000, 0x9000000, 0x1000, device) == MapResult::ok);
+  CHECK(table.map(0x9000000, 0x9000000, 0x1000, normal) == MapResult::conflict);
+}
+
+TEST_CASE("page table: bad arguments and pool exhaustion are reported") {
+  HostPagePool pool(3);
+  PageTable table(pool);
+  REQUIRE(table.initialise());
+  CHECK(table.map(0x1001, 0x1000, 0x1000, device) == MapResult::misaligned);
+  CHECK(table.map(0x1000, 0x1000, 0x800, device) == MapResult::misaligned);
+  CHECK(table.map(1ull << 48, 0, 0x1000, device) == MapResult::misaligned);
+  CHECK(table.map(0xfffffffff000ull, 0, 0x2000, device) == MapResult::misaligned);
+  CHECK(table.map(0x1000, 0x1000, 0x1000, device) == MapResult::out_of_pages);  // needs L1, L2, L3
+  CHECK(std::string(map_result_name(MapResult::out_of_pages)) == "out of page-table pages");
+  HostPagePool empty(0);
+  PageTable none(empty);
+  CHECK_FALSE(none.initialise());
+}
