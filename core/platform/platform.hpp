@@ -49,6 +49,7 @@ struct GicV3Info {
   bool its_present = false;
   AddressRange its;
   uint32_t its_phandle = 0;
+  NodePath its_path;
   uint32_t phandle = 0;
   NodePath path;
 };
