@@ -1,0 +1,156 @@
+// Image header and the first instructions at EL2, for the boot CPU and for CPUs started
+// through PSCI CPU_ON. Everything here runs with the MMU off until mmu_switch_on.
+
+#define BULKHEAD_TEXT_OFFSET 0x200000
+#define CPTR_EL2_NO_TRAPS 0x33ff      /* RES1 bits only: FP/SIMD not trapped (libfdt uses SIMD) */
+#define PSCI_SYSTEM_OFF 0x84000008
+#define SCTLR_EL2_RES1 0x30c50830
+#define SCTLR_EL2_MMU_ON (SCTLR_EL2_RES1 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12)) /* M C SA I */
+
+  .section .text.image_header, "ax"
+  .global _start
+_start:
+  b primary_entry                 // code0
+  .long 0                         // code1
+  .quad BULKHEAD_TEXT_OFFSET      // text_offset: load at a 2 MiB-aligned base + this
+  .quad _image_size               // image_size, BSS included
+  .quad 0x2                       // flags: little-endian, 4 KiB pages, base near DRAM start
+  .quad 0, 0, 0                   // res2-res4
+  .ascii "ARM\x64"                // magic
+  .long 0                         // res5
+
+  .text
+primary_entry:
+  msr daifset, #0xf
+  mov x19, x0                     // firmware DTB
+  mrs x1, CurrentEL
+  ubfx x1, x1, #2, #2
+  cmp x1, #2
+  b.ne entered_below_el2
+  adr x1, _start
+  ldr x2, =_start
+  cmp x1, x2
+  b.ne loaded_at_wrong_address
+  bl cpu_common_setup
+  ldr x1, =boot_stack_top
+  mov sp, x1
+  // Zero BSS, then drop any stale cache lines over it: the MMU comes on later and
+  // cacheable reads must see the zeros written now to memory.
+  ldr x1, =__bss_start
+  ldr x2, =__bss_end
+1: cmp x1, x2
+  b.hs 2f
+  stp xzr, xzr, [x1], #16
+  b 1b
+2: ldr x0, =__bss_start
+  ldr x1, =__bss_end
+  bl invalidate_dcache_range
+  mov x0, x19
+  bl boot_primary                 // never returns
+  b park
+
+// x0 = SecondaryBoot* (PSCI context_id): stack_top, mair, tcr, ttbr0 at offsets 0..24.
+  .global secondary_entry
+secondary_entry:
+  msr daifset, #0xf
+  mov x19, x0
+  bl cpu_common_setup
+  ldr x0, [x19, #8]
+  ldr x1, [x19, #16]
+  ldr x2, [x19, #24]
+  bl mmu_switch_on
+  ldr x1, [x19, #0]
+  mov sp, x1
+  mov x0, x19
+  bl boot_secondary               // never returns
+  b park
+
+// Vectors, FP/SIMD access, counters and the WFE event stream, for every CPU.
+cpu_common_setup:
+  ldr x1, =el2_vectors
+  msr vbar_el2, x1
+  mov x1, #CPTR_EL2_NO_TRAPS
+  msr cptr_el2, x1
+  // CNTHCTL_EL2: EL1 counter/timer access allowed; event stream on counter bit 12
+  // (about every 130 us at 62.5 MHz) so WFE-based waits can time out.
+  mov x1, #(0x3 | (1 << 2) | (12 << 4))
+  msr cnthctl_el2, x1
+  msr cntvoff_el2, xzr
+  isb
+  ret
+
+// x0 = MAIR, x1 = TCR, x2 = TTBR0. Caches and MMU on, identity-mapped code continues.
+  .global mmu_switch_on
+mmu_switch_on:
+  msr mair_el2, x0
+  msr tcr_el2, x1
+  msr ttbr0_el2, x2
+  isb
+  tlbi alle2
+  ic iallu
+  dsb nsh
+  isb
+  ldr x3, =SCTLR_EL2_MMU_ON
+  msr sctlr_el2, x3
+  isb
+  ret
+
+// x0 = start, x1 = end: invalidate data cache lines to the point of coherency.
+  .global invalidate_dcache_range
+invalidate_dcache_range:
+  mrs x3, ctr_el0
+  ubfx x3, x3, #16, #4            // DminLine: log2(words)
+  mov x2, #4
+  lsl x2, x2, x3                  // line size in bytes
+  sub x3, x2, #1
+  bic x0, x0, x3
+1: dc ivac, x0
+  add x0, x0, x2
+  cmp x0, x1
+  b.lo 1b
+  dsb sy
+  ret
+
+// Without EL2 or at the wrong address nothing else can run: say so on the board's
+// default UART (MMU off, so its physical address works) and ask firmware to power off.
+entered_below_el2:
+  // Any fault from here on parks instead of running off through an unset VBAR_EL1.
+  adr x1, el1_park_vectors
+  msr vbar_el1, x1
+  isb
+  adr x0, msg_not_el2
+  b early_fatal
+loaded_at_wrong_address:
+  adr x0, msg_wrong_address
+early_fatal:
+  ldr x1, =bulkhead_board_uart_base
+  ldr x1, [x1]
+1: ldrb w2, [x0], #1
+  cbz w2, 3f
+2: ldr w3, [x1, #0x18]            // UARTFR
+  tbnz w3, #5, 2b                 // TXFF
+  str w2, [x1]
+  b 1b
+3: ldr x0, =PSCI_SYSTEM_OFF
+  mrs x1, CurrentEL
+  ubfx x1, x1, #2, #2
+  cmp x1, #2
+  b.eq 4f
+  hvc #0                          // at EL1 without EL2, QEMU offers PSCI on HVC
+  ldr x0, =PSCI_SYSTEM_OFF
+4: smc #0
+park:
+  wfi
+  b park
+
+msg_not_el2:
+  .asciz "bulkhead: error: entered below EL2; the hypervisor needs EL2 (QEMU: -M virt,virtualization=on)\r\nbulkhead: power-off reason entry\r\n"
+msg_wrong_address:
+  .asciz "bulkhead: error: image loaded at the wrong address; load it at DRAM base + text_offset\r\nbulkhead: power-off reason entry\r\n"
+
+  .balign 2048
+el1_park_vectors:
+  .rept 16
+  .balign 0x80
+  b park
+  .endr

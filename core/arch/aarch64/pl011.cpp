@@ -1,0 +1,34 @@
+#include "core/arch/aarch64/pl011.hpp"
+
+namespace bulkhead::arch {
+namespace {
+constexpr size_t data_register = 0x00 / 4;
+constexpr size_t flag_register = 0x18 / 4;
+constexpr size_t control_register = 0x30 / 4;
+constexpr uint32_t flag_transmit_full = 1u << 5;
+constexpr uint32_t control_enable_tx_rx = (1u << 0) | (1u << 8) | (1u << 9);  // UARTEN TXE RXE
+}  // namespace
+
+void Pl011Console::attach(uint64_t base) {
+  registers_ = reinterpret_cast<volatile uint32_t*>(base);
+  // Firmware normally left it enabled; a board-default fallback may not have been.
+  registers_[control_register] = registers_[control_register] | control_enable_tx_rx;
+}
+
+void Pl011Console::put(char c) {
+  while ((registers_[flag_register] & flag_transmit_full) != 0) {
+  }
+  registers_[data_register] = static_cast<uint8_t>(c);
+}
+
+void Pl011Console::write_line(const char* text, size_t length) {
+  if (registers_ == nullptr) return;
+  const bool locked = lock_.lock();
+  for (size_t i = 0; i < length; ++i) {
+    if (text[i] == '\n') put('\r');
+    put(text[i]);
+  }
+  if (locked) lock_.unlock();
+}
+
+}  // namespace bulkhead::arch

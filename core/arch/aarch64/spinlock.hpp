@@ -1,0 +1,34 @@
+// A lock for the few shared things at EL2 (the console). Waiters sleep in WFE; the
+// release sends an event. The owner is recorded so a CPU that crashes while holding
+// the lock can still report.
+#pragma once
+
+#include <cstdint>
+
+#include "core/arch/aarch64/sysreg.hpp"
+
+namespace bulkhead::arch {
+
+class SpinLock {
+ public:
+  // Returns false if the lock is held by this CPU already (a nested crash report).
+  bool lock() {
+    const uint64_t me = arch::own_mpidr() + 1;
+    if (__atomic_load_n(&owner_, __ATOMIC_RELAXED) == me) return false;
+    uint64_t expected = 0;
+    while (!__atomic_compare_exchange_n(&owner_, &expected, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      arch::wait_for_event();
+      expected = 0;
+    }
+    return true;
+  }
+  void unlock() {
+    __atomic_store_n(&owner_, 0, __ATOMIC_RELEASE);
+    arch::send_event();
+  }
+
+ private:
+  uint64_t owner_ = 0;
+};
+
+}  // namespace bulkhead::arch

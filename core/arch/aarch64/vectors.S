@@ -1,0 +1,91 @@
+// EL2 exception vectors: every entry saves the full register frame (ExceptionFrame in
+// exceptions.hpp) and calls handle_el2_exception(kind, frame); on return the frame,
+// possibly edited, is restored and the exception returns.
+
+#define FRAME_SIZE 288
+
+.macro vector kind
+  .balign 0x80
+  sub sp, sp, #FRAME_SIZE
+  stp x0, x1, [sp, #0]
+  mov x0, #\kind
+  b exception_entry
+.endm
+
+  .text
+  .balign 2048
+  .global el2_vectors
+el2_vectors:
+  vector 0
+  vector 1
+  vector 2
+  vector 3
+  vector 4
+  vector 5
+  vector 6
+  vector 7
+  vector 8
+  vector 9
+  vector 10
+  vector 11
+  vector 12
+  vector 13
+  vector 14
+  vector 15
+
+exception_entry:
+  stp x2, x3, [sp, #16]
+  stp x4, x5, [sp, #32]
+  stp x6, x7, [sp, #48]
+  stp x8, x9, [sp, #64]
+  stp x10, x11, [sp, #80]
+  stp x12, x13, [sp, #96]
+  stp x14, x15, [sp, #112]
+  stp x16, x17, [sp, #128]
+  stp x18, x19, [sp, #144]
+  stp x20, x21, [sp, #160]
+  stp x22, x23, [sp, #176]
+  stp x24, x25, [sp, #192]
+  stp x26, x27, [sp, #208]
+  stp x28, x29, [sp, #224]
+  add x1, sp, #FRAME_SIZE
+  stp x30, x1, [sp, #240]
+  mrs x1, elr_el2
+  mrs x2, spsr_el2
+  stp x1, x2, [sp, #256]
+  mrs x1, esr_el2
+  mrs x2, far_el2
+  stp x1, x2, [sp, #272]
+  mov x1, sp
+  bl handle_el2_exception
+  ldp x1, x2, [sp, #256]
+  msr elr_el2, x1
+  msr spsr_el2, x2
+  ldp x0, x1, [sp, #0]
+  ldp x2, x3, [sp, #16]
+  ldp x4, x5, [sp, #32]
+  ldp x6, x7, [sp, #48]
+  ldp x8, x9, [sp, #64]
+  ldp x10, x11, [sp, #80]
+  ldp x12, x13, [sp, #96]
+  ldp x14, x15, [sp, #112]
+  ldp x16, x17, [sp, #128]
+  ldp x18, x19, [sp, #144]
+  ldp x20, x21, [sp, #160]
+  ldp x22, x23, [sp, #176]
+  ldp x24, x25, [sp, #192]
+  ldp x26, x27, [sp, #208]
+  ldp x28, x29, [sp, #224]
+  ldr x30, [sp, #240]
+  add sp, sp, #FRAME_SIZE
+  eret
+
+// x0 = function ID, x1..x3 = arguments; returns x0. Firmware calls through SMC/HVC.
+  .global firmware_call_smc
+firmware_call_smc:
+  smc #0
+  ret
+  .global firmware_call_hvc
+firmware_call_hvc:
+  hvc #0
+  ret

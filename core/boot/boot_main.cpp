@@ -1,0 +1,194 @@
+// The boot CPU's path from the first C++ instruction to the boot report.
+#include "core/arch/aarch64/firmware.hpp"
+#include "core/arch/aarch64/pl011.hpp"
+#include "core/arch/aarch64/sysreg.hpp"
+#include "core/boot/boot_state.hpp"
+#include "core/boot/el2_memory_map.hpp"
+#include "core/boot/smp.hpp"
+#include "core/lib/bootargs.hpp"
+#include "core/lib/log.hpp"
+#include "core/lib/psci.hpp"
+#include "core/lib/runtime.hpp"
+#include "core/lib/version.hpp"
+#include "core/platform/firmware_dt.hpp"
+#include "core/platform/platform_report.hpp"
+#include "pci/ecam_mmio.hpp"
+#include "pci/enumerate.hpp"
+#include "pci/pci_report.hpp"
+#include BULKHEAD_BOARD_HEADER
+
+extern "C" void mmu_switch_on(uint64_t mair, uint64_t tcr, uint64_t ttbr0);
+// entry.S prints early fatal errors (before any C++) on this UART.
+extern "C" const uint64_t bulkhead_board_uart_base = bulkhead::board::default_uart_base;
+
+namespace bulkhead::boot {
+namespace {
+
+constexpr uint64_t max_dtb_size = 2ull << 20;  // as Linux: a larger blob is not a DTB
+
+constinit arch::Pl011Console console;
+constinit PlatformInfo platform;
+constinit PsciConduit conduit_for_power = board::default_psci_conduit;
+constinit uint64_t boot_mpidr = ~0ull;
+constinit pci::PciTopology pci_topology;
+constinit pci::EcamMmioAccessor ecam_accessors[max_pcie_hosts];
+constinit bool ecam_mapped[max_pcie_hosts] = {};
+
+uint32_t read_be32(const volatile uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// How much to map for the DTB, read with the MMU off (byte loads only). An invalid
+// header still gets one page mapped so the reader can say what is wrong with it.
+uint64_t dtb_map_size(uint64_t dtb) {
+  if (dtb == 0 || (dtb & 7) != 0) return 0;
+  const auto* header = reinterpret_cast<const volatile uint8_t*>(dtb);
+  if (read_be32(header) != 0xd00dfeed) return 4096;
+  const uint64_t total = read_be32(header + 4);
+  return total < 4096 ? 4096 : (total > max_dtb_size ? max_dtb_size : total);
+}
+
+const char* describe_dtb_pointer(uint64_t dtb) {
+  if (dtb == 0) return "no firmware dtb: x0 is 0 at entry";
+  return "firmware dtb pointer in x0 is not 8-byte aligned";
+}
+
+void attach_console(bool dt_ok) {
+  uint64_t uart = board::default_uart_base;
+  const char* source = "board-default";
+  if (dt_ok && platform.uart.present) {
+    uart = platform.uart.registers.base;
+    source = "stdout-path";
+    if (uart != board::default_uart_base && !map_device(platform.uart.registers, "uart")) {
+      uart = board::default_uart_base;
+      source = "board-default";
+    }
+  }
+  console.attach(uart);
+  log::set_output(&console);
+  log::fact("version {} board {}", version, board::name);
+  if (source[0] == 's') {
+    log::fact("console {} source {} {}", hex(uart), source, platform.uart.path.text);
+  } else {
+    log::fact("console {} source {}", hex(uart), source);
+  }
+}
+
+void map_platform_devices() {
+  for (size_t i = 0; i < platform.ram_count; ++i) map_ram(platform.ram[i], "ram");
+  if (platform.gic.present) {
+    map_device(platform.gic.distributor, "gic-v3 distributor");
+    for (size_t i = 0; i < platform.gic.redistributor_region_count; ++i) {
+      map_device(platform.gic.redistributors[i], "gic-v3 redistributors");
+    }
+    if (platform.gic.its_present) map_device(platform.gic.its, "gic-v3 its");
+  }
+  if (platform.smmu.present) map_device(platform.smmu.registers, "smmu-v3");
+  for (size_t i = 0; i < platform.pcie_host_count; ++i) {
+    ecam_mapped[i] = map_device(platform.pcie_hosts[i].ecam, "pcie ecam");
+  }
+}
+
+// Enumerates every host bridge and reports it; the time is counter ticks, which under
+// QEMU -icount are instruction-based and deterministic (the enumeration benchmark).
+void enumerate_pci() {
+  pci::ConfigAccessor* accessors[max_pcie_hosts] = {};
+  for (size_t i = 0; i < platform.pcie_host_count; ++i) {
+    if (!ecam_mapped[i]) continue;
+    ecam_accessors[i].attach(platform.pcie_hosts[i].ecam.base, platform.pcie_hosts[i].bus_first);
+    accessors[i] = &ecam_accessors[i];
+  }
+  const uint64_t start = arch::counter();
+  const bool clean = pci::enumerate_all(platform, accessors, pci_topology);
+  const uint64_t ticks = arch::counter() - start;
+  pci::report_topology(pci_topology);
+  uint64_t accesses = 0;
+  for (size_t i = 0; i < pci_topology.segment_count; ++i) accesses += pci_topology.segments[i].config_reads + pci_topology.segments[i].config_writes;
+  log::fact("pci-enumeration segments {} functions {} config-accesses {} ticks {} ns {} errors {}",
+            pci_topology.segment_count, pci_topology.function_count, accesses, ticks,
+            ticks * 1000000000ull / arch::counter_frequency(), clean ? "no" : "yes");
+}
+
+[[noreturn]] void run_selftest(const char* name) {
+  log::fact("selftest {}", name);
+  if (rt::compare_strings(name, "crash") == 0) {
+    // Address 0 is never mapped at EL2: this must end in a crash report.
+    const uint64_t value = *reinterpret_cast<volatile uint64_t*>(uint64_t{0});
+    log::error("selftest crash: reading address 0 returned {}", hex(value));
+  } else {
+    log::error("unknown selftest '{}' in bulkhead.selftest", name);
+  }
+  power_off("selftest");
+}
+
+}  // namespace
+
+bool is_boot_cpu() { return arch::own_mpidr() == boot_mpidr; }
+PsciConduit power_conduit() { return conduit_for_power; }
+
+void power_off(const char* reason) {
+  log::fact("power-off reason {}", reason);
+  arch::system_off(conduit_for_power);
+}
+
+}  // namespace bulkhead::boot
+
+extern "C" [[noreturn]] void bulkhead_stop_after_fatal(const char* reason) { bulkhead::boot::power_off(reason); }
+
+// First C++ of the boot CPU: stack and BSS ready, MMU off, x0 from the boot loader.
+extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
+  using namespace bulkhead;
+  using namespace bulkhead::boot;
+  boot_mpidr = arch::own_mpidr();
+  const uint64_t dtb_size = dtb_map_size(dtb);
+  if (!build_early_map(dtb, dtb_size, board::default_uart_base)) arch::system_off(conduit_for_power);
+  const MmuSettings mmu = mmu_settings();
+  mmu_switch_on(mmu.mair, mmu.tcr, mmu.ttbr0);
+
+  FirmwareDtError dt_error{};
+  const bool dt_ok = dtb_size != 0 && read_firmware_dt(reinterpret_cast<const void*>(dtb), dtb_size, platform, dt_error);
+  attach_console(dt_ok);
+  log::fact("firmware-dtb {} size {}", hex(dtb), hex(dtb_size));
+  log::fact("el 2");
+  if (dtb_size == 0) {
+    log::error("{}", describe_dtb_pointer(dtb));
+    power_off("firmware-dtb");
+  }
+  if (!dt_ok) {
+    log::error("firmware dtb at {}: {}", hex(dtb), dt_error.message);
+    power_off("firmware-dtb");
+  }
+  if (platform.psci.conduit != PsciConduit::smc) {
+    log::error("psci: {}; the firmware must offer PSCI through smc to a hypervisor at EL2",
+               platform.psci.conduit == PsciConduit::hvc ? "method hvc cannot reach firmware from EL2" : "no /psci node");
+    power_off("firmware-dtb");
+  }
+  conduit_for_power = platform.psci.conduit;
+  map_platform_devices();
+  report_platform(platform);
+  const int64_t psci_version = arch::firmware_call(conduit_for_power, psci::version);
+  log::fact("psci-version {}.{}", static_cast<uint64_t>(psci_version) >> 16, static_cast<uint64_t>(psci_version) & 0xffff);
+
+  bool boot_cpu_listed = false;
+  for (size_t i = 0; i < platform.cpu_count; ++i) boot_cpu_listed |= platform.cpus[i].mpidr == boot_mpidr;
+  if (!boot_cpu_listed) {
+    log::error("boot cpu mpidr {} is not listed under /cpus", hex(boot_mpidr));
+    power_off("firmware-dtb");
+  }
+  const CpuBringUpResult cpus = bring_up_secondary_cpus(platform, boot_mpidr);
+  for (size_t i = 0; i < platform.cpu_count; ++i) {
+    if (cpu_is_online(i)) log::fact("cpu {} mpidr {} online", i, hex(platform.cpus[i].mpidr));
+  }
+  log::fact("cpus online {} of {}", cpus.online, platform.cpu_count);
+  if (cpus.failed != 0) power_off("cpu-bring-up");
+  enumerate_pci();
+
+  char selftest[32];
+  if (bootarg_value(platform.bootargs, "bulkhead.selftest", selftest, sizeof(selftest))) run_selftest(selftest);
+  log::fact("boot-complete");
+  if (bootarg_present(platform.bootargs, "bulkhead.hold")) {
+    log::fact("hold: bulkhead.hold set, machine stays up");
+    arch::park_forever();
+  }
+  power_off("done");
+}

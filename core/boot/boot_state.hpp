@@ -1,0 +1,15 @@
+// What every CPU may need to know about the boot, once the boot CPU has learnt it.
+#pragma once
+
+#include <cstdint>
+
+#include "core/platform/platform.hpp"
+
+namespace bulkhead::boot {
+
+bool is_boot_cpu();
+PsciConduit power_conduit();
+// Last words of a failed boot: `bulkhead: power-off reason REASON`, then PSCI SYSTEM_OFF.
+[[noreturn]] void power_off(const char* reason);
+
+}  // namespace bulkhead::boot

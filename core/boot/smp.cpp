@@ -1,0 +1,110 @@
+#include "core/boot/smp.hpp"
+
+#include <cstddef>
+
+#include "core/arch/aarch64/firmware.hpp"
+#include "core/arch/aarch64/sysreg.hpp"
+#include "core/boot/el2_memory_map.hpp"
+#include "core/lib/log.hpp"
+#include "core/lib/psci.hpp"
+
+extern "C" char secondary_entry[];
+
+namespace bulkhead::boot {
+
+// Read by secondary_entry (entry.S) with the MMU off: keep the layout in sync.
+struct SecondaryBoot {
+  uint64_t stack_top;
+  uint64_t mair;
+  uint64_t tcr;
+  uint64_t ttbr0;
+  uint64_t cpu_index;
+  uint32_t online;
+};
+static_assert(offsetof(SecondaryBoot, stack_top) == 0 && offsetof(SecondaryBoot, mair) == 8 &&
+              offsetof(SecondaryBoot, tcr) == 16 && offsetof(SecondaryBoot, ttbr0) == 24);
+
+namespace {
+constexpr size_t stack_size = 16 * 1024;
+alignas(16) uint8_t secondary_stacks[max_cpus][stack_size];
+alignas(64) SecondaryBoot secondary_boot[max_cpus];
+constinit const PlatformInfo* known_platform = nullptr;
+constinit uint32_t boot_cpu_online_flag[max_cpus] = {};
+// A CPU that has not reported after this long is declared failed.
+constexpr uint64_t bring_up_timeout_ms = 1000;
+
+bool wait_for_online(const SecondaryBoot& slot) {
+  const uint64_t deadline = arch::counter() + arch::counter_frequency() * bring_up_timeout_ms / 1000;
+  while (__atomic_load_n(&slot.online, __ATOMIC_ACQUIRE) == 0) {
+    if (arch::counter() > deadline) return false;
+    arch::wait_for_event();  // woken by the CPU's SEV or the event stream
+  }
+  return true;
+}
+}  // namespace
+
+uint64_t known_platform_mpidr(size_t index) {
+  return known_platform != nullptr && index < known_platform->cpu_count ? known_platform->cpus[index].mpidr : ~0ull;
+}
+
+bool cpu_is_online(size_t index) {
+  return index < max_cpus && (__atomic_load_n(&secondary_boot[index].online, __ATOMIC_ACQUIRE) == 1 ||
+                              boot_cpu_online_flag[index] != 0);
+}
+
+int current_cpu_index() {
+  if (known_platform == nullptr) return -1;
+  const uint64_t me = arch::own_mpidr();
+  for (size_t i = 0; i < known_platform->cpu_count; ++i) {
+    if (known_platform->cpus[i].mpidr == me) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+CpuBringUpResult bring_up_secondary_cpus(const PlatformInfo& platform, uint64_t boot_mpidr) {
+  known_platform = &platform;
+  CpuBringUpResult result;
+  const MmuSettings mmu = mmu_settings();
+  for (size_t i = 0; i < platform.cpu_count; ++i) {
+    const CpuInfo& cpu = platform.cpus[i];
+    if (cpu.mpidr == boot_mpidr) {
+      boot_cpu_online_flag[i] = 1;
+      ++result.online;
+      continue;
+    }
+    SecondaryBoot& slot = secondary_boot[i];
+    slot = {reinterpret_cast<uint64_t>(secondary_stacks[i] + stack_size), mmu.mair, mmu.tcr, mmu.ttbr0, i, 0};
+    arch::clean_dcache_range(&slot, sizeof(slot));  // the CPU reads it with its MMU off
+    const int64_t status = arch::firmware_call(platform.psci.conduit, psci::cpu_on_64, psci::affinity_of(cpu.mpidr),
+                                               reinterpret_cast<uint64_t>(secondary_entry),
+                                               reinterpret_cast<uint64_t>(&slot));
+    if (status != psci::success) {
+      log::error("cpu {} mpidr {} ({}) failed to come online: psci CPU_ON returned {} ({})", i, hex(cpu.mpidr),
+                 cpu.path.text, status, psci::result_name(status));
+      ++result.failed;
+    } else if (!wait_for_online(slot)) {
+      log::error("cpu {} mpidr {} ({}) failed to come online: no report within {} ms", i, hex(cpu.mpidr),
+                 cpu.path.text, bring_up_timeout_ms);
+      ++result.failed;
+    } else if (slot.online != 1) {
+      log::error("cpu {} mpidr {} ({}) failed to come online: a CPU with another MPIDR answered", i, hex(cpu.mpidr),
+                 cpu.path.text);
+      ++result.failed;
+    } else {
+      ++result.online;
+    }
+  }
+  return result;
+}
+
+}  // namespace bulkhead::boot
+
+// First C++ of a secondary CPU, MMU and stack ready. Reports in and sleeps until the
+// partitions are started (later: PSCI-driven vCPU entry).
+extern "C" [[noreturn]] void boot_secondary(bulkhead::boot::SecondaryBoot* slot) {
+  // 2 = "a CPU came up, but not the one asked for": the firmware DT lied about MPIDRs.
+  const bool expected = bulkhead::boot::known_platform_mpidr(slot->cpu_index) == bulkhead::arch::own_mpidr();
+  __atomic_store_n(&slot->online, expected ? 1u : 2u, __ATOMIC_RELEASE);
+  bulkhead::arch::send_event();
+  bulkhead::arch::park_forever();
+}
