@@ -54,43 +54,81 @@ class Run:
         self.expect(not self.timed_out, "QEMU did not exit by itself before the timeout")
 
 
-def boot(image, args, timeout=60, until=None):
-    """Boots `image`. With `until` (a line), stops QEMU once that line appeared."""
-    command = [QEMU, *args, "-kernel", image]
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    chunks = []
-    seen = threading.Event()
-    wanted = until.encode() if until is not None else None
+class QemuSession:
+    """One QEMU process whose console output is drained to EOF by a reader thread."""
 
-    def drain():  # blocking reads until EOF: nothing QEMU printed is lost
-        tail = b""
+    def __init__(self, image, args):
+        self.command = [QEMU, *args, "-kernel", image]
+        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.chunks = []
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+        self.timed_out = False
+
+    def _drain(self):  # blocking reads until EOF: nothing QEMU printed is lost
         while True:
-            data = os.read(process.stdout.fileno(), 65536)
+            data = os.read(self.process.stdout.fileno(), 65536)
             if not data:
                 return
-            chunks.append(data)
-            tail = (tail + data)[-4096:]
-            if wanted is not None and wanted in tail:
-                seen.set()
+            with self.lock:
+                self.chunks.append(data)
 
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + timeout
-    timed_out = False
-    while process.poll() is None:
-        if seen.is_set():
-            break
-        if time.monotonic() > deadline:
-            timed_out = True
-            break
-        time.sleep(0.02)
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    reader.join(timeout=10)
-    output = b"".join(chunks).decode("utf-8", errors="replace")
-    return Run(output, process.returncode, timed_out, command)
+    def text(self):
+        with self.lock:
+            return b"".join(self.chunks).decode("utf-8", errors="replace")
+
+    def wait(self, timeout, until=None):
+        """Waits for QEMU to exit or for the line `until`; notes a timeout."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None:
+            if until is not None and until in self.text():
+                return
+            if time.monotonic() > deadline:
+                self.timed_out = True
+                return
+            time.sleep(0.02)
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.reader.join(timeout=10)
+
+    def run(self):
+        return Run(self.text(), self.process.poll(), self.timed_out, self.command)
+
+
+def boot(image, args, timeout=60, until=None):
+    """Boots `image` until QEMU exits (or, with `until`, until that line appeared)."""
+    session = QemuSession(image, args)
+    session.wait(timeout, until)
+    session.stop()
+    return session.run()
+
+
+class boot_held:
+    """Context manager: boots, waits for `until`, and yields the Run so far while QEMU
+    stays up (for QMP inspection); QEMU is killed on exit."""
+
+    def __init__(self, image, args, until, timeout=60):
+        self.session = QemuSession(image, args)
+        self.until = until
+        self.timeout = timeout
+
+    def __enter__(self):
+        self.session.wait(self.timeout, self.until)
+        run = self.session.run()
+        if self.until not in run.lines:
+            self.session.stop()
+            run = self.session.run()
+            run.expect(False, f"never printed {self.until!r}")
+        return run
+
+    def __exit__(self, *exc):
+        self.session.stop()
+        return False
 
 
 def dump_dtb(args, path):
