@@ -472,7 +472,7 @@ void enable_forwarding(ConfigAccessor& config, Function& f) {
 
 }  // namespace
 
-bool allocate_resources(PciTopology& t, Segment& segment, const PcieHostInfo& host, ConfigAccessor& config) {
+bool allocate_resources(PciTopology& t, const Segment& segment, const PcieHostInfo& host, ConfigAccessor& config) {
   bool ok = true;
   // Each failed attempt gives up one usable function, so this ends after at most one
   // attempt per function; the bound is a second guard.
@@ -491,7 +491,7 @@ bool allocate_resources(PciTopology& t, Segment& segment, const PcieHostInfo& ho
   }
   if (!check_bridge_bars(t, segment)) ok = false;
   for (uint16_t i = segment.first_function; i < segment.first_function + segment.function_count; ++i) {
-    Function& f = t.functions[i];
+    const Function& f = t.functions[i];
     program_bars(config, f);
     if (f.is_bridge()) program_windows(config, f);
   }

@@ -12,6 +12,6 @@ namespace bulkhead::pci {
 // sets each bridge's final command register (forwarding on). A BAR that cannot be placed
 // makes its function unusable (logged); the rest is still placed. Returns false if any
 // function was made unusable.
-bool allocate_resources(PciTopology& topology, Segment& segment, const PcieHostInfo& host, ConfigAccessor& config);
+bool allocate_resources(PciTopology& topology, const Segment& segment, const PcieHostInfo& host, ConfigAccessor& config);
 
 }  // namespace bulkhead::pci

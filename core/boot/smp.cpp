@@ -25,7 +25,7 @@ static_assert(offsetof(SecondaryBoot, stack_top) == 0 && offsetof(SecondaryBoot,
               offsetof(SecondaryBoot, tcr) == 16 && offsetof(SecondaryBoot, ttbr0) == 24);
 
 namespace {
-constexpr size_t stack_size = 16 * 1024;
+constexpr size_t stack_size = size_t{16} * 1024;
 alignas(16) uint8_t secondary_stacks[max_cpus][stack_size];
 alignas(64) SecondaryBoot secondary_boot[max_cpus];
 constinit const PlatformInfo* known_platform = nullptr;

@@ -37,6 +37,7 @@ struct Text {
   size_t length;
 };
 
+// Implicit conversions from each argument type are the point: format("{}", 3, hex(x)).
 struct FormatArg {
   enum class Kind : uint8_t { signed_int, unsigned_int, hex, plain_hex, c_string, text, boolean };
   Kind kind;
@@ -51,13 +52,19 @@ struct FormatArg {
   FormatArg(const FormatArg&) = default;
   template <typename T>
     requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
+  // cppcheck-suppress noExplicitConstructor
   constexpr FormatArg(T v) : kind(std::is_signed_v<T> ? Kind::signed_int : Kind::unsigned_int), digits(0), u(0), length(0) {
     if constexpr (std::is_signed_v<T>) s = v; else u = v;
   }
+  // cppcheck-suppress noExplicitConstructor
   constexpr FormatArg(bool v) : kind(Kind::boolean), digits(0), u(v), length(0) {}
+  // cppcheck-suppress noExplicitConstructor
   constexpr FormatArg(Hex h) : kind(Kind::hex), digits(h.digits), u(h.value), length(0) {}
+  // cppcheck-suppress noExplicitConstructor
   constexpr FormatArg(PlainHex h) : kind(Kind::plain_hex), digits(h.digits), u(h.value), length(0) {}
+  // cppcheck-suppress noExplicitConstructor
   constexpr FormatArg(const char* v) : kind(Kind::c_string), digits(0), str(v), length(0) {}
+  // cppcheck-suppress noExplicitConstructor
   constexpr FormatArg(Text t) : kind(Kind::text), digits(0), str(t.data), length(t.length) {}
 };
 
@@ -75,6 +82,7 @@ consteval size_t count_placeholders(const char* text) {
 template <typename... Args>
 struct FormatString {
   const char* text;
+  // cppcheck-suppress noExplicitConstructor
   consteval FormatString(const char* format) : text(format) {
     if (detail::count_placeholders(format) != sizeof...(Args)) detail::format_placeholder_count_mismatch();
   }

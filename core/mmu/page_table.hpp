@@ -24,7 +24,8 @@ class PagePool {
 
 // Memory types, matching the MAIR_EL2 layout programmed by the target (see mair_value).
 enum class MemoryType : uint8_t { device_nGnRnE = 0, device_nGnRE = 1, normal_write_back = 2, normal_non_cacheable = 3 };
-constexpr uint64_t mair_value = 0x00ull | (0x04ull << 8) | (0xffull << 16) | (0x44ull << 24);
+// Attr0 Device-nGnRnE (0x00), Attr1 Device-nGnRE (0x04), Attr2 Normal WB (0xff), Attr3 Normal NC (0x44).
+constexpr uint64_t mair_value = (0x04ull << 8) | (0xffull << 16) | (0x44ull << 24);
 
 struct MapAttributes {
   MemoryType type = MemoryType::normal_write_back;

@@ -173,7 +173,7 @@ class Reader {
     if (!check_untranslated(parent, path)) return false;
     reg.value = property(node, "reg");
     if (!reg.value.present()) return required ? fail("{}: reg: missing", p) : true;
-    const size_t entry_bytes = 4 * (reg.address_cells + reg.size_cells);
+    const size_t entry_bytes = size_t{4} * (reg.address_cells + reg.size_cells);
     if (reg.value.length % entry_bytes != 0) {
       return fail("{}: reg: length {} is not a multiple of {} (#address-cells {}, #size-cells {})", p,
                   reg.value.length, entry_bytes, reg.address_cells, reg.size_cells);
@@ -236,7 +236,7 @@ class Reader {
       if (!path_of(node, path)) return false;
       const Property reg = property(node, "reg");
       if (!reg.present()) return fail("{}: reg: missing", path.text);
-      if (reg.length != 4 * address_cells) {
+      if (reg.length != size_t{4} * address_cells) {
         return fail("{}: reg: length {} is not {} (#address-cells {})", path.text, reg.length, 4 * address_cells,
                     address_cells);
       }
@@ -330,7 +330,7 @@ class Reader {
 
   // GIC specifiers: a whole, non-zero number of #interrupt-cells entries.
   bool check_interrupts_length(const NodePath& path, const Property& interrupts) {
-    const size_t entry_bytes = 4 * gic_interrupt_cells_;
+    const size_t entry_bytes = size_t{4} * gic_interrupt_cells_;
     if (interrupts.length != 0 && interrupts.length % entry_bytes == 0) return true;
     return fail("{}: interrupts: length {} is not a non-zero multiple of {} (#interrupt-cells {})", path.text,
                 interrupts.length, entry_bytes, gic_interrupt_cells_);
@@ -593,7 +593,7 @@ class Reader {
     const Property interrupts = property(node, "interrupts");
     if (!interrupts.present()) return fail("{}: interrupts: missing", path.text);
     if (!check_gic_parent(node, path) || !check_interrupts_length(path, interrupts)) return false;
-    const size_t count = interrupts.length / (4 * gic_interrupt_cells_);
+    const size_t count = interrupts.length / (gic_interrupt_cells_ * sizeof(uint32_t));
     if (count < timer_interrupts) {
       return fail("{}: interrupts: {} entries, need 4 (secure phys, phys, virt, hyp)", path.text, count);
     }

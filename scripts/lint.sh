@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Static analysis of our code: cppcheck, then clang-tidy with .clang-tidy, for the host
+# build (portable code) and the image build (target code). Exits non-zero on any finding.
+# Usage: scripts/lint.sh [cppcheck|clang-tidy] [BUILD_DIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+which=${1:-all}
+build=${2:-$root/build}
+cd "$root"
+status=0
+
+if [ "$which" = all ] || [ "$which" = cppcheck ]; then
+  out=$(cppcheck --enable=warning,style,performance,portability --std=c++20 --inline-suppr --quiet \
+    --error-exitcode=0 -I . --suppress=missingIncludeSystem core pci partitions smmu 2>&1 || true)
+  if [ -n "$out" ]; then echo "$out"; status=1; else echo "cppcheck: clean"; fi
+fi
+
+if [ "$which" = all ] || [ "$which" = clang-tidy ]; then
+  portable=$(git ls-files 'core/lib/*.cpp' 'core/platform/*.cpp' 'core/mmu/*.cpp' 'pci/*.cpp' 'partitions/*.cpp' 'smmu/*.cpp')
+  target=$(git ls-files 'core/boot/*.cpp' 'core/arch/aarch64/*.cpp')
+  out=$( { clang-tidy -p "$build" --quiet $portable 2>&1
+           clang-tidy -p "$build/image" --quiet --extra-arg=--target=aarch64-linux-gnu $target 2>&1; } |
+         grep -E "(warning|error):" || true)
+  if [ -n "$out" ]; then echo "$out"; status=1; else echo "clang-tidy: clean"; fi
+fi
+exit $status
