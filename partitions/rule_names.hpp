@@ -5,21 +5,21 @@
 namespace bulkhead::partitions::rule {
 
 // Reading a blob (description, normalized description or board definition).
-constexpr const char* dtb = "dtb";                              // not a well-formed DTB
-constexpr const char* compatible = "compatible";                // wrong root compatible
-constexpr const char* schema_version = "schema-version";        // missing or unsupported version
-constexpr const char* checked_by = "checked-by";                // normalized form not made by this tool
-constexpr const char* required = "required";                    // a required node or property is missing
-constexpr const char* property_type = "property-type";          // wrong encoding or length
-constexpr const char* property_value = "property-value";        // a value outside its allowed set
-constexpr const char* unknown_property = "unknown-property";    // not in the schema (typo guard)
-constexpr const char* unknown_node = "unknown-node";            // not in the schema
-constexpr const char* capacity = "capacity";                    // more than a fixed limit allows
-constexpr const char* name_syntax = "name-syntax";              // partition/node name form
-constexpr const char* name_unique = "name-unique";              // two partitions, one name
-constexpr const char* cpu_selector = "cpu-selector";            // cpus vs cpu-mpidrs
-constexpr const char* pci_selector = "pci-selector";            // sbdf / vendor-device / instance form
-constexpr const char* board_layout = "board-layout";            // the board definition contradicts itself
+constexpr const char* dtb = "dtb";                            // not a well-formed DTB
+constexpr const char* compatible = "compatible";              // wrong root compatible
+constexpr const char* schema_version = "schema-version";      // missing or unsupported version
+constexpr const char* checked_by = "checked-by";              // normalized form not made by this tool
+constexpr const char* required = "required";                  // a required node or property is missing
+constexpr const char* property_type = "property-type";        // wrong encoding or length
+constexpr const char* property_value = "property-value";      // a value outside its allowed set
+constexpr const char* unknown_property = "unknown-property";  // not in the schema (typo guard)
+constexpr const char* unknown_node = "unknown-node";          // not in the schema
+constexpr const char* capacity = "capacity";                  // more than a fixed limit allows
+constexpr const char* name_syntax = "name-syntax";            // partition/node name form
+constexpr const char* name_unique = "name-unique";            // two partitions, one name
+constexpr const char* cpu_selector = "cpu-selector";          // cpus vs cpu-mpidrs
+constexpr const char* pci_selector = "pci-selector";          // sbdf / vendor-device / instance form
+constexpr const char* board_layout = "board-layout";          // the board definition contradicts itself
 
 // Checking a description against the board and the payloads.
 constexpr const char* board_match = "board-match";
@@ -34,6 +34,7 @@ constexpr const char* payload_exists = "payload-exists";
 constexpr const char* payload_format = "payload-format";
 constexpr const char* payload_fits = "payload-fits";
 constexpr const char* package_size = "package-size";
+constexpr const char* package_entry = "package-entry";  // normalized form vs package entries (boot)
 constexpr const char* pci_unique = "pci-unique";
 constexpr const char* platform_exists = "platform-exists";
 constexpr const char* platform_unique = "platform-unique";

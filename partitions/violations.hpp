@@ -16,8 +16,7 @@ class Violations {
  public:
   // `path` is a node path of the checked blob; `rule` a name from rules.hpp.
   template <typename... Args>
-  void add(const char* path, const char* rule, FormatString<std::type_identity_t<Args>...> explanation,
-           Args... args) {
+  void add(const char* path, const char* rule, FormatString<std::type_identity_t<Args>...> explanation, Args... args) {
     FixedBuffer<max_violation_text> text;
     format<Args...>(text, explanation, args...);
     ++count_;

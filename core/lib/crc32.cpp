@@ -11,13 +11,13 @@ struct Crc32Table {
 
 // Built at compile time: no initialisation code runs at boot.
 constexpr Crc32Table make_table() {
-  Crc32Table table{};
+  Crc32Table built{};
   for (uint32_t byte = 0; byte < 256; ++byte) {
     uint32_t value = byte;
     for (int bit = 0; bit < 8; ++bit) value = (value & 1) != 0 ? (value >> 1) ^ reflected_polynomial : value >> 1;
-    table.entries[byte] = value;
+    built.entries[byte] = value;
   }
-  return table;
+  return built;
 }
 
 constexpr Crc32Table table = make_table();

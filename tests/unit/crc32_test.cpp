@@ -1,10 +1,10 @@
+#include "core/lib/crc32.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "core/lib/crc32.hpp"
 
 using bulkhead::crc32;
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets (target fuzz_corpus):
+  corpus/description: every example configuration and test description, compiled by dtc;
+  corpus/package:     the package of each example configuration, with tiny payloads,
+                      prefixed by the fuzz_package mode byte (0: as is, 1: CRCs resealed).
+"""
+import argparse
+import glob
+import os
+import struct
+import subprocess
+import tempfile
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--source", required=True)
+parser.add_argument("--dtc", required=True)
+parser.add_argument("--tool", required=True)
+parser.add_argument("--out", required=True)
+args = parser.parse_args()
+
+descriptions = os.path.join(args.out, "description")
+packages = os.path.join(args.out, "package")
+os.makedirs(descriptions, exist_ok=True)
+os.makedirs(packages, exist_ok=True)
+
+sources = sorted(glob.glob(os.path.join(args.source, "configs", "*.dts")) +
+                 glob.glob(os.path.join(args.source, "tests", "data", "partitions", "*.dts")))
+with tempfile.TemporaryDirectory() as work:
+    board = os.path.join(work, "board.dtb")
+    subprocess.run([args.dtc, "-q", "-o", board, os.path.join(args.source, "boards", "qemu-virt", "board.dts")],
+                   check=True)
+    payloads = os.path.join(work, "payloads")
+    os.makedirs(payloads)
+    header = struct.pack("<IIQQQQQQII", 0x14000010, 0, 0, 0x200000, 0xA, 0, 0, 0, 0x644D5241, 0)
+    for name, data in (("linux-Image", header + b"\x01" * 64), ("initramfs.cpio.gz", b"\x1f\x8b" + b"\x02" * 30),
+                       ("heartbeat.bin", b"\x03" * 16)):
+        with open(os.path.join(payloads, name), "wb") as out:
+            out.write(data)
+    for source in sources:
+        name = os.path.splitext(os.path.basename(source))[0]
+        dtb = os.path.join(descriptions, name + ".dtb")
+        if subprocess.run([args.dtc, "-q", "-o", dtb, source]).returncode != 0:
+            continue
+        package = os.path.join(work, name + ".bin")
+        result = subprocess.run([args.tool, "--board", board, "--payload-dir", payloads, "--package", package, dtb],
+                                capture_output=True)
+        if result.returncode == 0:
+            with open(package, "rb") as built:
+                data = built.read()
+            for mode in (0, 1):
+                with open(os.path.join(packages, f"{name}-{mode}.bin"), "wb") as out:
+                    out.write(bytes([mode]) + data)
+print(f"corpus: {len(os.listdir(descriptions))} descriptions, {len(os.listdir(packages))} packages in {args.out}")
