@@ -17,15 +17,3 @@ find_package(Python3 REQUIRED COMPONENTS Interpreter)
 find_program(QEMU_SYSTEM_AARCH64 qemu-system-aarch64 REQUIRED)
 find_program(DTC dtc REQUIRED)
 
-include(ExternalProject)
-ExternalProject_Add(hypervisor_image
-  SOURCE_DIR ${CMAKE_SOURCE_DIR}
-  BINARY_DIR ${CMAKE_BINARY_DIR}/image
-  CMAKE_ARGS
-    -DBULKHEAD_IMAGE=ON
-    -DCMAKE_TOOLCHAIN_FILE=${CMAKE_SOURCE_DIR}/cmake/aarch64-linux-gnu.cmake
-    -DCMAKE_BUILD_TYPE=Release
-    -DBULKHEAD_CACHE=${BULKHEAD_CACHE}
-  INSTALL_COMMAND ${CMAKE_COMMAND} -E copy <BINARY_DIR>/bulkhead.img <BINARY_DIR>/bulkhead.elf ${CMAKE_BINARY_DIR}
-  BUILD_ALWAYS ON
-  USES_TERMINAL_BUILD ON)

@@ -1,4 +1,6 @@
-# The AArch64 EL2 hypervisor image: freestanding C++20, linked with Debian's arm64 libfdt.a.
+# The AArch64 EL2 hypervisor: freestanding C++20, linked with Debian's arm64 libfdt.a.
+# Everything is compiled once into `bulkhead_target`; cmake/image_link.cmake then links
+# one image per package (the default one and those the tests boot).
 enable_language(ASM)
 
 set(arm64_root "${BULKHEAD_CACHE}/arm64-root")
@@ -18,16 +20,9 @@ target_compile_options(bulkhead_portable PRIVATE ${BULKHEAD_FREESTANDING_FLAGS})
 target_include_directories(bulkhead_portable SYSTEM PUBLIC "${arm64_root}/usr/include")
 target_compile_definitions(bulkhead_portable PUBLIC BULKHEAD_TARGET=1)
 
-add_executable(bulkhead_image)
-set_target_properties(bulkhead_image PROPERTIES OUTPUT_NAME bulkhead.elf SUFFIX "")
-target_compile_options(bulkhead_image PRIVATE ${BULKHEAD_WARNINGS}
+add_library(bulkhead_target OBJECT)
+target_compile_options(bulkhead_target PRIVATE ${BULKHEAD_WARNINGS}
   $<$<COMPILE_LANGUAGE:CXX>:${BULKHEAD_FREESTANDING_FLAGS}>)
-target_link_options(bulkhead_image PRIVATE -nostdlib -static -no-pie
-  -T ${CMAKE_SOURCE_DIR}/core/arch/aarch64/image.ld -Wl,--gc-sections -Wl,--build-id=none
-  -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)
-set_target_properties(bulkhead_image PROPERTIES LINK_DEPENDS ${CMAKE_SOURCE_DIR}/core/arch/aarch64/image.ld)
-target_link_libraries(bulkhead_image PRIVATE bulkhead_portable "${libfdt_archive}" gcc)
-
-add_custom_command(TARGET bulkhead_image POST_BUILD
-  COMMAND ${CMAKE_OBJCOPY} -O binary $<TARGET_FILE:bulkhead_image> ${CMAKE_BINARY_DIR}/bulkhead.img
-  COMMENT "Writing bulkhead.img")
+target_link_libraries(bulkhead_target PUBLIC bulkhead_portable)
+file(GLOB system_boot CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/partitions/boot/*.cpp)
+target_sources(bulkhead_target PRIVATE ${system_boot})

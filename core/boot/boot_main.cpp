@@ -5,6 +5,7 @@
 #include "core/boot/boot_state.hpp"
 #include "core/boot/el2_memory_map.hpp"
 #include "core/boot/smp.hpp"
+#include "core/boot/system.hpp"
 #include "core/lib/bootargs.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
@@ -12,9 +13,6 @@
 #include "core/lib/version.hpp"
 #include "core/platform/firmware_dt.hpp"
 #include "core/platform/platform_report.hpp"
-#include "pci/ecam_mmio.hpp"
-#include "pci/enumerate.hpp"
-#include "pci/pci_report.hpp"
 #include BULKHEAD_BOARD_HEADER
 
 extern "C" void mmu_switch_on(uint64_t mair, uint64_t tcr, uint64_t ttbr0);
@@ -30,9 +28,7 @@ constinit arch::Pl011Console console;
 constinit PlatformInfo platform;
 constinit PsciConduit conduit_for_power = board::default_psci_conduit;
 constinit uint64_t boot_mpidr = ~0ull;
-constinit pci::PciTopology pci_topology;
-constinit pci::EcamMmioAccessor ecam_accessors[max_pcie_hosts];
-constinit bool ecam_mapped[max_pcie_hosts] = {};
+constinit BootContext context;
 
 uint32_t read_be32(const volatile uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -74,8 +70,10 @@ void attach_console(bool dt_ok) {
   }
 }
 
-void map_platform_devices() {
-  for (size_t i = 0; i < platform.ram_count; ++i) map_ram(platform.ram[i], "ram");
+// RAM must be mapped: payloads are placed and partitions scrubbed through it.
+bool map_platform_memory() {
+  bool ram_mapped = true;
+  for (size_t i = 0; i < platform.ram_count; ++i) ram_mapped &= map_ram(platform.ram[i], "ram");
   if (platform.gic.present) {
     map_device(platform.gic.distributor, "gic-v3 distributor");
     for (size_t i = 0; i < platform.gic.redistributor_region_count; ++i) {
@@ -85,28 +83,9 @@ void map_platform_devices() {
   }
   if (platform.smmu.present) map_device(platform.smmu.registers, "smmu-v3");
   for (size_t i = 0; i < platform.pcie_host_count; ++i) {
-    ecam_mapped[i] = map_device(platform.pcie_hosts[i].ecam, "pcie ecam");
+    context.ecam_mapped[i] = map_device(platform.pcie_hosts[i].ecam, "pcie ecam");
   }
-}
-
-// Enumerates every host bridge and reports it; the time is counter ticks, which under
-// QEMU -icount are instruction-based and deterministic (the enumeration benchmark).
-void enumerate_pci() {
-  pci::ConfigAccessor* accessors[max_pcie_hosts] = {};
-  for (size_t i = 0; i < platform.pcie_host_count; ++i) {
-    if (!ecam_mapped[i]) continue;
-    ecam_accessors[i].attach(platform.pcie_hosts[i].ecam.base, platform.pcie_hosts[i].bus_first);
-    accessors[i] = &ecam_accessors[i];
-  }
-  const uint64_t start = arch::counter();
-  const bool clean = pci::enumerate_all(platform, accessors, pci_topology);
-  const uint64_t ticks = arch::counter() - start;
-  pci::report_topology(pci_topology);
-  uint64_t accesses = 0;
-  for (size_t i = 0; i < pci_topology.segment_count; ++i) accesses += pci_topology.segments[i].config_reads + pci_topology.segments[i].config_writes;
-  log::fact("pci-enumeration segments {} functions {} config-accesses {} ticks {} ns {} errors {}",
-            pci_topology.segment_count, pci_topology.function_count, accesses, ticks,
-            ticks * 1000000000ull / arch::counter_frequency(), clean ? "no" : "yes");
+  return ram_mapped;
 }
 
 [[noreturn]] void run_selftest(const char* name) {
@@ -164,7 +143,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
     power_off("firmware-dtb");
   }
   conduit_for_power = platform.psci.conduit;
-  map_platform_devices();
+  if (!map_platform_memory()) power_off("el2-map");
   report_platform(platform);
   const int64_t psci_version = arch::firmware_call(conduit_for_power, psci::version);
   log::fact("psci-version {}.{}", static_cast<uint64_t>(psci_version) >> 16, static_cast<uint64_t>(psci_version) & 0xffff);
@@ -181,10 +160,14 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   }
   log::fact("cpus online {} of {}", cpus.online, platform.cpu_count);
   if (cpus.failed != 0) power_off("cpu-bring-up");
-  enumerate_pci();
 
   char selftest[32];
   if (bootarg_value(platform.bootargs, "bulkhead.selftest", selftest, sizeof(selftest))) run_selftest(selftest);
+  context.platform = &platform;
+  for (size_t i = 0; i < platform.cpu_count; ++i) context.cpu_online[i] = cpu_is_online(i);
+  context.hypervisor_image = image_range();
+  context.firmware_dtb = {dtb, dtb_size};
+  if (const char* failure = run_system(context)) power_off(failure);
   log::fact("boot-complete");
   if (bootarg_present(platform.bootargs, "bulkhead.hold")) {
     log::fact("hold: bulkhead.hold set, machine stays up");

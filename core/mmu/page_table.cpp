@@ -63,8 +63,10 @@ MapResult PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uin
     const uint64_t chunk = size < chunk_end - va ? size : chunk_end - va;
     uint64_t& entry = table[index_at(va, level)];
     const bool whole_entry = chunk == block && (va & (block - 1)) == 0 && (pa & (block - 1)) == 0;
-    // Level-0 entries cannot be blocks with a 4 KiB granule.
-    if (whole_entry && level >= 1) {
+    // Level-0 entries cannot be blocks with a 4 KiB granule. A whole entry that is
+    // already a table (part of it was mapped before) is filled in below instead.
+    const bool existing_table = entry != 0 && !is_leaf(entry, level);
+    if (whole_entry && level >= 1 && !existing_table) {
       const uint64_t wanted = (pa & address_mask) | leaf_bits | descriptor_valid | (level == 3 ? descriptor_table : 0);
       if (entry == 0) {
         entry = wanted;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Deterministic benchmarks under QEMU -icount shift=0 (one instruction = 1 ns of virtual
-time, so counter-based timings repeat exactly). Prints one fixed-format line per figure:
+"""Deterministic benchmarks under QEMU -icount shift=0,sleep=off (one instruction = 1 ns
+of virtual time; sleep=off keeps idle CPUs from warping virtual time to the host clock,
+so counter-based timings repeat exactly). Prints one fixed-format line per figure:
 
   benchmark NAME key value key value ...
 
@@ -14,7 +15,7 @@ from pci_tests import RICH_TOPOLOGY
 
 
 def pci_enumeration(image):
-    args = q.machine_args(smp=2, memory="1G", extra=["-icount", "shift=0", *RICH_TOPOLOGY])
+    args = q.machine_args(smp=2, memory="1G", extra=["-icount", "shift=0,sleep=off", *RICH_TOPOLOGY])
     run = q.boot(image, args, timeout=120)
     run.expect_exited_by_itself()
     facts = run.facts("pci-enumeration")

@@ -158,7 +158,7 @@ def rich_topology(image):
     run.expect(report.functions["0000:00:04.0"]["kind"] == "pcie-pci-bridge", "pcie-pci-bridge kind")
     run.expect(report.functions["0000:02:00.0"]["kind"] == "upstream-port", "switch upstream port kind")
     run.expect("rom" in report.bars["0000:04:00.0"], "e1000e's option ROM BAR must be reported")
-    run.expect(not [l for l in run.report if l.startswith("error:")], "unexpected error lines")
+    run.expect(not run.errors(include_partitions=False), f"unexpected error lines: {run.errors(False)}")
     print(f"compared {count} functions and {bars} BARs with query-pci")
 
 
@@ -218,7 +218,7 @@ def split_host_bridges(image):
         qmp.close()
     run.expect(report.functions.get("0001:81:00.0", {}).get("ids") == "8086:10d3", "e1000e behind the second bridge")
     run.expect(report.functions.get("0000:01:00.0", {}).get("ids") == "1b36:0010", "nvme behind the first bridge")
-    run.expect(not [l for l in run.report if l.startswith("error:")], "unexpected error lines")
+    run.expect(not run.errors(include_partitions=False), f"unexpected error lines: {run.errors(False)}")
     print(f"segment 0000: {low} functions, segment 0001: {high} functions, both match query-pci")
 
 

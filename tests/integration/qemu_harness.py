@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +38,12 @@ class Run:
         """Report lines whose first word is `first_word`, split into words."""
         return [line.split() for line in self.report if line.split()[:1] == [first_word]]
 
+    def errors(self, include_partitions=True):
+        """Error lines; partition refusals (the machine is too small for the embedded
+        description) can be left out by tests about something else."""
+        return [line for line in self.report if line.startswith("error:")
+                and (include_partitions or not line.startswith("error: partition "))]
+
     def expect(self, condition, message):
         if not condition:
             raise TestFailure(f"{message}\n--- command: {' '.join(self.command)}\n--- output:\n{self.output}")
@@ -54,11 +61,27 @@ class Run:
         self.expect(not self.timed_out, "QEMU did not exit by itself before the timeout")
 
 
+_live_sessions = set()
+
+
+def _stop_live_sessions(*_):
+    """QEMU runs in its own session: if the test is killed (e.g. a CTest timeout), take
+    every QEMU it started down with it instead of leaving orphans."""
+    for session in list(_live_sessions):
+        session.stop()
+    sys.exit(1)
+
+
+signal.signal(signal.SIGTERM, _stop_live_sessions)
+signal.signal(signal.SIGINT, _stop_live_sessions)
+signal.signal(signal.SIGHUP, _stop_live_sessions)
+
+
 class QemuSession:
     """One QEMU process whose console output is drained to EOF by a reader thread."""
 
     def __init__(self, image, args):
-        self.command = [QEMU, *args, "-kernel", image]
+        self.command = [QEMU, *args] + (["-kernel", image] if image else [])
         self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         self.chunks = []
@@ -66,6 +89,7 @@ class QemuSession:
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
         self.timed_out = False
+        _live_sessions.add(self)
 
     def _drain(self):  # blocking reads until EOF: nothing QEMU printed is lost
         while True:
@@ -95,6 +119,7 @@ class QemuSession:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.reader.join(timeout=10)
+        _live_sessions.discard(self)
 
     def run(self):
         return Run(self.text(), self.process.poll(), self.timed_out, self.command)

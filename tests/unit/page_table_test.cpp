@@ -104,6 +104,27 @@ TEST_CASE("page table: re-mapping the same translation is accepted, a different 
   CHECK(table.map(0x9000000, 0x9000000, 0x1000, normal) == MapResult::conflict);
 }
 
+TEST_CASE("page table: a range over an entry that is already a table fills the table in") {
+  // U-Boot relocates the DTB near the top of RAM: its 2 MiB are mapped first, then all
+  // of RAM, whose 1 GiB entries must not be refused for already being tables.
+  HostPagePool pool(16);
+  PageTable table(pool);
+  REQUIRE(table.initialise());
+  REQUIRE(table.map(0xbdc00000, 0xbdc00000, 0x200000, normal) == MapResult::ok);
+  REQUIRE(table.map(0x80000000, 0x80000000, 0x40000000, normal) == MapResult::ok);
+  CHECK(table.translate(0x80000000).mapped);
+  CHECK(table.translate(0x80000000).level == 2);
+  CHECK(table.translate(0xbdcab000).physical == 0xbdcab000);
+  CHECK(table.translate(0xbfffffff).mapped);
+  CHECK_FALSE(table.translate(0xc0000000).mapped);
+  // Still refused when an existing finer entry disagrees.
+  HostPagePool other_pool(16);
+  PageTable other(other_pool);
+  REQUIRE(other.initialise());
+  REQUIRE(other.map(0x80200000, 0x80200000, 0x1000, device) == MapResult::ok);
+  CHECK(other.map(0x80000000, 0x80000000, 0x40000000, normal) == MapResult::conflict);
+}
+
 TEST_CASE("page table: bad arguments and pool exhaustion are reported") {
   HostPagePool pool(3);
   PageTable table(pool);

@@ -1,0 +1,26 @@
+// The seam between core/ and the rest of the hypervisor. core/ brings the machine up
+// (EL2, MMU, console, firmware DT, CPUs) and then hands over to run_system(), which
+// partitions/boot/ implements: PCI, the package, the partitions. core/ knows nothing
+// about PCI or partitions.
+#pragma once
+
+#include <cstddef>
+
+#include "core/platform/platform.hpp"
+
+namespace bulkhead::boot {
+
+struct BootContext {
+  const PlatformInfo* platform = nullptr;
+  bool cpu_online[max_cpus] = {};
+  AddressRange hypervisor_image;  // 2 MiB-rounded: code, data, package, BSS, stacks
+  AddressRange firmware_dtb;
+  bool ecam_mapped[max_pcie_hosts] = {};
+};
+
+// Returns when the system has nothing more to do: nullptr when all went as described
+// (the caller then powers off, or holds with bulkhead.hold), otherwise the reason to
+// power off at once (e.g. "package": the embedded description is damaged).
+const char* run_system(const BootContext& context);
+
+}  // namespace bulkhead::boot

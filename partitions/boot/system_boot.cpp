@@ -1,0 +1,113 @@
+// Everything after core/ has the machine up: enumerate PCI, open the package embedded
+// in the image, check each partition against the machine, place its payloads, report.
+#include "core/arch/aarch64/sysreg.hpp"
+#include "core/boot/system.hpp"
+#include "core/lib/crc32.hpp"
+#include "core/lib/log.hpp"
+#include "core/lib/runtime.hpp"
+#include "partitions/boot_plan.hpp"
+#include "partitions/package.hpp"
+#include "pci/ecam_mmio.hpp"
+#include "pci/enumerate.hpp"
+#include "pci/pci_report.hpp"
+
+extern "C" const uint8_t bulkhead_package_start[];
+extern "C" const uint8_t bulkhead_package_end[];
+
+namespace bulkhead::boot {
+namespace {
+
+constinit pci::PciTopology pci_topology;
+constinit pci::EcamMmioAccessor ecam_accessors[max_pcie_hosts];
+constinit partitions::SystemDescription description;
+constinit partitions::Package package;
+constinit partitions::BootPlan plan;
+
+// Enumerates every host bridge and reports it; the time is counter ticks, which under
+// QEMU -icount are instruction-based and deterministic (the enumeration benchmark).
+void enumerate_pci(const BootContext& context) {
+  const PlatformInfo& platform = *context.platform;
+  pci::ConfigAccessor* accessors[max_pcie_hosts] = {};
+  for (size_t i = 0; i < platform.pcie_host_count; ++i) {
+    if (!context.ecam_mapped[i]) continue;
+    ecam_accessors[i].attach(platform.pcie_hosts[i].ecam.base, platform.pcie_hosts[i].bus_first);
+    accessors[i] = &ecam_accessors[i];
+  }
+  const uint64_t start = arch::counter();
+  const bool clean = pci::enumerate_all(platform, accessors, pci_topology);
+  const uint64_t ticks = arch::counter() - start;
+  pci::report_topology(pci_topology);
+  uint64_t accesses = 0;
+  for (size_t i = 0; i < pci_topology.segment_count; ++i) {
+    accesses += pci_topology.segments[i].config_reads + pci_topology.segments[i].config_writes;
+  }
+  log::fact("pci-enumeration segments {} functions {} config-accesses {} ticks {} ns {} errors {}",
+            pci_topology.segment_count, pci_topology.function_count, accesses, ticks,
+            ticks * 1000000000ull / arch::counter_frequency(), clean ? "no" : "yes");
+}
+
+// Violations in the embedded description are impossible for an image the build made;
+// if one shows up the image was tampered with or damaged.
+class LoggedViolations final : public partitions::Violations {
+ protected:
+  void report(const char* path, const char* rule, const char* explanation) override {
+    log::error("package description: {}: {}: {}", path, rule, explanation);
+  }
+};
+
+// Partition RAM through the EL2 identity map (all RAM is mapped, normal memory).
+class IdentityGuestLoader final : public partitions::GuestLoader {
+ public:
+  void scrub(uint64_t host_address, uint64_t size) override {
+    rt::fill(reinterpret_cast<void*>(host_address), 0, size);
+  }
+  void copy(uint64_t host_address, const void* data, uint64_t size) override {
+    rt::copy(reinterpret_cast<void*>(host_address), data, size);
+  }
+  uint32_t crc32(uint64_t host_address, uint64_t size) override {
+    return bulkhead::crc32(reinterpret_cast<const void*>(host_address), size);
+  }
+};
+
+bool open_embedded_package() {
+  // Two linker symbols around one blob: compare addresses, not pointers to distinct objects.
+  const auto size = static_cast<size_t>(reinterpret_cast<uintptr_t>(bulkhead_package_end) -
+                                        reinterpret_cast<uintptr_t>(bulkhead_package_start));
+  log::fact("package base {} size {}", hex(reinterpret_cast<uint64_t>(bulkhead_package_start)), hex(size));
+  partitions::PackageError error;
+  if (!partitions::open_package(bulkhead_package_start, size, package, error)) {
+    log::error("package: {}", error.message);
+    return false;
+  }
+  LoggedViolations violations;
+  if (!partitions::read_package_description(package, description, violations)) {
+    log::error("package: the description does not read back ({} violations)", violations.count());
+    return false;
+  }
+  log::fact("package entries {} partitions {} board {}", package.entry_count, description.partition_count,
+            description.board);
+  return true;
+}
+
+}  // namespace
+
+const char* run_system(const BootContext& context) {
+  enumerate_pci(context);
+  if (!open_embedded_package()) {
+    log::error("no partition can start without a valid package");
+    return "package";
+  }
+  partitions::MachineFacts machine;
+  machine.platform = context.platform;
+  machine.pci = &pci_topology;
+  for (size_t i = 0; i < max_cpus; ++i) machine.cpu_online[i] = context.cpu_online[i];
+  machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.hypervisor_image;
+  machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;
+  partitions::plan_partitions(description, package, machine, plan);
+  IdentityGuestLoader loader;
+  partitions::load_partitions(description, package, loader, plan);
+  log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
+  return nullptr;
+}
+
+}  // namespace bulkhead::boot

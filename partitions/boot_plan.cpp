@@ -1,0 +1,302 @@
+#include "partitions/boot_plan.hpp"
+
+#include "core/lib/log.hpp"
+#include "core/lib/runtime.hpp"
+
+namespace bulkhead::partitions {
+namespace {
+
+using pci::Function;
+
+bool overlaps(const AddressRange& a, const AddressRange& b) {
+  return a.size != 0 && b.size != 0 && a.base < b.end() && b.base < a.end();
+}
+
+bool inside(const AddressRange& inner, const AddressRange& outer) {
+  return inner.base >= outer.base && inner.end() <= outer.end() && inner.end() >= inner.base;
+}
+
+// Records a failure: an error line now, and the first reason for the start line.
+class Failures {
+ public:
+  Failures(const Partition& partition, PartitionPlan& plan) : partition_(partition), plan_(plan) {}
+
+  template <typename... Args>
+  void add(FormatString<std::type_identity_t<Args>...> reason, Args... args) {
+    FixedBuffer<max_reason> text;
+    format<Args...>(text, reason, args...);
+    log::error("partition {}: {}", partition_.name, text.c_str());
+    if (plan_.startable) rt::copy_string(plan_.reason, sizeof(plan_.reason), text.c_str());
+    plan_.startable = false;
+  }
+
+ private:
+  const Partition& partition_;
+  PartitionPlan& plan_;
+};
+
+void report_cpus(const Partition& partition, const MachineFacts& machine, Failures& failures) {
+  FixedBuffer<160> indices;
+  FixedBuffer<200> mpidrs;
+  for (size_t i = 0; i < partition.cpu_count; ++i) {
+    const PartitionCpu& cpu = partition.cpus[i];
+    format(indices, "{}{}", i == 0 ? "" : ",", cpu.index);
+    format(mpidrs, "{}{}", i == 0 ? "" : ",", hex(cpu.mpidr));
+  }
+  log::fact("partition {} cpus {} mpidrs {}", partition.name, indices.c_str(), mpidrs.c_str());
+  const PlatformInfo& platform = *machine.platform;
+  for (size_t i = 0; i < partition.cpu_count; ++i) {
+    const PartitionCpu& cpu = partition.cpus[i];
+    if (cpu.index >= platform.cpu_count) {
+      failures.add("cpu {}: the machine has {} CPUs", cpu.index, platform.cpu_count);
+    } else if (platform.cpus[cpu.index].mpidr != cpu.mpidr) {
+      failures.add("cpu {}: mpidr {} in the description, {} on this machine", cpu.index, hex(cpu.mpidr),
+                   hex(platform.cpus[cpu.index].mpidr));
+    } else if (!machine.cpu_online[cpu.index]) {
+      failures.add("cpu {}: not online", cpu.index);
+    }
+  }
+}
+
+void check_ram(const Partition& partition, const MachineFacts& machine, Failures& failures) {
+  const AddressRange ram{partition.ram.host_base, partition.ram.size};
+  log::fact("partition {} ram host {} size {} guest {}", partition.name, hex(ram.base), hex(ram.size),
+            hex(partition.ram.guest_base));
+  bool present = false;
+  for (size_t i = 0; i < machine.platform->ram_count; ++i) present |= inside(ram, machine.platform->ram[i]);
+  if (!present) {
+    failures.add("ram {} size {}: not inside this machine's RAM", hex(ram.base), hex(ram.size));
+    return;
+  }
+  for (size_t i = 0; i < machine.hypervisor_range_count; ++i) {
+    const AddressRange& reserved = machine.hypervisor_ranges[i];
+    if (overlaps(ram, reserved)) {
+      failures.add("ram {} size {}: overlaps hypervisor memory {} size {}", hex(ram.base), hex(ram.size),
+                   hex(reserved.base), hex(reserved.size));
+    }
+  }
+}
+
+// `what` is "payload FORMAT" or "initrd": the report line's words after the name.
+void check_payload_entry(const Partition& partition, const Package& package, uint32_t entry, const char* what,
+                         const char* file, uint64_t load_address, Failures& failures) {
+  PackageError error;
+  const bool intact = entry < package.entry_count && verify_entry(package, entry, error);
+  const uint64_t size = entry < package.entry_count ? package.entries[entry].size : 0;
+  log::fact("partition {} {} {} entry {} size {} load {} crc {}", partition.name, what, file, entry, hex(size),
+            hex(load_address), intact ? "ok" : "bad");
+  if (!intact) failures.add("{} {} (package entry {}): {}", what, file, entry, error.message);
+}
+
+const char* selector_text(const PciDeviceSelector& selector, FixedBuffer<96>& text) {
+  format(text, "{}", selector.node);
+  if (selector.has_sbdf) {
+    format(text, " sbdf {}:{}:{}.{}", plain_hex(selector.sbdf.segment, 4), plain_hex(selector.sbdf.bdf.bus, 2),
+           plain_hex(selector.sbdf.bdf.device, 2), plain_hex(selector.sbdf.bdf.function, 1));
+  }
+  if (selector.has_ids) {
+    format(text, " vendor-device {}:{} instance {}", plain_hex(selector.vendor, 4), plain_hex(selector.device, 4),
+           selector.instance);
+  }
+  return text.c_str();
+}
+
+// The function a selector names, or nullptr after reporting why there is none.
+const Function* resolve_selector(const PciDeviceSelector& selector, const pci::PciTopology& topology,
+                                 Failures& failures) {
+  FixedBuffer<96> name;
+  selector_text(selector, name);
+  const Function* by_address = selector.has_sbdf ? topology.find(selector.sbdf) : nullptr;
+  const Function* by_ids =
+      selector.has_ids ? topology.find_by_id(selector.vendor, selector.device, selector.instance) : nullptr;
+  if ((selector.has_sbdf && by_address == nullptr) || (selector.has_ids && by_ids == nullptr)) {
+    failures.add("{}: device not present", name.c_str());
+    return nullptr;
+  }
+  if (selector.has_sbdf && selector.has_ids && by_address != by_ids) {
+    failures.add("{}: the address and the IDs name different functions", name.c_str());
+    return nullptr;
+  }
+  const Function* function = by_address != nullptr ? by_address : by_ids;
+  if (function->is_bridge() || function->kind == pci::FunctionKind::host_bridge) {
+    failures.add("{}: is a {}, only endpoints can be assigned", name.c_str(), pci::kind_name(function->kind));
+    return nullptr;
+  }
+  if (!function->usable) {
+    failures.add("{}: unusable (its BARs could not be placed)", name.c_str());
+    return nullptr;
+  }
+  return function;
+}
+
+// Who already holds a function or an SPI: the partition index, or -1.
+class Claims {
+ public:
+  int function_owner(size_t function) const { return function_owner_plus_one_[function] - 1; }
+  int spi_owner(uint32_t spi) const { return spi_owner_plus_one_[spi] - 1; }
+  void claim_function(size_t function, size_t partition) { function_owner_plus_one_[function] = static_cast<uint8_t>(partition + 1); }
+  void claim_spi(uint32_t spi, size_t partition) { spi_owner_plus_one_[spi] = static_cast<uint8_t>(partition + 1); }
+  static constexpr uint32_t spi_limit = 1024;
+
+ private:
+  uint8_t function_owner_plus_one_[pci::max_functions] = {};  // 0: nobody
+  uint8_t spi_owner_plus_one_[spi_limit] = {};
+};
+
+void check_pci(size_t index, const SystemDescription& description, const MachineFacts& machine, Claims& claims,
+               PartitionPlan& plan, Failures& failures) {
+  const Partition& partition = description.partitions[index];
+  for (size_t s = 0; s < partition.pci_device_count; ++s) {
+    const PciDeviceSelector& selector = partition.pci_devices[s];
+    const Function* function = resolve_selector(selector, *machine.pci, failures);
+    if (function == nullptr) continue;
+    const size_t function_index = machine.pci->index_of(*function);
+    const pci::SbdfText sbdf = pci::sbdf_text(function->address);
+    const int owner = claims.function_owner(function_index);
+    if (owner >= 0) {
+      failures.add("{}: {} is already assigned to partition {}", selector.node, sbdf.text,
+                   description.partitions[owner].name);
+      continue;
+    }
+    claims.claim_function(function_index, index);
+    plan.functions[plan.function_count++] = {static_cast<uint16_t>(function_index),
+                                             static_cast<uint8_t>(selector.guest_slot), static_cast<uint8_t>(s)};
+    log::fact("partition {} pci {} slot {} {}:{} selector {}", partition.name, sbdf.text,
+              plain_hex(selector.guest_slot, 2), plain_hex(function->vendor_id, 4), plain_hex(function->device_id, 4),
+              selector.node);
+    for (size_t b = 0; b < pci::bar_slots; ++b) {
+      const pci::Bar& bar = function->bars[b];
+      if (bar.kind == pci::BarKind::none) continue;
+      log::fact("partition {} pci-bar {} {} {}{} addr {} size {}", partition.name, sbdf.text, b,
+                pci::bar_kind_name(bar.kind), bar.prefetchable ? " pref" : "", hex(bar.cpu_address), hex(bar.size));
+    }
+    if (function->interrupt.pin == 0) continue;
+    const char pin = static_cast<char>('A' + function->interrupt.pin - 1);
+    const char pin_text[2] = {pin, '\0'};
+    if (!partition.legacy_intx) {
+      log::fact("partition {} pci-irq {} pin {} intx denied", partition.name, sbdf.text, pin_text);
+      continue;
+    }
+    if (!function->interrupt.routed || function->interrupt.spi >= Claims::spi_limit) {
+      failures.add("{}: {} INT{} has no SPI in interrupt-map", selector.node, sbdf.text, pin_text);
+      continue;
+    }
+    const uint32_t spi = function->interrupt.spi;
+    log::fact("partition {} pci-irq {} pin {} intx allowed spi {}", partition.name, sbdf.text, pin_text, spi);
+    const int spi_owner = claims.spi_owner(spi);
+    if (spi_owner >= 0 && spi_owner != static_cast<int>(index)) {
+      failures.add("{}: {} INTx SPI {} is also used by partition {}; INTx lines cannot be shared", selector.node,
+                   sbdf.text, spi, description.partitions[spi_owner].name);
+    } else {
+      claims.claim_spi(spi, index);
+    }
+  }
+}
+
+void check_platform_devices(size_t index, const SystemDescription& description, Claims& claims, Failures& failures) {
+  const Partition& partition = description.partitions[index];
+  for (size_t d = 0; d < partition.platform_device_count; ++d) {
+    const PlatformDeviceRef& device = partition.platform_devices[d];
+    for (size_t r = 0; r < device.region_count; ++r) {
+      log::fact("partition {} platform {} reg {} size {}", partition.name, device.device, hex(device.regions[r].base),
+                hex(device.regions[r].size));
+    }
+    for (size_t i = 0; i < device.interrupt_count; ++i) {
+      const uint32_t spi = device.interrupts[i].spi;
+      log::fact("partition {} platform {} spi {}", partition.name, device.device, spi);
+      if (spi >= Claims::spi_limit) continue;
+      const int owner = claims.spi_owner(spi);
+      if (owner >= 0 && owner != static_cast<int>(index)) {
+        failures.add("{} ({}): SPI {} is also used by partition {}", device.node, device.device, spi,
+                     description.partitions[owner].name);
+      } else {
+        claims.claim_spi(spi, index);
+      }
+    }
+  }
+}
+
+// Guest-physical to host-physical inside the partition's RAM.
+uint64_t host_address(const Partition& partition, uint64_t guest_address) {
+  return guest_address - partition.ram.guest_base + partition.ram.host_base;
+}
+
+}  // namespace
+
+void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
+                     BootPlan& plan) {
+  Claims claims;  // 1.3 KiB: fits the boot stack
+  plan.count = description.partition_count;
+  for (size_t index = 0; index < description.partition_count; ++index) {
+    const Partition& partition = description.partitions[index];
+    PartitionPlan& partition_plan = plan.partitions[index];
+    partition_plan = PartitionPlan();
+    partition_plan.startable = true;
+    Failures failures(partition, partition_plan);
+
+    report_cpus(partition, machine, failures);
+    check_ram(partition, machine, failures);
+    const Payload& payload = partition.payload;
+    partition_plan.placement = place_payloads(partition.ram.guest_base, partition.ram.size, payload.load_offset,
+                                              payload.load_size, payload.has_initrd ? payload.initrd_size : 0);
+    if (!partition_plan.placement.fits) failures.add("payload {}: does not fit in the partition's RAM", payload.file);
+    FixedBuffer<32> payload_words;
+    format(payload_words, "payload {}", payload_format_name(payload.format));
+    check_payload_entry(partition, package, payload.kernel_entry, payload_words.c_str(), payload.file,
+                        partition_plan.placement.kernel_base, failures);
+    if (payload.has_initrd) {
+      check_payload_entry(partition, package, payload.initrd_entry, "initrd", payload.initrd, partition_plan.placement.initrd_base,
+                          failures);
+    }
+    log::fact("partition {} dtb {} bootargs \"{}\"", partition.name, hex(partition_plan.placement.dtb_base),
+              payload.bootargs);
+    log::fact("partition {} console {}", partition.name, guest_console_name(partition.console));
+    check_pci(index, description, machine, claims, partition_plan, failures);
+    check_platform_devices(index, description, claims, failures);
+    log::fact("partition {} legacy-intx {} restart-policy {}", partition.name,
+              partition.legacy_intx ? "allowed" : "denied", restart_policy_name(partition.restart));
+  }
+}
+
+void load_partitions(const SystemDescription& description, const Package& package, GuestLoader& loader,
+                     BootPlan& plan) {
+  for (size_t index = 0; index < plan.count; ++index) {
+    const Partition& partition = description.partitions[index];
+    PartitionPlan& partition_plan = plan.partitions[index];
+    if (partition_plan.startable) {
+      // Nothing of a previous occupant (firmware, an earlier boot) may leak into a guest.
+      loader.scrub(partition.ram.host_base, partition.ram.size);
+      const Payload& payload = partition.payload;
+      struct Copy {
+        uint32_t entry;
+        uint64_t guest;
+        const char* what;
+      } copies[2] = {{payload.kernel_entry, partition_plan.placement.kernel_base, payload.file},
+                     {payload.initrd_entry, partition_plan.placement.initrd_base, payload.initrd}};
+      const size_t copy_count = payload.has_initrd ? 2 : 1;
+      for (size_t c = 0; c < copy_count && partition_plan.startable; ++c) {
+        const PackageEntry& entry = package.entries[copies[c].entry];
+        const uint64_t destination = host_address(partition, copies[c].guest);
+        loader.copy(destination, package.entry_data(copies[c].entry), entry.size);
+        if (loader.crc32(destination, entry.size) != entry.crc32) {
+          Failures(partition, partition_plan).add("{}: copy at host {} does not match its CRC", copies[c].what,
+                                                  hex(destination));
+        }
+      }
+      partition_plan.loaded = partition_plan.startable;
+    }
+    if (partition_plan.startable) {
+      log::fact("partition {} start yes", partition.name);
+    } else {
+      log::fact("partition {} start no reason {}", partition.name, partition_plan.reason);
+    }
+  }
+}
+
+size_t startable_count(const BootPlan& plan) {
+  size_t count = 0;
+  for (size_t i = 0; i < plan.count; ++i) count += plan.partitions[i].startable ? 1 : 0;
+  return count;
+}
+
+}  // namespace bulkhead::partitions

@@ -1,0 +1,78 @@
+// The boot-time half of the description: the rules that need the machine (CPUs online,
+// RAM present, devices enumerated and placed, INTx not shared, payloads intact), the
+// partition report, and placing each payload in its partition's RAM.
+//
+// A partition whose requirements fail is not started; every failure is an error line
+// naming the partition, the item (selector, CPU, payload) and the reason; the other
+// partitions proceed. Portable: the target supplies memory access through GuestLoader.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/platform/platform.hpp"
+#include "partitions/description.hpp"
+#include "partitions/guest_layout.hpp"
+#include "partitions/package.hpp"
+#include "pci/topology.hpp"
+
+namespace bulkhead::partitions {
+
+constexpr size_t max_hypervisor_ranges = 4;
+constexpr size_t max_reason = 200;
+
+// What the boot learnt about the machine.
+struct MachineFacts {
+  const PlatformInfo* platform = nullptr;
+  const pci::PciTopology* pci = nullptr;
+  bool cpu_online[max_cpus] = {};
+  // Host memory no partition may have: the hypervisor image, the firmware DTB.
+  AddressRange hypervisor_ranges[max_hypervisor_ranges];
+  size_t hypervisor_range_count = 0;
+};
+
+struct AssignedFunction {
+  uint16_t function = pci::no_function;  // index into PciTopology::functions
+  uint8_t guest_slot = 0;
+  uint8_t selector = 0;  // index into Partition::pci_devices
+};
+
+struct PartitionPlan {
+  bool startable = false;
+  char reason[max_reason] = {};  // the first failure, for the start line
+  AssignedFunction functions[max_pci_devices];
+  size_t function_count = 0;
+  PayloadPlacement placement;  // guest-physical addresses
+  bool loaded = false;
+};
+
+struct BootPlan {
+  PartitionPlan partitions[max_partitions];
+  size_t count = 0;
+};
+
+// Checks each partition against the machine, in description order, and prints its
+// report lines (`bulkhead: partition NAME ...`) but not the final start line.
+void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
+                     BootPlan& plan);
+
+// Host-physical memory of partitions, as the target reaches it.
+class GuestLoader {
+ public:
+  virtual void scrub(uint64_t host_address, uint64_t size) = 0;
+  virtual void copy(uint64_t host_address, const void* data, uint64_t size) = 0;
+  virtual uint32_t crc32(uint64_t host_address, uint64_t size) = 0;
+
+ protected:
+  ~GuestLoader() = default;
+};
+
+// For each startable partition: scrubs its RAM, copies its payloads from the package
+// to their placement, checks the copies against the package CRCs. Then prints each
+// partition's last report line: `partition NAME start yes` or `start no reason ...`.
+void load_partitions(const SystemDescription& description, const Package& package, GuestLoader& loader,
+                     BootPlan& plan);
+
+size_t startable_count(const BootPlan& plan);
+
+}  // namespace bulkhead::partitions

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Issue-4 proof: images carrying a checked description boot, report each partition,
+refuse only the partitions whose requirements fail, and boot the same way from U-Boot.
+
+Usage: partition_tests.py --build-dir build SCENARIO
+"""
+import argparse
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+
+import qemu_harness as q
+
+MAIN_JOB = dict(smp=4, memory="2G")
+PACKAGE_MAGIC = b"BHPKG\0\0\x01"
+
+
+def partition_facts(run, name):
+    """The words after `partition NAME` of every report line about that partition."""
+    return [words[2:] for words in run.facts("partition") if words[1] == name]
+
+
+def expect_started(run, name):
+    run.expect_line(f"bulkhead: partition {name} start yes")
+
+
+def expect_refused(run, name, reason_fragment):
+    lines = [" ".join(w) for w in partition_facts(run, name) if w[:2] == ["start", "no"]]
+    run.expect(lines, f"partition {name} has no 'start no' line")
+    run.expect(reason_fragment in lines[0], f"partition {name}: reason {lines[0]!r} lacks {reason_fragment!r}")
+    run.expect_match(rf"^bulkhead: error: partition {name}: .*{re.escape(reason_fragment)}")
+
+
+def package_entries(blob):
+    """(offset of the package in the image, [(kind, partition, offset, size, crc)])."""
+    base = blob.find(PACKAGE_MAGIC)
+    if base < 0:
+        raise q.TestFailure("no package in the image")
+    _, count, _, _ = struct.unpack_from("<IIII", blob, base + 8)
+    entries = [struct.unpack_from("<IIQQI", blob, base + 24 + 32 * i) for i in range(count)]
+    return base, entries
+
+
+def damaged_image(build, name, entry_index):
+    """A copy of bulkhead.img with one byte flipped inside package entry `entry_index`."""
+    blob = bytearray(open(os.path.join(build, "bulkhead.img"), "rb").read())
+    base, entries = package_entries(blob)
+    _, _, offset, size, _ = entries[entry_index]
+    blob[base + offset + size // 2] ^= 0x40
+    path = os.path.join(q.work_dir(name), "damaged.img")
+    open(path, "wb").write(blob)
+    return path
+
+
+SCENARIOS = {}
+
+
+def scenario(function):
+    SCENARIOS[function.__name__.replace("_", "-")] = function
+    return function
+
+
+@scenario
+def main_job(build):
+    run = q.boot(os.path.join(build, "bulkhead.img"), q.machine_args(**MAIN_JOB), timeout=120)
+    run.expect_exited_by_itself()
+    run.expect_line("bulkhead: package entries 4 partitions 2 board qemu-virt")
+    run.expect_line("bulkhead: partition linux cpus 1,2 mpidrs 0x1,0x2")
+    run.expect_match(r"^bulkhead: partition linux ram host 0x[0-9a-f]+ size 0x40000000 guest 0x40000000$")
+    run.expect_match(r"^bulkhead: partition linux payload linux-image linux-Image entry 1 size 0x[0-9a-f]+ load 0x40000000 crc ok$")
+    run.expect_match(r"^bulkhead: partition linux initrd initramfs.cpio.gz entry 2 size 0x[0-9a-f]+ load 0x[0-9a-f]+ crc ok$")
+    run.expect_line("bulkhead: partition linux platform rtc reg 0x9010000 size 0x1000")
+    run.expect_line("bulkhead: partition heartbeat cpus 3 mpidrs 0x3")
+    run.expect_match(r"^bulkhead: partition heartbeat payload raw heartbeat.bin entry 3 size 0x[0-9a-f]+ load 0x40000000 crc ok$")
+    expect_started(run, "linux")
+    expect_started(run, "heartbeat")
+    run.expect_line("bulkhead: partitions ready 2 of 2")
+    run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
+    run.expect(run.report[-1] == "power-off reason done", "must end with power-off reason done")
+
+
+def two_linux(build, nics):
+    extra = []
+    for index in range(nics):
+        extra += ["-device", f"e1000e,romfile=,netdev=n{index}", "-netdev", f"user,id=n{index}"]
+    run = q.boot(os.path.join(build, "two-linux.img"), q.machine_args(**MAIN_JOB, extra=extra), timeout=120)
+    run.expect_exited_by_itself()
+    run.expect_match(r"^bulkhead: partition linux-a pci 0000:00:0[0-9a-f].0 slot 02 8086:10d3 selector pci-device@0$")
+    expect_started(run, "linux-a")
+    return run
+
+
+@scenario
+def two_linux_devices(build):
+    run = two_linux(build, 2)
+    run.expect_match(r"^bulkhead: partition linux-b pci 0000:00:0[0-9a-f].0 slot [0-9a-f]{2} 8086:10d3 selector pci-device@0$")
+    run.expect_match(r"^bulkhead: partition linux-b pci-irq 0000:00:0[0-9a-f].0 pin A intx allowed spi [3-6]$")
+    expect_started(run, "linux-b")
+    run.expect_line("bulkhead: partitions ready 2 of 2")
+
+
+@scenario
+def pci_device_absent(build):
+    run = two_linux(build, 1)
+    expect_refused(run, "linux-b", "pci-device@0 vendor-device 8086:10d3 instance 1: device not present")
+    run.expect_line("bulkhead: partitions ready 1 of 2")
+    run.expect(run.report[-1] == "power-off reason done", "the other partition must proceed")
+
+
+@scenario
+def corrupt_payload(build):
+    image = damaged_image(build, "corrupt-payload", 3)  # entry 3: heartbeat.bin
+    run = q.boot(image, q.machine_args(**MAIN_JOB), timeout=120)
+    run.expect_exited_by_itself()
+    run.expect_match(r"^bulkhead: partition heartbeat payload raw heartbeat.bin entry 3 .* crc bad$")
+    expect_refused(run, "heartbeat", "heartbeat.bin (package entry 3)")
+    expect_started(run, "linux")
+    run.expect_line("bulkhead: partitions ready 1 of 2")
+
+
+@scenario
+def corrupt_description(build):
+    image = damaged_image(build, "corrupt-description", 0)  # entry 0: the description
+    run = q.boot(image, q.machine_args(**MAIN_JOB), timeout=120)
+    run.expect_exited_by_itself()
+    run.expect_match(r"^bulkhead: error: package: .*description")
+    run.expect_line("bulkhead: error: no partition can start without a valid package")
+    run.expect(not run.facts("partition"), "no partition may be reported from a damaged description")
+    run.expect(run.report[-1] == "power-off reason package", "must end with power-off reason package")
+
+
+UBOOT = "/usr/lib/u-boot/qemu_arm64/u-boot.bin"
+
+
+def fat_disk(image, path):
+    """A disk with an MBR and one FAT partition holding the image and an extlinux.conf,
+    as U-Boot's distro boot expects. Built without root: the MBR is written here,
+    mkfs.vfat and mtools work on the partition at its offset."""
+    work = os.path.dirname(path)
+    conf = os.path.join(work, "extlinux.conf")
+    open(conf, "w").write("default bulkhead\nlabel bulkhead\n    kernel /bulkhead.img\n")
+    start_sector = 2048
+    partition_sectors = (os.path.getsize(image) // 512 + 32768) // 2048 * 2048
+    with open(path, "wb") as disk:
+        disk.truncate((start_sector + partition_sectors) * 512)
+        entry = struct.pack("<B3sB3sII", 0x80, b"\0\0\0", 0x0c, b"\0\0\0", start_sector, partition_sectors)
+        disk.seek(446)
+        disk.write(entry)
+        disk.seek(510)
+        disk.write(b"\x55\xaa")
+    target = f"{path}@@{start_sector * 512}"
+    for command in (["mkfs.vfat", "-F", "32", "--offset", str(start_sector), "-n", "BULKHEAD", path,
+                     str(partition_sectors // 2)],
+                    ["mmd", "-i", target, "::/extlinux"],
+                    ["mcopy", "-i", target, conf, "::/extlinux/extlinux.conf"],
+                    ["mcopy", "-i", target, image, "::/bulkhead.img"]):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise q.TestFailure(f"{' '.join(command)} failed: {result.stderr}")
+    return path
+
+
+def comparable(run):
+    """Report lines that must match between boot paths: not the DTB's address, not the
+    measured enumeration time."""
+    skip = ("firmware-dtb ", "pci-enumeration ")
+    return [line for line in run.report if not line.startswith(skip)]
+
+
+@scenario
+def uboot_flashed(build):
+    image = os.path.join(build, "bulkhead.img")
+    disk = fat_disk(image, os.path.join(q.work_dir("uboot"), "disk.img"))
+    devices = ["-drive", f"if=none,file={disk},format=raw,id=disk,readonly=on", "-device", "virtio-blk-pci,drive=disk"]
+    args = q.machine_args(**MAIN_JOB, extra=devices)
+    direct = q.boot(image, args, timeout=120)
+    direct.expect_exited_by_itself()
+    session = q.QemuSession(None, [*args, "-bios", UBOOT])
+    session.wait(300)
+    session.stop()
+    flashed = session.run()
+    flashed.expect_exited_by_itself()
+    flashed.expect_match(r"^U-Boot 20")
+    flashed.expect_line("bulkhead: partitions ready 2 of 2")
+    a, b = comparable(direct), comparable(flashed)
+    flashed.expect(a == b, "the report differs between -kernel and U-Boot booti:\n" + "\n".join(
+        f"-kernel: {x}\n  u-boot: {y}" for x, y in zip(a + [""] * len(b), b + [""] * len(a)) if x != y))
+    print(f"{len(a)} report lines identical under -kernel and U-Boot booti")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build-dir", required=True)
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    options = parser.parse_args()
+    try:
+        SCENARIOS[options.scenario](options.build_dir)
+    except q.TestFailure as failure:
+        print(f"FAIL {options.scenario}: {failure}")
+        return 1
+    print(f"PASS {options.scenario}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
