@@ -1,0 +1,375 @@
+// The boot-time half of the description: hardware rules, partition report, loading.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/lib/crc32.hpp"
+#include "core/lib/log.hpp"
+#include "partitions/boot_plan.hpp"
+
+using namespace bulkhead;
+using namespace bulkhead::partitions;
+
+namespace {
+
+struct CapturedLines final : log::LineSink {
+  std::string text;
+  void write_line(const char* line, size_t length) override { text.append(line, length); }
+  bool has(const std::string& line) const { return text.find(line + "\n") != std::string::npos; }
+};
+
+constexpr uint64_t machine_ram_base = 0x40000000;
+constexpr uint64_t machine_ram_size = 0x80000000;
+
+// A machine with 4 CPUs, 2 GiB, and a PCI segment with a host bridge, a root port,
+// two e1000e (one unusable) and an NVMe.
+struct Machine {
+  PlatformInfo platform;
+  pci::PciTopology topology;
+  MachineFacts facts;
+
+  Machine() {
+    platform.cpu_count = 4;
+    for (size_t i = 0; i < 4; ++i) platform.cpus[i].mpidr = i;
+    platform.ram[0] = {machine_ram_base, machine_ram_size};
+    platform.ram_count = 1;
+    topology.clear();
+    topology.segment_count = 1;
+    topology.segments[0].number = 0;
+    add({0, 0, 0}, 0x1b36, 0x0008, pci::FunctionKind::host_bridge, 0, 0);
+    add({0, 1, 0}, 0x1b36, 0x000c, pci::FunctionKind::root_port, 1, 4);
+    add({1, 0, 0}, 0x8086, 0x10d3, pci::FunctionKind::endpoint, 1, 5);
+    add({0, 2, 0}, 0x8086, 0x10d3, pci::FunctionKind::endpoint, 1, 5);
+    add({0, 3, 0}, 0x1b36, 0x0010, pci::FunctionKind::endpoint, 1, 6);
+    topology.functions[3].usable = false;  // second e1000e: BARs not placed
+    topology.segments[0].function_count = static_cast<uint16_t>(topology.function_count);
+    facts.platform = &platform;
+    facts.pci = &topology;
+    for (size_t i = 0; i < 4; ++i) facts.cpu_online[i] = true;
+    facts.hypervisor_ranges[0] = {0x40000000, 0x4000000};
+    facts.hypervisor_range_count = 1;
+  }
+
+  void add(pci::Bdf bdf, uint16_t vendor, uint16_t device, pci::FunctionKind kind, uint8_t pin, uint32_t spi) {
+    pci::Function& f = topology.functions[topology.function_count++];
+    f = pci::Function();
+    f.address = {0, bdf};
+    f.vendor_id = vendor;
+    f.device_id = device;
+    f.kind = kind;
+    f.header_type = kind == pci::FunctionKind::root_port ? 1 : 0;
+    f.interrupt.pin = pin;
+    f.interrupt.routed = pin != 0;
+    f.interrupt.spi = spi;
+    f.bars[0].kind = pci::BarKind::mem32;
+    f.bars[0].size = 0x20000;
+    f.bars[0].cpu_address = 0x10000000 + 0x100000 * topology.function_count;
+  }
+};
+
+Partition make_partition(const char* name, std::initializer_list<uint32_t> cpus, uint64_t host_base) {
+  Partition p;
+  std::strncpy(p.name, name, max_partition_name);
+  for (uint32_t cpu : cpus) p.cpus[p.cpu_count++] = {cpu, cpu};
+  p.ram = {true, 0x1000000, true, true, host_base, default_guest_ram_base};
+  p.payload.present = true;
+  p.payload.format = PayloadFormat::raw;
+  p.payload.resolved = true;
+  p.payload.has_load_offset = true;
+  p.payload.load_offset = 0;
+  return p;
+}
+
+void select_sbdf(Partition& p, pci::Bdf bdf, uint32_t slot) {
+  PciDeviceSelector& s = p.pci_devices[p.pci_device_count];
+  std::snprintf(s.node, sizeof(s.node), "pci-device@%zu", p.pci_device_count);
+  s.has_sbdf = true;
+  s.sbdf = {0, bdf};
+  s.slot_assigned = true;
+  s.guest_slot = slot;
+  ++p.pci_device_count;
+}
+
+void select_ids(Partition& p, uint16_t vendor, uint16_t device, uint32_t instance, uint32_t slot) {
+  PciDeviceSelector& s = p.pci_devices[p.pci_device_count];
+  std::snprintf(s.node, sizeof(s.node), "pci-device@%zu", p.pci_device_count);
+  s.has_ids = true;
+  s.has_instance = true;
+  s.vendor = vendor;
+  s.device = device;
+  s.instance = instance;
+  s.slot_assigned = true;
+  s.guest_slot = slot;
+  ++p.pci_device_count;
+}
+
+// The package of `description`: a dummy description entry, then per partition a kernel
+// (and an initrd when it has one) with recognisable bytes.
+struct TestPackage {
+  std::vector<std::vector<uint8_t>> payloads;
+  std::vector<uint8_t> blob;
+  Package package;
+
+  explicit TestPackage(SystemDescription& description) {
+    std::vector<PackageInput> inputs;
+    static const uint8_t fake_description[64] = {0xd0, 0x0d, 0xfe, 0xed};
+    inputs.push_back({EntryKind::description, no_partition, fake_description, sizeof(fake_description)});
+    payloads.reserve(2 * max_partitions);
+    for (size_t i = 0; i < description.partition_count; ++i) {
+      Payload& payload = description.partitions[i].payload;
+      std::snprintf(payload.file, sizeof(payload.file), "kernel-%zu.bin", i);
+      payloads.emplace_back(0x3000 + 0x100 * i, static_cast<uint8_t>(0x11 * (i + 1)));
+      payload.kernel_entry = static_cast<uint32_t>(inputs.size());
+      payload.file_size = payload.load_size = payloads.back().size();
+      inputs.push_back({EntryKind::kernel, static_cast<uint32_t>(i), payloads.back().data(), payloads.back().size()});
+      if (payload.has_initrd) {
+        std::snprintf(payload.initrd, sizeof(payload.initrd), "initrd-%zu.gz", i);
+        payloads.emplace_back(0x1800, static_cast<uint8_t>(0xa0 + i));
+        payload.initrd_entry = static_cast<uint32_t>(inputs.size());
+        payload.initrd_size = payloads.back().size();
+        inputs.push_back({EntryKind::initrd, static_cast<uint32_t>(i), payloads.back().data(), payloads.back().size()});
+      }
+    }
+    blob.resize(package_size(inputs.data(), inputs.size()) + 8);
+    // A DTB-bearing package must be 8-byte aligned in memory.
+    uint8_t* aligned = blob.data() + ((8 - reinterpret_cast<uintptr_t>(blob.data()) % 8) % 8);
+    PackageError error;
+    REQUIRE(write_package(inputs.data(), inputs.size(), aligned, blob.size() - 8, error));
+    REQUIRE(open_package(aligned, package_size(inputs.data(), inputs.size()), package, error));
+  }
+  void corrupt(uint32_t entry) { const_cast<uint8_t*>(package.entry_data(entry))[7] ^= 1; }
+};
+
+// Host RAM as a flat array; optionally damages what it copies.
+class FakeRam final : public GuestLoader {
+ public:
+  FakeRam() : bytes_(machine_ram_size / 16, 0xee) {}  // enough for the partitions used here
+  void scrub(uint64_t host, uint64_t size) override { std::memset(at(host, size), 0, size); }
+  void copy(uint64_t host, const void* data, uint64_t size) override {
+    std::memcpy(at(host, size), data, size);
+    if (damage_copies) at(host, size)[0] ^= 0xff;
+  }
+  uint32_t crc32(uint64_t host, uint64_t size) override { return bulkhead::crc32(at(host, size), size); }
+  uint8_t* at(uint64_t host, uint64_t size) {
+    REQUIRE(host >= base);
+    REQUIRE(host + size <= base + bytes_.size());
+    return bytes_.data() + (host - base);
+  }
+  bool damage_copies = false;
+  static constexpr uint64_t base = 0x44000000;
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+struct Run {
+  CapturedLines lines;
+  BootPlan plan;
+  FakeRam ram;
+  void go(SystemDescription& description, TestPackage& package, const Machine& machine) {
+    log::LineSink* previous = log::set_output(&lines);
+    plan_partitions(description, package.package, machine.facts, plan);
+    load_partitions(description, package.package, ram, plan);
+    log::set_output(previous);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("boot plan: a good partition is reported line by line, loaded and started") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("rt", {1, 2}, 0x44000000);
+  description.partitions[0].payload.has_initrd = true;
+  std::strcpy(description.partitions[0].payload.bootargs, "quiet");
+  select_sbdf(description.partitions[0], {1, 0, 0}, 2);
+  description.partitions[0].legacy_intx = true;
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  const char* expected =
+      "bulkhead: partition rt cpus 1,2 mpidrs 0x1,0x2\n"
+      "bulkhead: partition rt ram host 0x44000000 size 0x1000000 guest 0x40000000\n"
+      "bulkhead: partition rt payload raw kernel-0.bin entry 1 size 0x3000 load 0x40000000 crc ok\n"
+      "bulkhead: partition rt initrd initrd-0.gz entry 2 size 0x1800 load 0x40dfe000 crc ok\n"
+      "bulkhead: partition rt dtb 0x40e00000 bootargs \"quiet\"\n"
+      "bulkhead: partition rt console virtual-uart\n"
+      "bulkhead: partition rt pci 0000:01:00.0 slot 02 8086:10d3 selector pci-device@0\n"
+      "bulkhead: partition rt pci-bar 0000:01:00.0 0 mem32 addr 0x10300000 size 0x20000\n"
+      "bulkhead: partition rt pci-irq 0000:01:00.0 pin A intx allowed spi 5\n"
+      "bulkhead: partition rt legacy-intx allowed restart-policy stop\n"
+      "bulkhead: partition rt start yes\n";
+  CHECK(run.lines.text == expected);
+  REQUIRE(run.plan.partitions[0].startable);
+  CHECK(run.plan.partitions[0].loaded);
+  CHECK(run.plan.partitions[0].function_count == 1);
+  CHECK(run.plan.partitions[0].functions[0].function == 2);
+  // Kernel at the RAM base, initrd below the DTB area, the rest scrubbed.
+  CHECK(*run.ram.at(0x44000000, 1) == 0x11);
+  CHECK(*run.ram.at(0x44000000 + 0x2fff, 1) == 0x11);
+  CHECK(*run.ram.at(0x44000000 + 0x3000, 1) == 0x00);
+  CHECK(*run.ram.at(0x44dfe000, 1) == 0xa0);
+  CHECK(*run.ram.at(0x44ffffff, 1) == 0x00);
+  CHECK(*run.ram.at(0x45000000, 1) == 0xee);  // outside the partition: untouched
+  CHECK(startable_count(run.plan) == 1);
+}
+
+TEST_CASE("boot plan: CPUs must exist, match and be online") {
+  Machine machine;
+  machine.facts.cpu_online[2] = false;
+  machine.platform.cpus[3].mpidr = 0x100;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {2, 3, 7}, 0x44000000);
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition a: cpu 2: not online"));
+  CHECK(run.lines.has("bulkhead: error: partition a: cpu 3: mpidr 0x3 in the description, 0x100 on this machine"));
+  CHECK(run.lines.has("bulkhead: error: partition a: cpu 7: the machine has 4 CPUs"));
+  CHECK(run.lines.has("bulkhead: partition a start no reason cpu 2: not online"));
+  CHECK_FALSE(run.plan.partitions[0].loaded);
+  CHECK(*run.ram.at(0x44000000, 1) == 0xee);  // a refused partition's RAM is not touched
+}
+
+TEST_CASE("boot plan: RAM must be present and not the hypervisor's") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("outside", {1}, 0xc0000000);
+  description.partitions[1] = make_partition("hyp", {2}, 0x42000000);
+  description.partitions[2] = make_partition("fine", {3}, 0x44000000);
+  description.partition_count = 3;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition outside: ram 0xc0000000 size 0x1000000: not inside this machine's RAM"));
+  CHECK(run.lines.has("bulkhead: error: partition hyp: ram 0x42000000 size 0x1000000: overlaps hypervisor memory "
+                      "0x40000000 size 0x4000000"));
+  CHECK(run.lines.has("bulkhead: partition fine start yes"));
+  CHECK(startable_count(run.plan) == 1);
+}
+
+TEST_CASE("boot plan: PCI selectors name one present, usable endpoint that nobody else has") {
+  Machine machine;
+  SystemDescription description;
+  Partition& a = description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  select_ids(a, 0x8086, 0x10d3, 0, 1);  // 0000:01:00.0
+  Partition& b = description.partitions[1] = make_partition("b", {2}, 0x46000000);
+  select_sbdf(b, {1, 0, 0}, 1);           // the same function again
+  Partition& c = description.partitions[2] = make_partition("c", {3}, 0x48000000);
+  select_sbdf(c, {7, 0, 0}, 1);           // absent
+  select_ids(c, 0x8086, 0x10d3, 2, 2);    // only two exist
+  select_sbdf(c, {0, 2, 0}, 3);           // unusable
+  select_sbdf(c, {0, 1, 0}, 4);           // a root port
+  select_sbdf(c, {0, 3, 0}, 5);
+  c.pci_devices[4].has_ids = true;        // address and IDs disagree
+  c.pci_devices[4].vendor = 0x8086;
+  c.pci_devices[4].device = 0x10d3;
+  description.partition_count = 3;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: partition a start yes"));
+  CHECK(run.lines.has("bulkhead: error: partition b: pci-device@0: 0000:01:00.0 is already assigned to partition a"));
+  CHECK(run.lines.has("bulkhead: error: partition c: pci-device@0 sbdf 0000:07:00.0: device not present"));
+  CHECK(run.lines.has("bulkhead: error: partition c: pci-device@1 vendor-device 8086:10d3 instance 2: device not present"));
+  CHECK(run.lines.has("bulkhead: error: partition c: pci-device@2 sbdf 0000:00:02.0: unusable (its BARs could not be placed)"));
+  CHECK(run.lines.has("bulkhead: error: partition c: pci-device@3 sbdf 0000:00:01.0: is a root-port, only endpoints can be assigned"));
+  CHECK(run.lines.has("bulkhead: error: partition c: pci-device@4 sbdf 0000:00:03.0 vendor-device 8086:10d3 instance 0: "
+                      "the address and the IDs name different functions"));
+  CHECK(run.lines.has("bulkhead: partition c start no reason pci-device@0 sbdf 0000:07:00.0: device not present"));
+  CHECK(startable_count(run.plan) == 1);
+}
+
+TEST_CASE("boot plan: an INTx line cannot be shared across partitions, unless INTx is denied") {
+  Machine machine;
+  SystemDescription description;
+  Partition& a = description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  select_sbdf(a, {1, 0, 0}, 1);  // SPI 5
+  a.legacy_intx = true;
+  Partition& b = description.partitions[1] = make_partition("b", {2}, 0x46000000);
+  select_sbdf(b, {0, 3, 0}, 1);  // SPI 6, INTx denied: no claim
+  Partition& c = description.partitions[2] = make_partition("c", {3}, 0x48000000);
+  description.partition_count = 3;
+  // c gets a platform device on SPI 5: a's INTx line.
+  PlatformDeviceRef& rtc = c.platform_devices[c.platform_device_count++];
+  std::strcpy(rtc.node, "platform-device@0");
+  std::strcpy(rtc.device, "rtc");
+  rtc.resolved = true;
+  rtc.regions[rtc.region_count++] = {0x9010000, 0x1000};
+  rtc.interrupts[rtc.interrupt_count++] = {5, 4};
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: partition a pci-irq 0000:01:00.0 pin A intx allowed spi 5"));
+  CHECK(run.lines.has("bulkhead: partition b pci-irq 0000:00:03.0 pin A intx denied"));
+  CHECK(run.lines.has("bulkhead: partition b start yes"));
+  CHECK(run.lines.has("bulkhead: partition c platform rtc reg 0x9010000 size 0x1000"));
+  CHECK(run.lines.has("bulkhead: error: partition c: platform-device@0 (rtc): SPI 5 is also used by partition a"));
+  CHECK(run.lines.has("bulkhead: partition c start no reason platform-device@0 (rtc): SPI 5 is also used by partition a"));
+
+  // Two partitions that both allow INTx on the same line: the second is refused.
+  SystemDescription shared;
+  shared.partitions[0] = make_partition("x", {1}, 0x44000000);
+  select_sbdf(shared.partitions[0], {1, 0, 0}, 1);
+  shared.partitions[0].legacy_intx = true;
+  machine.topology.functions[4].interrupt.spi = 5;  // NVMe on SPI 5 too
+  shared.partitions[1] = make_partition("y", {2}, 0x46000000);
+  select_sbdf(shared.partitions[1], {0, 3, 0}, 1);
+  shared.partitions[1].legacy_intx = true;
+  shared.partition_count = 2;
+  TestPackage shared_package(shared);
+  Run second;
+  second.go(shared, shared_package, machine);
+  CHECK(second.lines.has("bulkhead: error: partition y: pci-device@0: 0000:00:03.0 INTx SPI 5 is also used by "
+                         "partition x; INTx lines cannot be shared"));
+  CHECK(second.lines.has("bulkhead: partition x start yes"));
+}
+
+TEST_CASE("boot plan: a corrupted payload stops only its partition") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  description.partitions[1] = make_partition("b", {2}, 0x46000000);
+  description.partitions[1].payload.has_initrd = true;
+  description.partition_count = 2;
+  TestPackage package(description);
+  package.corrupt(description.partitions[1].payload.initrd_entry);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: partition a start yes"));
+  CHECK(run.lines.text.find("bulkhead: partition b initrd initrd-1.gz entry 3 size 0x1800 load 0x40dfe000 crc bad\n") !=
+        std::string::npos);
+  CHECK(run.lines.text.find("bulkhead: partition b start no reason initrd initrd-1.gz (package entry 3): ") !=
+        std::string::npos);
+  CHECK(*run.ram.at(0x46000000, 1) == 0xee);
+}
+
+TEST_CASE("boot plan: a copy that does not match its CRC stops the partition") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.ram.damage_copies = true;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition a: kernel-0.bin: copy at host 0x44000000 does not match its CRC"));
+  CHECK(run.lines.has("bulkhead: partition a start no reason kernel-0.bin: copy at host 0x44000000 does not match its CRC"));
+  CHECK_FALSE(run.plan.partitions[0].loaded);
+}
+
+TEST_CASE("boot plan: a payload that does not fit is refused") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  description.partitions[0].ram.size = 0x200000;  // only the DTB area
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition a: payload kernel-0.bin: does not fit in the partition's RAM"));
+}
