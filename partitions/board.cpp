@@ -56,21 +56,7 @@ class BoardReader {
   }
 
   bool read_identity(const NodeText& root) {
-    if (fdt_node_check_compatible(dt_.fdt(), 0, board_compatible) != 0) {
-      violations_.add(root.text, rule::compatible, "compatible does not list \"{}\"; not a board definition",
-                      board_compatible);
-      return false;
-    }
-    uint32_t version = 0;
-    const Found found = dt_.u32(0, root, "bulkhead,schema-version", version);
-    if (found == Found::absent) missing(root, "bulkhead,schema-version");
-    if (found != Found::ok) return false;
-    if (version != schema_version) {
-      violations_.add(root.text, rule::schema_version, "bulkhead,schema-version {} is not supported (this reader: {})",
-                      version, schema_version);
-      return false;
-    }
-    return true;
+    return check_root_identity(dt_, violations_, root, board_compatible, "board definition", schema_version);
   }
 
   void read_cpus(const NodeText& root) {

@@ -139,22 +139,7 @@ class DescriptionReader {
   // compatible, schema version and (normalized) producer: without them nothing else is
   // interpreted, since the blob may be something else entirely.
   bool read_identity(const NodeText& root) {
-    if (!dt_.has(0, "compatible")) {
-      violations_.add(root.text, rule::required, "missing property compatible (\"{}\")", description_compatible);
-      return false;
-    }
-    if (fdt_node_check_compatible(dt_.fdt(), 0, description_compatible) != 0) {
-      violations_.add(root.text, rule::compatible, "compatible does not list \"{}\"; not a system description",
-                      description_compatible);
-      return false;
-    }
-    uint32_t version = 0;
-    const Found found = dt_.u32(0, root, "bulkhead,schema-version", version);
-    if (found == Found::absent) missing(root, "bulkhead,schema-version");
-    if (found != Found::ok) return false;
-    if (version != schema_version) {
-      violations_.add(root.text, rule::schema_version, "bulkhead,schema-version {} is not supported (this reader: {})",
-                      version, schema_version);
+    if (!check_root_identity(dt_, violations_, root, description_compatible, "system description", schema_version)) {
       return false;
     }
     out_.form = form_;

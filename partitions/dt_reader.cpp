@@ -234,4 +234,28 @@ bool node_base_is(const char* name, size_t length, const char* base) {
   return length == base_length || name[base_length] == '@';
 }
 
+bool check_root_identity(DtReader& dt, Violations& violations, const NodeText& root, const char* compatible,
+                         const char* what, uint32_t version) {
+  if (!dt.has(0, "compatible")) {
+    violations.add(root.text, rule::required, "missing property compatible (\"{}\")", compatible);
+    return false;
+  }
+  if (fdt_node_check_compatible(dt.fdt(), 0, compatible) != 0) {
+    violations.add(root.text, rule::compatible, "compatible does not list \"{}\"; not a {}", compatible, what);
+    return false;
+  }
+  uint32_t found_version = 0;
+  const Found found = dt.u32(0, root, "bulkhead,schema-version", found_version);
+  if (found == Found::absent) {
+    violations.add(root.text, rule::required, "missing property {}", "bulkhead,schema-version");
+  }
+  if (found != Found::ok) return false;
+  if (found_version != version) {
+    violations.add(root.text, rule::schema_version, "bulkhead,schema-version {} is not supported (this reader: {})",
+                   found_version, version);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace bulkhead::partitions

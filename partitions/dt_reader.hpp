@@ -70,4 +70,10 @@ bool valid_simple_name(const char* name, size_t length, size_t max);
 // The node name without its unit address equals `base` ("pci-device" matches "pci-device@3").
 bool node_base_is(const char* name, size_t length, const char* base);
 
+// The root identity every Bulkhead DT carries: `compatible` lists `compatible` (the
+// message calls the blob `what` when it does not) and `bulkhead,schema-version` is
+// `version`. Reports each problem and returns false.
+bool check_root_identity(DtReader& dt, Violations& violations, const NodeText& root, const char* compatible,
+                         const char* what, uint32_t version);
+
 }  // namespace bulkhead::partitions

@@ -4,7 +4,6 @@ asked for, and every firmware failure path ending in a message and a power-off.
 
 Usage: boot_tests.py --image build/bulkhead.img SCENARIO
 """
-import argparse
 import os
 import struct
 import subprocess
@@ -12,14 +11,7 @@ import sys
 
 import qemu_harness as q
 
-SCENARIOS = {}
-
-
-def scenario(name):
-    def register(function):
-        SCENARIOS[name] = function
-        return function
-    return register
+scenario = q.Scenarios()
 
 
 def memory_bytes(text):
@@ -220,19 +212,6 @@ def entered_at_el1(image):
     run.expect_line("bulkhead: power-off reason entry")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--image", required=True)
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    options = parser.parse_args()
-    try:
-        SCENARIOS[options.scenario](options.image)
-    except q.TestFailure as failure:
-        print(f"FAIL {options.scenario}: {failure}")
-        return 1
-    print(f"PASS {options.scenario}")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(scenario.main("--image"))

@@ -4,7 +4,6 @@ refuse only the partitions whose requirements fail, and boot the same way from U
 
 Usage: partition_tests.py --build-dir build SCENARIO
 """
-import argparse
 import os
 import re
 import shutil
@@ -55,15 +54,10 @@ def damaged_image(build, name, entry_index):
     return path
 
 
-SCENARIOS = {}
+scenario = q.Scenarios()
 
 
-def scenario(function):
-    SCENARIOS[function.__name__.replace("_", "-")] = function
-    return function
-
-
-@scenario
+@scenario()
 def main_job(build):
     run = q.boot(os.path.join(build, "bulkhead.img"), q.machine_args(**MAIN_JOB), timeout=120)
     run.expect_exited_by_itself()
@@ -93,7 +87,7 @@ def two_linux(build, nics):
     return run
 
 
-@scenario
+@scenario()
 def two_linux_devices(build):
     run = two_linux(build, 2)
     run.expect_match(r"^bulkhead: partition linux-b pci 0000:00:0[0-9a-f].0 slot [0-9a-f]{2} 8086:10d3 selector pci-device@0$")
@@ -102,7 +96,7 @@ def two_linux_devices(build):
     run.expect_line("bulkhead: partitions ready 2 of 2")
 
 
-@scenario
+@scenario()
 def pci_device_absent(build):
     run = two_linux(build, 1)
     expect_refused(run, "linux-b", "pci-device@0 vendor-device 8086:10d3 instance 1: device not present")
@@ -110,7 +104,7 @@ def pci_device_absent(build):
     run.expect(run.report[-1] == "power-off reason done", "the other partition must proceed")
 
 
-@scenario
+@scenario()
 def corrupt_payload(build):
     image = damaged_image(build, "corrupt-payload", 3)  # entry 3: heartbeat.bin
     run = q.boot(image, q.machine_args(**MAIN_JOB), timeout=120)
@@ -121,7 +115,7 @@ def corrupt_payload(build):
     run.expect_line("bulkhead: partitions ready 1 of 2")
 
 
-@scenario
+@scenario()
 def corrupt_description(build):
     image = damaged_image(build, "corrupt-description", 0)  # entry 0: the description
     run = q.boot(image, q.machine_args(**MAIN_JOB), timeout=120)
@@ -170,7 +164,7 @@ def comparable(run):
     return [line for line in run.report if not line.startswith(skip)]
 
 
-@scenario
+@scenario()
 def uboot_flashed(build):
     image = os.path.join(build, "bulkhead.img")
     disk = fat_disk(image, os.path.join(q.work_dir("uboot"), "disk.img"))
@@ -191,19 +185,6 @@ def uboot_flashed(build):
     print(f"{len(a)} report lines identical under -kernel and U-Boot booti")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build-dir", required=True)
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    options = parser.parse_args()
-    try:
-        SCENARIOS[options.scenario](options.build_dir)
-    except q.TestFailure as failure:
-        print(f"FAIL {options.scenario}: {failure}")
-        return 1
-    print(f"PASS {options.scenario}")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(scenario.main("--build-dir"))

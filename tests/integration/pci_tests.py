@@ -7,7 +7,6 @@ programmed (BARs, command) are read back through the monitor on the ECAM window.
 
 Usage: pci_tests.py --image build/bulkhead.img SCENARIO
 """
-import argparse
 import os
 import re
 import subprocess
@@ -138,15 +137,10 @@ def held_boot(image, name, args, dtb=None):
     return q.boot_held(image, full, until=HOLD_LINE, timeout=90), socket_path
 
 
-SCENARIOS = {}
+scenario = q.Scenarios()
 
 
-def scenario(function):
-    SCENARIOS[function.__name__.replace("_", "-")] = function
-    return function
-
-
-@scenario
+@scenario()
 def rich_topology(image):
     args = q.machine_args(smp=2, memory="1G", extra=RICH_TOPOLOGY)
     session, socket_path = held_boot(image, "pci-rich", args)
@@ -206,7 +200,7 @@ def split_boot(image, name, domains):
     return held_boot(image, name, args, dtb)
 
 
-@scenario
+@scenario()
 def split_host_bridges(image):
     session, socket_path = split_boot(image, "pci-split", (None, None))
     with session as run:
@@ -222,7 +216,7 @@ def split_host_bridges(image):
     print(f"segment 0000: {low} functions, segment 0001: {high} functions, both match query-pci")
 
 
-@scenario
+@scenario()
 def split_mixed_domains(image):
     # The second node claims 0 explicitly: the first, without one, must get 1.
     session, _ = split_boot(image, "pci-mixed", (None, 0))
@@ -232,7 +226,7 @@ def split_mixed_domains(image):
         run.expect_line("bulkhead: pci 0000:81:00.0 8086:10d3 class 020000 kind endpoint")
 
 
-@scenario
+@scenario()
 def split_clashing_domains(image):
     session, _ = split_boot(image, "pci-clash", (0, 0))
     with session as run:
@@ -243,19 +237,6 @@ def split_clashing_domains(image):
         run.expect(not [l for l in run.report if l.startswith("pci 0000:8")], "buses of the clashing bridge were scanned")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--image", required=True)
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    options = parser.parse_args()
-    try:
-        SCENARIOS[options.scenario](options.image)
-    except q.TestFailure as failure:
-        print(f"FAIL {options.scenario}: {failure}")
-        return 1
-    print(f"PASS {options.scenario}")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(scenario.main("--image"))

@@ -2,6 +2,7 @@
 
 Every run has a timeout; tests judge the printed lines, never the exit status alone.
 """
+import argparse
 import os
 import re
 import signal
@@ -195,3 +196,27 @@ def work_dir(name):
     path = os.path.join(root, name)
     os.makedirs(path, exist_ok=True)
     return path
+
+
+class Scenarios(dict):
+    """The named scenarios of one test script and its command line:
+    `SCRIPT --image|--build-dir PATH SCENARIO` prints `PASS SCENARIO` or `FAIL ...`."""
+
+    def __call__(self, name=None):
+        def register(function):
+            self[name or function.__name__.replace("_", "-")] = function
+            return function
+        return register
+
+    def main(self, target_option):
+        parser = argparse.ArgumentParser()
+        parser.add_argument(target_option, required=True, dest="target")
+        parser.add_argument("scenario", choices=sorted(self))
+        options = parser.parse_args()
+        try:
+            self[options.scenario](options.target)
+        except TestFailure as failure:
+            print(f"FAIL {options.scenario}: {failure}")
+            return 1
+        print(f"PASS {options.scenario}")
+        return 0
