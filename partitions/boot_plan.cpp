@@ -118,6 +118,10 @@ const Function* resolve_selector(const PciDeviceSelector& selector, const pci::P
     return nullptr;
   }
   const Function* function = by_address != nullptr ? by_address : by_ids;
+  if (function == nullptr) {  // the build-time rules forbid this; the boot does not rely on them
+    failures.add("{}: selects nothing (neither sbdf nor vendor-device)", name.c_str());
+    return nullptr;
+  }
   if (function->is_bridge() || function->kind == pci::FunctionKind::host_bridge) {
     failures.add("{}: is a {}, only endpoints can be assigned", name.c_str(), pci::kind_name(function->kind));
     return nullptr;

@@ -284,6 +284,19 @@ TEST_CASE("boot plan: PCI selectors name one present, usable endpoint that nobod
   CHECK(startable_count(run.plan) == 1);
 }
 
+TEST_CASE("boot plan: a selector with neither address nor IDs is refused, not followed") {
+  Machine machine;
+  SystemDescription description;
+  Partition& a = description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  select_sbdf(a, {1, 0, 0}, 1);
+  a.pci_devices[0].has_sbdf = false;
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition a: pci-device@0: selects nothing (neither sbdf nor vendor-device)"));
+}
+
 TEST_CASE("boot plan: an INTx line cannot be shared across partitions, unless INTx is denied") {
   Machine machine;
   SystemDescription description;
