@@ -31,11 +31,30 @@ const char* map_result_name(MapResult result) {
   return "unknown";
 }
 
-uint64_t PageTable::leaf_attributes(MapAttributes attributes) {
-  uint64_t bits = access_flag | ap_res1_el2 | (static_cast<uint64_t>(attributes.type) << 2);
+// Stage-2 MemAttr[3:0] (descriptor bits 5:2) for each memory type.
+constexpr uint64_t stage2_memory_attribute(MemoryType type) {
+  switch (type) {
+    case MemoryType::device_nGnRnE: return 0x0;
+    case MemoryType::device_nGnRE: return 0x1;
+    case MemoryType::normal_write_back: return 0xf;   // outer and inner write-back
+    case MemoryType::normal_non_cacheable: return 0x5;
+  }
+  return 0x0;
+}
+constexpr uint64_t s2ap_read = 1ull << 6;
+constexpr uint64_t s2ap_write = 1ull << 7;
+
+uint64_t PageTable::leaf_attributes(MapAttributes attributes, Regime regime) {
   const bool normal = attributes.type == MemoryType::normal_write_back || attributes.type == MemoryType::normal_non_cacheable;
+  uint64_t bits = access_flag;
+  if (regime == Regime::stage2) {
+    bits |= stage2_memory_attribute(attributes.type) << 2 | s2ap_read;
+    if (attributes.writable) bits |= s2ap_write;
+  } else {
+    bits |= ap_res1_el2 | (static_cast<uint64_t>(attributes.type) << 2);
+    if (!attributes.writable) bits |= ap_read_only;
+  }
   if (normal) bits |= inner_shareable;
-  if (!attributes.writable) bits |= ap_read_only;
   // Device memory is never executable: speculative instruction fetch must not reach it.
   if (!attributes.executable || !normal) bits |= execute_never;
   return bits;
@@ -53,7 +72,7 @@ MapResult PageTable::map(uint64_t virtual_address, uint64_t physical_address, ui
     return MapResult::misaligned;
   }
   if (size == 0) return MapResult::ok;
-  return map_level(pool_.pointer(root_), 0, virtual_address, physical_address, size, leaf_attributes(attributes));
+  return map_level(pool_.pointer(root_), 0, virtual_address, physical_address, size, leaf_attributes(attributes, regime_));
 }
 
 MapResult PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, uint64_t leaf_bits) {

@@ -33,6 +33,11 @@ struct MapAttributes {
   bool executable = false;
 };
 
+// Which translation the tables serve. The table format is the same; leaf attributes
+// differ: EL2 stage 1 indexes MAIR_EL2 and has a single privilege level, stage 2 encodes
+// the memory type directly (MemAttr) and grants guest read/write (S2AP).
+enum class Regime : uint8_t { el2_stage1, stage2 };
+
 enum class MapResult : uint8_t { ok, out_of_pages, conflict, misaligned };
 const char* map_result_name(MapResult result);
 
@@ -41,7 +46,7 @@ class PageTable {
   static constexpr uint64_t page_size = 4096;
   static constexpr unsigned input_bits = 48;
 
-  constexpr explicit PageTable(PagePool& pool) : pool_(pool) {}
+  constexpr explicit PageTable(PagePool& pool, Regime regime = Regime::el2_stage1) : pool_(pool), regime_(regime) {}
   // Allocates the level-0 table. Returns false when the pool is empty.
   bool initialise();
   uint64_t root() const { return root_; }
@@ -58,12 +63,13 @@ class PageTable {
   };
   Translation translate(uint64_t virtual_address) const;
 
-  static uint64_t leaf_attributes(MapAttributes attributes);
+  static uint64_t leaf_attributes(MapAttributes attributes, Regime regime = Regime::el2_stage1);
 
  private:
   MapResult map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, uint64_t leaf_bits);
 
   PagePool& pool_;
+  Regime regime_;
   uint64_t root_ = 0;
 };
 
