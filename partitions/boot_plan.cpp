@@ -1,7 +1,9 @@
 #include "partitions/boot_plan.hpp"
 
+#include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
+#include "partitions/guest_dt.hpp"
 
 namespace bulkhead::partitions {
 namespace {
@@ -225,6 +227,32 @@ uint64_t host_address(const Partition& partition, uint64_t guest_address) {
   return guest_address - partition.ram.guest_base + partition.ram.host_base;
 }
 
+// Generates the partition's device tree and copies it to the placement's DTB address.
+bool load_guest_dt(const Partition& partition, const MachineFacts& machine, GuestLoader& loader,
+                   PartitionPlan& partition_plan) {
+  // One partition at a time, at boot, on the boot CPU: a static buffer keeps it off the stack.
+  alignas(8) static uint8_t buffer[64 * 1024];
+  GuestDtInput input;
+  input.partition = &partition;
+  input.placement = partition_plan.placement;
+  input.timer = machine.platform->timer;
+  size_t size = 0;
+  GuestDtError error;
+  if (!write_guest_dt(input, buffer, sizeof(buffer), size, error)) {
+    Failures(partition, partition_plan).add("guest device tree: {}", error.message);
+    return false;
+  }
+  const uint64_t destination = host_address(partition, partition_plan.placement.dtb_base);
+  loader.copy(destination, buffer, size);
+  if (loader.crc32(destination, size) != bulkhead::crc32(buffer, size)) {
+    Failures(partition, partition_plan).add("guest device tree: copy at host {} does not match", hex(destination));
+    return false;
+  }
+  partition_plan.dtb_size = size;
+  log::fact("partition {} guest-dtb {} size {}", partition.name, hex(partition_plan.placement.dtb_base), hex(size));
+  return true;
+}
+
 }  // namespace
 
 void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
@@ -262,8 +290,8 @@ void plan_partitions(const SystemDescription& description, const Package& packag
   }
 }
 
-void load_partitions(const SystemDescription& description, const Package& package, GuestLoader& loader,
-                     BootPlan& plan) {
+void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
+                     GuestLoader& loader, BootPlan& plan) {
   for (size_t index = 0; index < plan.count; ++index) {
     const Partition& partition = description.partitions[index];
     PartitionPlan& partition_plan = plan.partitions[index];
@@ -287,6 +315,7 @@ void load_partitions(const SystemDescription& description, const Package& packag
                                                   hex(destination));
         }
       }
+      if (partition_plan.startable) load_guest_dt(partition, machine, loader, partition_plan);
       partition_plan.loaded = partition_plan.startable;
     }
     if (partition_plan.startable) {

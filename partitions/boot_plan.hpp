@@ -43,6 +43,7 @@ struct PartitionPlan {
   AssignedFunction functions[max_pci_devices];
   size_t function_count = 0;
   PayloadPlacement placement;  // guest-physical addresses
+  uint64_t dtb_size = 0;       // the generated guest DTB at placement.dtb_base
   bool loaded = false;
 };
 
@@ -68,10 +69,12 @@ class GuestLoader {
 };
 
 // For each startable partition: scrubs its RAM, copies its payloads from the package
-// to their placement, checks the copies against the package CRCs. Then prints each
-// partition's last report line: `partition NAME start yes` or `start no reason ...`.
-void load_partitions(const SystemDescription& description, const Package& package, GuestLoader& loader,
-                     BootPlan& plan);
+// to their placement, checks the copies against the package CRCs, and writes its
+// generated device tree (partitions/guest_dt.hpp) at the placement's DTB address. Then
+// prints each partition's last report line: `partition NAME start yes` or
+// `start no reason ...`.
+void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
+                     GuestLoader& loader, BootPlan& plan);
 
 size_t startable_count(const BootPlan& plan);
 

@@ -10,8 +10,10 @@ cd "$root"
 status=0
 
 if [ "$which" = all ] || [ "$which" = cppcheck ]; then
+  # Tracked files only: what CI checks out is what is judged.
+  sources=$(git ls-files 'core/*.cpp' 'pci/*.cpp' 'partitions/*.cpp' 'smmu/*.cpp')  # headers come in through them
   out=$(cppcheck --enable=warning,style,performance,portability --std=c++20 --inline-suppr --quiet \
-    --error-exitcode=0 -I . --suppress=missingIncludeSystem core pci partitions smmu 2>&1 || true)
+    --error-exitcode=0 -I . --suppress=missingIncludeSystem $sources 2>&1 || true)
   if [ -n "$out" ]; then echo "$out"; status=1; else echo "cppcheck: clean"; fi
 fi
 

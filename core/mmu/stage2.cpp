@@ -18,8 +18,7 @@ Stage2Setup stage2_setup(uint64_t id_aa64mmfr0, uint64_t id_aa64mmfr1) {
   setup.vtcr = (64 - stage2_ipa_bits)           // T0SZ
                | (2ull << 6)                    // SL0: start at level 0 (4 KiB granule)
                | (1ull << 8) | (1ull << 10)     // inner/outer write-back table walks
-               | (3ull << 12)                   // inner shareable
-               | (0ull << 14)                   // TG0: 4 KiB
+               | (3ull << 12)                   // inner shareable; TG0 (bits 15:14) 0: 4 KiB
                | (ps << 16)                     // PS
                | (setup.vmid_bits == 16 ? 1ull << 19 : 0)  // VS: 16-bit VMIDs
                | (1ull << 31);                  // RES1

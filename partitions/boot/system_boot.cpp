@@ -105,7 +105,7 @@ const char* run_system(const BootContext& context) {
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;
   partitions::plan_partitions(description, package, machine, plan);
   IdentityGuestLoader loader;
-  partitions::load_partitions(description, package, loader, plan);
+  partitions::load_partitions(description, package, machine, loader, plan);
   log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
   return nullptr;
 }

@@ -126,6 +126,40 @@ def corrupt_description(build):
     run.expect(run.report[-1] == "power-off reason package", "must end with power-off reason package")
 
 
+@scenario()
+def guest_dtb_in_memory(build):
+    """Each partition's generated device tree is in its RAM where the report says: read it
+    back from guest memory through QMP and decompile it with dtc."""
+    from qmp import Qmp
+    socket_path = os.path.join(q.work_dir("guest-dtb"), "qmp.sock")
+    if os.path.exists(socket_path):
+        os.unlink(socket_path)
+    args = q.machine_args(**MAIN_JOB, extra=["-append", "bulkhead.hold", "-qmp", f"unix:{socket_path},server=on,wait=off"])
+    with q.boot_held(os.path.join(build, "bulkhead.img"), args, until="bulkhead: hold: bulkhead.hold set, machine stays up",
+                     timeout=120) as run:
+        qmp = Qmp(socket_path)
+        sources = {}
+        for name in ("linux", "heartbeat"):
+            facts = {w[0]: w for w in partition_facts(run, name)}
+            host, guest = int(facts["ram"][2], 16), int(facts["ram"][6], 16)
+            dtb_guest, size = int(facts["guest-dtb"][1], 16), int(facts["guest-dtb"][3], 16)
+            dump = os.path.join(q.work_dir("guest-dtb"), f"{name}.dtb")
+            qmp.execute("pmemsave", val=dtb_guest - guest + host, size=size, filename=dump)
+            result = subprocess.run(["dtc", "-I", "dtb", "-O", "dts", dump], capture_output=True, text=True)
+            run.expect(result.returncode == 0, f"{name}: dtc rejects the guest DTB: {result.stderr}")
+            sources[name] = result.stdout
+        qmp.close()
+    linux, heartbeat = sources["linux"], sources["heartbeat"]
+    for line in ['bulkhead,partition = "linux";', 'stdout-path = "/pl011@9000000";', 'method = "hvc";',
+                 'compatible = "arm,gic-v3";', 'bootargs = "console=ttyAMA0 earlycon=pl011,0x9000000";',
+                 "cpu@0 {", "cpu@1 {", "pl031@9010000 {", "linux,initrd-start", "memory@40000000 {"]:
+        run.expect(line in linux, f"linux guest DT lacks {line!r}:\n{linux}")
+    run.expect("cpu@2 {" not in linux, "linux has 2 vCPUs")
+    run.expect('bulkhead,partition = "heartbeat";' in heartbeat and "pl031" not in heartbeat,
+               f"heartbeat guest DT is wrong:\n{heartbeat}")
+    print("guest DTBs of linux and heartbeat read back from guest RAM and decompiled")
+
+
 UBOOT = "/usr/lib/u-boot/qemu_arm64/u-boot.bin"
 
 

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <libfdt.h>
+
 #include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "partitions/boot_plan.hpp"
@@ -35,6 +37,7 @@ struct Machine {
     for (size_t i = 0; i < 4; ++i) platform.cpus[i].mpidr = i;
     platform.ram[0] = {machine_ram_base, machine_ram_size};
     platform.ram_count = 1;
+    platform.timer = {true, 13, 14, 11, 10};
     topology.clear();
     topology.segment_count = 1;
     topology.segments[0].number = 0;
@@ -171,7 +174,7 @@ struct Run {
   void go(SystemDescription& description, TestPackage& package, const Machine& machine) {
     log::LineSink* previous = log::set_output(&lines);
     plan_partitions(description, package.package, machine.facts, plan);
-    load_partitions(description, package.package, ram, plan);
+    load_partitions(description, package.package, machine.facts, ram, plan);
     log::set_output(previous);
   }
 };
@@ -201,8 +204,10 @@ TEST_CASE("boot plan: a good partition is reported line by line, loaded and star
       "bulkhead: partition rt pci-bar 0000:01:00.0 0 mem32 addr 0x10300000 size 0x20000\n"
       "bulkhead: partition rt pci-irq 0000:01:00.0 pin A intx allowed spi 5\n"
       "bulkhead: partition rt legacy-intx allowed restart-policy stop\n"
-      "bulkhead: partition rt start yes\n";
-  CHECK(run.lines.text == expected);
+      "bulkhead: partition rt guest-dtb 0x40e00000 size 0x";
+  CHECK(run.lines.text.rfind(expected, 0) == 0);
+  const std::string last_line = "\nbulkhead: partition rt start yes\n";
+  CHECK(run.lines.text.substr(run.lines.text.size() - last_line.size()) == last_line);
   REQUIRE(run.plan.partitions[0].startable);
   CHECK(run.plan.partitions[0].loaded);
   CHECK(run.plan.partitions[0].function_count == 1);
@@ -212,6 +217,14 @@ TEST_CASE("boot plan: a good partition is reported line by line, loaded and star
   CHECK(*run.ram.at(0x44000000 + 0x2fff, 1) == 0x11);
   CHECK(*run.ram.at(0x44000000 + 0x3000, 1) == 0x00);
   CHECK(*run.ram.at(0x44dfe000, 1) == 0xa0);
+  // The guest device tree at the DTB address: a valid blob naming the partition.
+  const uint8_t* dtb = run.ram.at(0x44e00000, 0x10000);
+  CHECK(fdt_check_header(dtb) == 0);
+  CHECK(run.plan.partitions[0].dtb_size == fdt_totalsize(dtb));
+  const int chosen = fdt_path_offset(dtb, "/chosen");
+  REQUIRE(chosen >= 0);
+  CHECK(std::string(static_cast<const char*>(fdt_getprop(dtb, chosen, "bulkhead,partition", nullptr))) == "rt");
+  CHECK(std::string(static_cast<const char*>(fdt_getprop(dtb, chosen, "bootargs", nullptr))) == "quiet");
   CHECK(*run.ram.at(0x44ffffff, 1) == 0x00);
   CHECK(*run.ram.at(0x45000000, 1) == 0xee);  // outside the partition: untouched
   CHECK(startable_count(run.plan) == 1);
