@@ -1,0 +1,132 @@
+// The state of one virtual interrupt as a partition's GIC holds it, the events a state
+// change asks the target to act on, and the register semantics the distributor and the
+// redistributors share. Portable: no hardware is touched here; see core/vgic/README.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bulkhead::vgic {
+
+constexpr uint32_t sgi_count = 16;
+constexpr uint32_t private_interrupt_count = 32;  // SGIs 0-15 + PPIs 16-31, banked per vCPU
+constexpr uint32_t first_spi = 32;
+constexpr uint32_t last_spi = 1019;
+constexpr uint32_t spurious_intid = 1023;
+constexpr uint8_t max_vcpus = 16;
+constexpr size_t max_owned_spis = 64;  // per partition: platform devices, INTx and virtual devices
+
+// Identification shared by the distributor and the redistributors. Implementer 0x43b
+// (Arm's JEP106 code, as KVM does for its emulated GIC) with product 0x42 ('B'). PIDR2 0x3b:
+// ArchRev 3 (GICv3), JEDEC-assigned, DES_1 = Arm.
+constexpr uint32_t gic_iidr = (0x42u << 24) | 0x43b;
+constexpr uint32_t gic_pidr2 = 0x3b;
+constexpr uint64_t pidr2_offset = 0xffe8;
+
+// Outcome of one guest access. `unhandled` means the offset or width is not one the model
+// implements: the access was treated as RAZ/WI and the caller may log it (once).
+enum class AccessResult : uint8_t { handled, unhandled };
+
+// What the target must do to the physical GIC after a guest access. Hardware-backed
+// interrupts are identity-mapped (virtual INTID == physical INTID).
+enum class HardwareRequest : uint8_t {
+  enable,      // GICD_ISENABLER (SPI) / the vCPU's physical GICR_ISENABLER0 (PPI)
+  disable,     // GICD_ICENABLER / GICR_ICENABLER0
+  route,       // GICD_IROUTER: route the SPI to the physical CPU running `vcpu`
+  activate,    // set the physical active state, so the guest's deactivation of the
+               // hardware-backed list register has a physical interrupt to deactivate
+  deactivate,  // clear the physical active state: the virtual one was neither pending nor active
+};
+const char* hardware_request_name(HardwareRequest request);
+
+struct HardwareEvent {
+  HardwareRequest request = HardwareRequest::enable;
+  uint8_t vcpu = 0;  // the interrupt's target vCPU (SPIs; 0xff: none) or owning vCPU (PPIs)
+  uint16_t physical_intid = 0;
+};
+
+// Everything one access changed that the target must act on. At most one hardware event
+// per interrupt per access, and one access touches at most 32 interrupts.
+struct Events {
+  static constexpr size_t capacity = 32;
+  HardwareEvent hardware[capacity] = {};
+  uint8_t hardware_count = 0;
+  bool hardware_overflow = false;  // never expected; the target should log it
+  // vCPUs whose deliverable interrupts may have changed: refill their list registers
+  // before they next run (a vCPU running on another CPU needs an IPI to exit).
+  uint32_t kick_vcpus = 0;
+
+  void add(HardwareRequest request, uint8_t vcpu, uint16_t physical_intid);
+  void kick(uint8_t vcpu) {
+    if (vcpu < max_vcpus) kick_vcpus |= uint32_t{1} << vcpu;
+  }
+};
+
+// One interrupt. `pending()` is the latch for edge-triggered and hardware-backed
+// interrupts; a virtual level-triggered interrupt is also pending while its line is
+// asserted (a guest ICPENDR write cannot clear an asserted line, as on real hardware).
+struct InterruptState {
+  uint16_t intid = 0;
+  uint16_t physical_intid = 0;  // meaningful when `hardware`
+  uint8_t priority = 0;
+  uint8_t target_vcpu = 0;  // SPIs: decoded from `router`; private interrupts: the owning vCPU
+  bool hardware = false;
+  bool group1 = true;
+  bool edge = false;
+  bool edge_at_reset = false;  // from the description (SPIs), architecture (SGIs edge, PPIs level)
+  bool enabled = false;
+  bool pending_latch = false;
+  bool line_asserted = false;  // virtual level-triggered sources only
+  bool active = false;
+  uint64_t router = 0;  // SPIs: the GICD_IROUTER value as the guest wrote it (masked)
+
+  bool pending() const { return pending_latch || (!edge && !hardware && line_asserted); }
+  // The physical interrupt of a hardware-backed one must stay active exactly as long as
+  // the virtual one is pending or active: the guest's deactivation releases it.
+  bool needs_physical_active() const { return hardware && (pending() || active); }
+};
+
+// The 1-bit-per-interrupt registers, identical in GICD_* (SPIs) and GICR_* (SGIs/PPIs).
+enum class BitRegister : uint8_t {
+  group,           // IGROUPR: each bit assigns
+  set_enable,      // ISENABLER / ICENABLER read the enable bits
+  clear_enable,    //
+  set_pending,     // ISPENDR / ICPENDR read the pending state
+  clear_pending,   //
+  set_active,      // ISACTIVER / ICACTIVER read the active state
+  clear_active,    //
+  group_modifier,  // IGRPMODR: RAZ/WI with a single security state (GICD_CTLR.DS == 1)
+};
+
+// Register offset bases, identical in the distributor and the SGI_base frame.
+constexpr uint64_t igroupr_offset = 0x0080;
+constexpr uint64_t isenabler_offset = 0x0100;
+constexpr uint64_t icenabler_offset = 0x0180;
+constexpr uint64_t ispendr_offset = 0x0200;
+constexpr uint64_t icpendr_offset = 0x0280;
+constexpr uint64_t isactiver_offset = 0x0300;
+constexpr uint64_t icactiver_offset = 0x0380;
+constexpr uint64_t ipriorityr_offset = 0x0400;
+constexpr uint64_t icfgr_offset = 0x0c00;
+constexpr uint64_t igrpmodr_offset = 0x0d00;
+constexpr uint64_t nsacr_offset = 0x0e00;
+
+// Which bitmap register an offset in [0x080, 0x400) or [0xd00, 0xd80) names; false otherwise.
+bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index);
+
+bool read_bit(const InterruptState& irq, BitRegister which);
+// Applies one bit of a guest write; `bit` is the written value (set/clear registers act
+// only on ones). Adds hardware events and kicks the interrupt's vCPU when state changed.
+void write_bit(InterruptState& irq, BitRegister which, bool bit, Events& events);
+// IPRIORITYR byte; `mask` keeps the implemented priority bits (upper ones).
+void write_priority(InterruptState& irq, uint8_t value, uint8_t mask, Events& events);
+// ICFGR field (2 bits, bit 1 = edge). SGIs are edge and read-only.
+uint32_t read_config(const InterruptState& irq);
+void write_config(InterruptState& irq, uint32_t field, Events& events);
+
+// The priority mask for `bits` implemented priority bits (5 on Cortex-A57: 32 levels).
+constexpr uint8_t priority_mask(uint8_t bits) {
+  return bits >= 8 ? uint8_t{0xff} : static_cast<uint8_t>(0xff00u >> bits);
+}
+
+}  // namespace bulkhead::vgic

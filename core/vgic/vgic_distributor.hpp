@@ -1,0 +1,109 @@
+// The GICv3 distributor a partition sees (64 KiB frame at a guest address): emulated
+// register by register over the SPIs the partition owns. Everything else is invisible:
+// an SPI the partition does not own reads as zero and ignores writes, so a partition
+// sees and can touch only its own interrupts.
+//
+// Security model: one security state, GICD_CTLR.DS = 1 (as KVM presents it). Bit 0 is
+// EnableGrp0, bit 1 EnableGrp1, ARE (bit 4) and DS (bit 6) read as one. Linux's write
+// of ARE_NS | EnableGrp1A | EnableGrp1 (0x13) therefore enables both groups.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/vgic/interrupt.hpp"
+
+namespace bulkhead::vgic {
+
+// An SPI given to the partition. Hardware-backed ones keep their physical INTID.
+struct OwnedSpi {
+  uint16_t intid = 0;     // 32..1019
+  bool hardware = false;  // backed by the physical SPI with the same INTID
+  bool edge = false;      // trigger at reset (from the description); the guest may change it
+};
+
+struct DistributorConfig {
+  uint8_t vcpu_count = 1;     // 1..16; guest MPIDR affinity = vCPU index (Aff0)
+  uint8_t priority_bits = 5;  // implemented priority bits: Cortex-A57's ICH_VTR_EL2.PRIbits + 1
+  const OwnedSpi* spis = nullptr;
+  size_t spi_count = 0;
+};
+
+enum class ConfigError : uint8_t { none, bad_vcpu_count, bad_priority_bits, too_many_spis, spi_out_of_range, duplicate_spi };
+const char* config_error_name(ConfigError error);
+
+// Register offsets (GICv3 architecture, IHI 0069).
+namespace gicd {
+constexpr uint64_t ctlr = 0x0000;
+constexpr uint64_t typer = 0x0004;
+constexpr uint64_t iidr = 0x0008;
+constexpr uint64_t typer2 = 0x000c;
+constexpr uint64_t statusr = 0x0010;
+constexpr uint64_t itargetsr = 0x0800;  // RES0 with affinity routing
+constexpr uint64_t sgir = 0x0f00;       // WI with affinity routing
+constexpr uint64_t cpendsgir = 0x0f10;  // RAZ/WI with affinity routing
+constexpr uint64_t spendsgir = 0x0f20;
+constexpr uint64_t irouter = 0x6000;  // + 8 * INTID, INTIDs 32..1019
+constexpr uint64_t pidr2 = pidr2_offset;
+
+constexpr uint32_t ctlr_enable_grp0 = 1u << 0;
+constexpr uint32_t ctlr_enable_grp1 = 1u << 1;
+constexpr uint32_t ctlr_are = 1u << 4;
+constexpr uint32_t ctlr_ds = 1u << 6;
+
+constexpr uint64_t irouter_irm = uint64_t{1} << 31;
+// Aff3 [39:32], IRM [31], Aff2 [23:16], Aff1 [15:8], Aff0 [7:0]; the rest is RES0.
+constexpr uint64_t irouter_writable = 0xff80ffffffull;
+}  // namespace gicd
+
+class VirtualDistributor {
+ public:
+  static constexpr uint64_t frame_size = 0x10000;
+
+  // Takes the partition's SPIs and resets. On error the distributor owns nothing.
+  ConfigError configure(const DistributorConfig& config);
+  // Architectural reset state: everything disabled, inactive, not pending, group 1,
+  // priority 0, routed to vCPU 0, GICD_CTLR groups disabled. Lines of virtual devices
+  // keep their level (the devices are reset separately).
+  void reset();
+
+  // Guest accesses at `offset` within the frame; width 1, 2, 4 or 8 bytes.
+  AccessResult read(uint64_t offset, unsigned width, uint64_t& value) const;
+  AccessResult write(uint64_t offset, unsigned width, uint64_t value, Events& events);
+
+  // The owned SPI with this INTID, or nullptr (unowned or not an SPI).
+  InterruptState* spi(uint32_t intid);
+  const InterruptState* spi(uint32_t intid) const;
+  size_t spi_count() const { return spi_count_; }
+  InterruptState& spi_at(size_t slot) { return spis_[slot]; }
+  const InterruptState& spi_at(size_t slot) const { return spis_[slot]; }
+
+  bool group_enabled(bool group1) const { return (ctlr_ & (group1 ? gicd::ctlr_enable_grp1 : gicd::ctlr_enable_grp0)) != 0; }
+  uint8_t vcpu_count() const { return vcpu_count_; }
+  uint8_t priority_mask() const { return priority_mask_; }
+  uint32_t typer() const;
+
+  // The vCPU an IROUTER value designates: Aff0 = vCPU index with Aff1..Aff3 zero. IRM = 1
+  // ("any participating PE") always picks vCPU 0: a legal 1-of-N choice that keeps
+  // routing deterministic. Returns `no_vcpu` for an affinity no vCPU has (the interrupt
+  // is then not delivered, as the architecture says).
+  static constexpr uint8_t no_vcpu = 0xff;
+  uint8_t vcpu_of_router(uint64_t router) const;
+
+ private:
+  size_t slot_of(uint32_t intid) const;  // max_owned_spis when not owned
+  AccessResult read_word(uint64_t offset, uint32_t& value) const;
+  AccessResult write_word(uint64_t offset, uint32_t value, Events& events);
+  void write_router(InterruptState& irq, uint64_t router, Events& events);
+
+  static constexpr uint8_t unowned = 0xff;
+  InterruptState spis_[max_owned_spis] = {};
+  size_t spi_count_ = 0;
+  uint8_t slot_of_[last_spi + 1 - first_spi] = {};  // INTID - 32 -> index in spis_, or `unowned`
+  uint32_t highest_spi_ = 0;
+  uint32_t ctlr_ = 0;
+  uint8_t vcpu_count_ = 1;
+  uint8_t priority_mask_ = 0xf8;
+};
+
+}  // namespace bulkhead::vgic

@@ -1,0 +1,67 @@
+// The GICv3 redistributor of one vCPU (128 KiB: RD_base frame, then SGI_base frame), over
+// that vCPU's SGIs 0-15 and PPIs 16-31. The partition owns all of them; PPIs listed as
+// hardware-backed (the timers) follow the physical PPI of the same INTID on the CPU the
+// vCPU is pinned to. No LPIs: GICR_TYPER.PLPIS = 0 and the LPI registers are unhandled.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/vgic/interrupt.hpp"
+
+namespace bulkhead::vgic {
+
+class VirtualDistributor;
+
+namespace gicr {
+// RD_base frame.
+constexpr uint64_t ctlr = 0x0000;
+constexpr uint64_t iidr = 0x0004;
+constexpr uint64_t typer = 0x0008;  // 64-bit
+constexpr uint64_t statusr = 0x0010;
+constexpr uint64_t waker = 0x0014;
+constexpr uint64_t pidr2 = pidr2_offset;
+// SGI_base frame, relative to the redistributor (the registers at the same offsets as
+// the distributor's, plus sgi_base).
+constexpr uint64_t sgi_base = 0x10000;
+constexpr uint64_t icfgr0 = sgi_base + icfgr_offset;
+constexpr uint64_t icfgr1 = sgi_base + icfgr_offset + 4;
+
+constexpr uint64_t typer_last = 1u << 4;
+constexpr uint32_t waker_processor_sleep = 1u << 1;
+constexpr uint32_t waker_children_asleep = 1u << 2;
+constexpr uint32_t icfgr0_sgis_edge = 0xaaaaaaaa;
+}  // namespace gicr
+
+class VirtualRedistributor {
+ public:
+  static constexpr uint64_t frame_size = 0x20000;  // RD_base + SGI_base
+
+  // `hardware_ppis`: bit n set = PPI n (16..31) is backed by the physical PPI n.
+  void configure(const VirtualDistributor& distributor, uint8_t vcpu, uint32_t hardware_ppis);
+  // Architectural reset: SGIs/PPIs disabled, inactive, not pending, group 1, priority 0,
+  // PPIs level-triggered; GICR_WAKER.ProcessorSleep = 1 (the guest wakes it, as Linux does).
+  void reset();
+
+  AccessResult read(uint64_t offset, unsigned width, uint64_t& value) const;
+  AccessResult write(uint64_t offset, unsigned width, uint64_t value, Events& events);
+
+  InterruptState& interrupt(uint32_t intid) { return interrupts_[intid % private_interrupt_count]; }
+  const InterruptState& interrupt(uint32_t intid) const { return interrupts_[intid % private_interrupt_count]; }
+  uint8_t vcpu() const { return vcpu_; }
+  // While asleep the redistributor forwards nothing to the vCPU (GICR_WAKER handshake).
+  bool processor_sleep() const { return processor_sleep_; }
+  uint64_t typer() const;
+
+ private:
+  AccessResult read_rd_word(uint64_t offset, uint32_t& value) const;
+  AccessResult read_sgi_word(uint64_t offset, uint32_t& value) const;
+  AccessResult write_sgi_word(uint64_t offset, uint32_t value, Events& events);
+
+  const VirtualDistributor* distributor_ = nullptr;
+  InterruptState interrupts_[private_interrupt_count] = {};
+  uint8_t vcpu_ = 0;
+  bool processor_sleep_ = true;
+};
+
+}  // namespace bulkhead::vgic

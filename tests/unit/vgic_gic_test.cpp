@@ -1,0 +1,265 @@
+#include <doctest/doctest.h>
+
+#include "core/vgic/virtual_gic.hpp"
+
+using namespace bulkhead::vgic;
+
+namespace {
+constexpr uint64_t distributor_base = 0x08000000;
+constexpr uint64_t redistributor_base = 0x080a0000;
+constexpr OwnedSpi test_spis[] = {{33, false, false}, {40, true, false}};
+
+// A partition with two vCPUs, a virtual UART (SPI 33), a passed-through device (SPI 40)
+// and the timer PPIs backed by hardware; the guest has done what Linux does at boot.
+struct Partition {
+  VirtualGic gic;
+  explicit Partition(bool guest_initialised = true) {
+    GicConfig config;
+    config.vcpu_count = 2;
+    config.distributor_base = distributor_base;
+    config.redistributor_base = redistributor_base;
+    config.spis = test_spis;
+    config.spi_count = 2;
+    config.hardware_ppis = (1u << 27) | (1u << 30);
+    REQUIRE(gic.configure(config) == ConfigError::none);
+    if (!guest_initialised) return;
+    write(distributor_base + gicd::ctlr, 0x13);
+    write(distributor_base + isenabler_offset + 4, (1u << 1) | (1u << 8));
+    for (uint64_t vcpu = 0; vcpu < 2; ++vcpu) {
+      const uint64_t rd = redistributor_base + vcpu * VirtualRedistributor::frame_size;
+      write(rd + gicr::waker, 0);
+      write(rd + gicr::sgi_base + isenabler_offset, 0xffff | (1u << 27));
+    }
+  }
+  Events write(uint64_t address, uint64_t value, unsigned width = 4) {
+    Events events;
+    CHECK(gic.write(address, width, value, events) == AccessResult::handled);
+    return events;
+  }
+  uint64_t read(uint64_t address, unsigned width = 4) const {
+    uint64_t value = 0;
+    CHECK(gic.read(address, width, value) == AccessResult::handled);
+    return value;
+  }
+};
+
+constexpr uint64_t irouter(uint32_t intid) { return distributor_base + gicd::irouter + uint64_t{8} * intid; }
+ListRegister lr(uint64_t value) { return decode_list_register(value); }
+uint64_t with_state(uint64_t value, LrState state) {
+  ListRegister decoded = decode_list_register(value);
+  decoded.state = state;
+  return encode_list_register(decoded);
+}
+}  // namespace
+
+TEST_CASE("vgic gic: addresses decode to the distributor and each vCPU's redistributor") {
+  Partition partition(false);
+  VirtualGic& gic = partition.gic;
+  CHECK(gic.claims(distributor_base));
+  CHECK(gic.claims(distributor_base + 0xffff));
+  CHECK_FALSE(gic.claims(distributor_base + 0x10000));
+  CHECK(gic.claims(redistributor_base + 2 * VirtualRedistributor::frame_size - 4));
+  CHECK_FALSE(gic.claims(redistributor_base + 2 * VirtualRedistributor::frame_size));
+  CHECK_FALSE(gic.claims(redistributor_base - 4));
+  CHECK(partition.read(distributor_base + gicd::pidr2) == 0x3b);
+  // Linux walks the redistributors until GICR_TYPER.Last.
+  CHECK((partition.read(redistributor_base + gicr::typer, 8) & gicr::typer_last) == 0);
+  const uint64_t second = partition.read(redistributor_base + VirtualRedistributor::frame_size + gicr::typer, 8);
+  CHECK((second & gicr::typer_last) != 0);
+  CHECK((second >> 32) == 1);
+  uint64_t value = 3;
+  CHECK(gic.read(redistributor_base + 2 * VirtualRedistributor::frame_size, 4, value) == AccessResult::unhandled);
+  CHECK(value == 0);
+}
+
+TEST_CASE("vgic gic: a level interrupt from pending to active to EOI") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  Events events;
+  REQUIRE(gic.set_line(0, 33, true, events));  // the virtual UART raises its line
+  CHECK(events.kick_vcpus == 0x1);
+  uint64_t lrs[4] = {};
+  FillResult fill = gic.fill(0, lrs, 4);
+  REQUIRE(fill.used == 1);
+  CHECK(lr(lrs[0]).virtual_intid == 33);
+  CHECK(lr(lrs[0]).state == LrState::pending);
+  CHECK(lr(lrs[0]).group1);
+  CHECK_FALSE(lr(lrs[0]).hardware);
+  uint64_t other[4] = {};
+  CHECK(gic.fill(1, other, 4).used == 0);  // routed to vCPU 0 only
+
+  // The guest acknowledges it; the line is still up, so it is pending again behind the active one.
+  lrs[0] = with_state(lrs[0], LrState::active);
+  gic.fold_back(0, lrs, 4);
+  CHECK(gic.interrupt(0, 33)->active);
+  CHECK(partition.read(distributor_base + isactiver_offset + 4) == (1u << 1));
+  fill = gic.fill(0, lrs, 4);
+  CHECK(lr(lrs[0]).state == LrState::pending_active);
+
+  // The guest's handler clears the device (a trap: the vCPU is out, its LR untouched), then EOIs.
+  gic.fold_back(0, lrs, 4);
+  CHECK(gic.interrupt(0, 33)->active);
+  REQUIRE(gic.set_line(0, 33, false, events));
+  gic.fill(0, lrs, 4);
+  CHECK(lr(lrs[0]).state == LrState::active);
+  lrs[0] = with_state(lrs[0], LrState::invalid);
+  gic.fold_back(0, lrs, 4);
+  CHECK_FALSE(gic.interrupt(0, 33)->active);
+  CHECK_FALSE(gic.interrupt(0, 33)->pending());
+  CHECK(gic.fill(0, lrs, 4).used == 0);
+}
+
+TEST_CASE("vgic gic: a hardware SPI is injected as a hardware-backed virtual interrupt") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  partition.write(irouter(40), 1, 8);  // to vCPU 1
+  Events events;
+  REQUIRE(gic.hardware_interrupt(1, 40, events));
+  CHECK(events.kick_vcpus == 0x2);
+  CHECK_FALSE(gic.hardware_interrupt(1, 41, events));  // not ours
+  CHECK_FALSE(gic.hardware_interrupt(1, 33, events));  // ours, but virtual
+  uint64_t lrs[4] = {};
+  REQUIRE(gic.fill(1, lrs, 4).used == 1);
+  CHECK(lr(lrs[0]).hardware);
+  CHECK(lr(lrs[0]).physical_intid == 40);
+  CHECK(lr(lrs[0]).virtual_intid == 40);
+  // The guest takes and deactivates it; the hardware deactivates the physical interrupt.
+  lrs[0] = with_state(lrs[0], LrState::invalid);
+  gic.fold_back(1, lrs, 4);
+  CHECK_FALSE(gic.interrupt(1, 40)->needs_physical_active());
+
+  // Cleared by the guest while pending: the physical interrupt must be released.
+  REQUIRE(gic.hardware_interrupt(1, 40, events));
+  const Events cleared = partition.write(distributor_base + icpendr_offset + 4, 1u << 8);
+  REQUIRE(cleared.hardware_count == 1);
+  CHECK(cleared.hardware[0].request == HardwareRequest::deactivate);
+  CHECK(cleared.hardware[0].physical_intid == 40);
+}
+
+TEST_CASE("vgic gic: the timer PPI is hardware-backed on its own vCPU") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  Events events;
+  REQUIRE(gic.hardware_interrupt(1, 27, events));
+  CHECK(events.kick_vcpus == 0x2);
+  uint64_t lrs[4] = {};
+  CHECK(gic.fill(0, lrs, 4).used == 0);
+  REQUIRE(gic.fill(1, lrs, 4).used == 1);
+  CHECK(lr(lrs[0]).virtual_intid == 27);
+  CHECK(lr(lrs[0]).hardware);
+  CHECK_FALSE(gic.set_line(1, 27, true, events));  // hardware lines are not driven by software
+}
+
+TEST_CASE("vgic gic: nothing is delivered while asleep, disabled or its group is off") {
+  Partition partition(false);
+  VirtualGic& gic = partition.gic;
+  Events events;
+  REQUIRE(gic.set_line(0, 33, true, events));
+  uint64_t lrs[4] = {};
+  CHECK(gic.fill(0, lrs, 4).used == 0);  // disabled
+  partition.write(distributor_base + isenabler_offset + 4, 1u << 1);
+  CHECK(gic.fill(0, lrs, 4).used == 0);  // Group 1 not enabled in GICD_CTLR
+  const Events enable = partition.write(distributor_base + gicd::ctlr, 0x2);
+  CHECK(enable.kick_vcpus == 0x3);
+  CHECK(gic.fill(0, lrs, 4).used == 0);  // redistributor asleep
+  partition.write(redistributor_base + gicr::waker, 0);
+  CHECK(gic.fill(0, lrs, 4).used == 1);
+  // Group 0 is a separate enable.
+  partition.write(distributor_base + igroupr_offset + 4, 0);
+  CHECK(gic.fill(0, lrs, 4).used == 0);
+  partition.write(distributor_base + gicd::ctlr, 0x3);
+  REQUIRE(gic.fill(0, lrs, 4).used == 1);
+  CHECK_FALSE(lr(lrs[0]).group1);
+}
+
+TEST_CASE("vgic gic: SGIs between vCPUs through ICC_SGI1R_EL1") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  Events events;
+  gic.send_sgi(0, (5ull << 24) | 0b10, true, events);  // SGI 5 to vCPU 1
+  CHECK(events.kick_vcpus == 0x2);
+  CHECK(gic.interrupt(1, 5)->pending());
+  CHECK_FALSE(gic.interrupt(0, 5)->pending());
+  uint64_t lrs[4] = {};
+  REQUIRE(gic.fill(1, lrs, 4).used == 1);
+  CHECK(lr(lrs[0]).virtual_intid == 5);
+  CHECK(lr(lrs[0]).state == LrState::pending);
+
+  // Broadcast: everyone but the sender.
+  Events broadcast;
+  gic.send_sgi(1, icc_sgi1r::irm | (2ull << 24), true, broadcast);
+  CHECK(broadcast.kick_vcpus == 0x1);
+  CHECK(gic.interrupt(0, 2)->pending());
+  CHECK_FALSE(gic.interrupt(1, 2)->pending());
+
+  // Group mismatch: an ICC_SGI0R_EL1 write does not raise a Group 1 SGI.
+  Events group0;
+  gic.send_sgi(0, (6ull << 24) | 0b10, false, group0);
+  CHECK_FALSE(gic.interrupt(1, 6)->pending());
+  CHECK(group0.kick_vcpus == 0);
+  // The guest sees the pending SGI in its redistributor.
+  const uint64_t rd1 = redistributor_base + VirtualRedistributor::frame_size;
+  CHECK(partition.read(rd1 + gicr::sgi_base + ispendr_offset) == (1u << 5));
+}
+
+TEST_CASE("vgic gic: a guest change made meanwhile is not undone by a stale list register") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  partition.write(irouter(33), 1, 8);  // UART SPI to vCPU 1
+  partition.write(distributor_base + ispendr_offset + 4, 1u << 1);
+  uint64_t lrs[4] = {};
+  REQUIRE(gic.fill(1, lrs, 4).used == 1);
+  // vCPU 0 clears it while vCPU 1 runs with it in an LR; vCPU 1 is kicked.
+  const Events cleared = partition.write(distributor_base + icpendr_offset + 4, 1u << 1);
+  CHECK(cleared.kick_vcpus == 0x2);
+  gic.fold_back(1, lrs, 4);  // the LR still says pending: the guest did nothing
+  CHECK_FALSE(gic.interrupt(1, 33)->pending());
+  CHECK(gic.fill(1, lrs, 4).used == 0);
+}
+
+TEST_CASE("vgic gic: re-routing moves a pending SPI to the new vCPU") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  partition.write(distributor_base + ispendr_offset + 4, 1u << 1);
+  uint64_t lrs[4] = {};
+  CHECK(gic.fill(0, lrs, 4).used == 1);
+  const Events moved = partition.write(irouter(33), 1, 8);
+  CHECK(moved.kick_vcpus == 0x3);
+  gic.fold_back(0, lrs, 4);
+  CHECK(gic.fill(0, lrs, 4).used == 0);
+  CHECK(gic.fill(1, lrs, 4).used == 1);
+}
+
+TEST_CASE("vgic gic: overflow through the whole GIC") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  Events events;
+  for (uint16_t sgi = 0; sgi < 6; ++sgi) gic.send_sgi(1, uint64_t{sgi} << 24 | 0b1, true, events);
+  uint64_t lrs[4] = {};
+  const FillResult fill = gic.fill(0, lrs, 4);
+  CHECK(fill.used == 4);
+  CHECK(fill.left_out == 2);
+  CHECK(fill.maintenance_bits() == (ich_hcr::uie | ich_hcr::npie));
+  // The guest takes and completes all four; the remaining two go in next.
+  for (uint64_t& value : lrs) value = with_state(value, LrState::invalid);
+  gic.fold_back(0, lrs, 4);
+  const FillResult refill = gic.fill(0, lrs, 4);
+  CHECK(refill.used == 2);
+  CHECK(lr(lrs[0]).virtual_intid == 4);
+  CHECK(lr(lrs[1]).virtual_intid == 5);
+  CHECK(refill.maintenance_bits() == 0);
+}
+
+TEST_CASE("vgic gic: reset clears the guest's state") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  Events events;
+  gic.send_sgi(0, (1ull << 24) | 0b1, true, events);
+  gic.reset();
+  CHECK_FALSE(gic.interrupt(0, 1)->pending());
+  CHECK(gic.redistributor(0).processor_sleep());
+  CHECK_FALSE(gic.distributor().group_enabled(true));
+  CHECK(gic.queue(0).size() == 0);
+  CHECK(gic.interrupt(0, 41) == nullptr);
+  CHECK(gic.interrupt(2, 5) == nullptr);  // no such vCPU
+}
