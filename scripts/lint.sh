@@ -18,8 +18,10 @@ if [ "$which" = all ] || [ "$which" = cppcheck ]; then
 fi
 
 if [ "$which" = all ] || [ "$which" = clang-tidy ]; then
-  portable=$(git ls-files 'core/lib/*.cpp' 'core/platform/*.cpp' 'core/mmu/*.cpp' 'pci/*.cpp' 'partitions/*.cpp' 'smmu/*.cpp')
-  target=$(git ls-files 'core/boot/*.cpp' 'core/arch/aarch64/*.cpp')
+  # Host compile commands for portable code and host tools, the image's for target code.
+  target_globs=('core/boot/*.cpp' 'core/arch/*.cpp' 'partitions/boot/*.cpp')
+  target=$(git ls-files "${target_globs[@]}")
+  portable=$(git ls-files 'core/*.cpp' 'pci/*.cpp' 'partitions/*.cpp' 'smmu/*.cpp' | grep -vxF -f <(echo "$target"))
   out=$( { clang-tidy -p "$build" --quiet $portable 2>&1
            clang-tidy -p "$build/image" --quiet --extra-arg=--target=aarch64-linux-gnu $target 2>&1; } |
          grep -E "(warning|error):" || true)
