@@ -484,7 +484,7 @@ bool write_guest_dt(const GuestDtInput& input, void* buffer, size_t capacity, si
   for (size_t i = 0; i < partition.platform_device_count; ++i) {
     write_platform_device(tree, partition.platform_devices[i]);
   }
-  if (partition.pci_device_count != 0) write_pci_bridge(tree);
+  if (input.virtual_pci && partition.pci_device_count != 0) write_pci_bridge(tree);
   tree.end();
 
   if (!tree.finish()) {

@@ -30,6 +30,9 @@ struct GuestDtInput {
   PayloadPlacement placement;            // guest-physical; initrd_base/initrd_end used with an initrd
   TimerInfo timer;                       // the firmware's timer PPIs, passed on to the guest
   uint32_t uart_spi = guest_uart_spi;
+  // Describe the virtual PCI host bridge. Only when the hypervisor emulates it (vPCI):
+  // a guest must never be told about a device that is not there.
+  bool virtual_pci = false;
 };
 
 struct GuestDtError {

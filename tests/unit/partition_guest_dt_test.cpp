@@ -431,7 +431,10 @@ TEST_CASE("guest dt: passed-through platform devices") {
 TEST_CASE("guest dt: PCI functions add the virtual host bridge") {
   Partition partition = linux_partition();
   partition.pci_device_count = 2;  // only the count matters here
-  const GuestDt dt(input_for(partition));
+  GuestDtInput with_vpci = input_for(partition);
+  CHECK_FALSE(GuestDt(with_vpci).has_node("/pcie@3f000000"));  // not without vPCI
+  with_vpci.virtual_pci = true;
+  const GuestDt dt(with_vpci);
   CHECK(dt.children("/") == Names{"chosen", "cpus", "psci", "memory@40000000", "intc@8000000", "timer", "apb-pclk",
                                   "pl011@9000000", "pl031@9010000", "pcie@3f000000"});
   check_common_nodes(dt, partition);
@@ -487,6 +490,7 @@ TEST_CASE("guest dt: device nodes say what QEMU's virt DTB says") {
   partition.pci_device_count = 1;
   GuestDtInput input = input_for(partition);
   input.timer = platform.timer;
+  input.virtual_pci = true;
   const GuestDt dt(input);
 
   auto qemu_raw = [&](const char* node, const char* name) {
