@@ -28,6 +28,7 @@ constinit arch::Pl011Console console;
 constinit PlatformInfo platform;
 constinit PsciConduit conduit_for_power = board::default_psci_conduit;
 constinit uint64_t boot_mpidr = ~0ull;
+constinit bool hold = false;
 constinit BootContext context;
 
 uint32_t read_be32(const volatile uint8_t* p) {
@@ -103,6 +104,7 @@ bool map_platform_memory() {
 }  // namespace
 
 bool is_boot_cpu() { return arch::own_mpidr() == boot_mpidr; }
+bool hold_requested() { return hold; }
 PsciConduit power_conduit() { return conduit_for_power; }
 
 void power_off(const char* reason) {
@@ -169,9 +171,13 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   context.firmware_dtb = {dtb, dtb_size};
   if (const char* failure = run_system(context)) power_off(failure);
   log::fact("boot-complete");
-  if (bootarg_present(platform.bootargs, "bulkhead.hold")) {
-    log::fact("hold: bulkhead.hold set, machine stays up");
+  hold = bootarg_present(platform.bootargs, "bulkhead.hold");
+  if (hold) log::fact("hold: bulkhead.hold set, machine stays up");
+  if (partitions_running()) {
+    // The partitions' CPUs take it from here; the last partition off powers off.
+    log::fact("boot cpu idle: partitions running");
     arch::park_forever();
   }
+  if (hold) arch::park_forever();
   power_off("done");
 }

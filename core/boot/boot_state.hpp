@@ -8,6 +8,8 @@
 namespace bulkhead::boot {
 
 bool is_boot_cpu();
+// bulkhead.hold: keep the machine up after the report, and after the last partition stops.
+bool hold_requested();
 PsciConduit power_conduit();
 // Last words of a failed boot: `bulkhead: power-off reason REASON`, then PSCI SYSTEM_OFF.
 [[noreturn]] void power_off(const char* reason);

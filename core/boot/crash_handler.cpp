@@ -4,6 +4,7 @@
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/boot_state.hpp"
 #include "core/boot/smp.hpp"
+#include "core/boot/system.hpp"
 #include "core/lib/crash_report.hpp"
 #include "core/lib/log.hpp"
 
@@ -13,6 +14,7 @@ constinit uint32_t crash_depth[bulkhead::max_cpus + 1] = {};
 
 extern "C" void handle_el2_exception(unsigned vector, bulkhead::ExceptionFrame* frame) {
   using namespace bulkhead;
+  if (vector >= 8 && boot::handle_guest_exception(vector, *frame)) return;
   const int index = boot::current_cpu_index();
   const size_t slot = index < 0 ? max_cpus : static_cast<size_t>(index);
   // A fault while reporting a fault: skip the report, just stop.

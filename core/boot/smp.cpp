@@ -9,6 +9,7 @@
 #include "core/lib/psci.hpp"
 
 extern "C" char secondary_entry[];
+extern "C" char boot_stack_top[];
 
 namespace bulkhead::boot {
 
@@ -20,6 +21,8 @@ struct SecondaryBoot {
   uint64_t ttbr0;
   uint64_t cpu_index;
   uint32_t online;
+  CpuTask task;        // nullptr: report in at boot, then power off
+  uint64_t argument;
 };
 static_assert(offsetof(SecondaryBoot, stack_top) == 0 && offsetof(SecondaryBoot, mair) == 8 &&
               offsetof(SecondaryBoot, tcr) == 16 && offsetof(SecondaryBoot, ttbr0) == 24);
@@ -42,6 +45,10 @@ bool wait_for_online(const SecondaryBoot& slot) {
   return true;
 }
 }  // namespace
+
+PsciConduit known_platform_conduit() {
+  return known_platform != nullptr ? known_platform->psci.conduit : PsciConduit::none;
+}
 
 uint64_t known_platform_mpidr(size_t index) {
   return known_platform != nullptr && index < known_platform->cpu_count ? known_platform->cpus[index].mpidr : ~0ull;
@@ -73,7 +80,7 @@ CpuBringUpResult bring_up_secondary_cpus(const PlatformInfo& platform, uint64_t 
       continue;
     }
     SecondaryBoot& slot = secondary_boot[i];
-    slot = {reinterpret_cast<uint64_t>(secondary_stacks[i] + stack_size), mmu.mair, mmu.tcr, mmu.ttbr0, i, 0};
+    slot = {reinterpret_cast<uint64_t>(secondary_stacks[i] + stack_size), mmu.mair, mmu.tcr, mmu.ttbr0, i, 0, nullptr, 0};
     arch::clean_dcache_range(&slot, sizeof(slot));  // the CPU reads it with its MMU off
     const int64_t status = arch::firmware_call(platform.psci.conduit, psci::cpu_on_64, psci::affinity_of(cpu.mpidr),
                                                reinterpret_cast<uint64_t>(secondary_entry),
@@ -97,14 +104,43 @@ CpuBringUpResult bring_up_secondary_cpus(const PlatformInfo& platform, uint64_t 
   return result;
 }
 
+uint64_t cpu_stack_top(size_t index) {
+  if (known_platform != nullptr && index < known_platform->cpu_count && boot_cpu_online_flag[index] != 0) {
+    return reinterpret_cast<uint64_t>(boot_stack_top);
+  }
+  return index < max_cpus ? reinterpret_cast<uint64_t>(secondary_stacks[index] + stack_size) : 0;
+}
+
+int64_t start_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint64_t argument) {
+  if (index >= platform.cpu_count) return psci::invalid_parameters;
+  const uint64_t affinity = psci::affinity_of(platform.cpus[index].mpidr);
+  // A CPU that reported in may still be on its way off.
+  const uint64_t deadline = arch::counter() + arch::counter_frequency() * bring_up_timeout_ms / 1000;
+  while (arch::firmware_call(platform.psci.conduit, psci::affinity_info_64, affinity, 0) != 1 /* OFF */) {
+    if (arch::counter() > deadline) return psci::already_on;
+    arch::wait_for_event();
+  }
+  const MmuSettings mmu = mmu_settings();
+  SecondaryBoot& slot = secondary_boot[index];
+  slot = {reinterpret_cast<uint64_t>(secondary_stacks[index] + stack_size), mmu.mair, mmu.tcr, mmu.ttbr0, index, 1,
+          task, argument};
+  arch::clean_dcache_range(&slot, sizeof(slot));
+  return arch::firmware_call(platform.psci.conduit, psci::cpu_on_64, affinity,
+                             reinterpret_cast<uint64_t>(secondary_entry), reinterpret_cast<uint64_t>(&slot));
+}
+
 }  // namespace bulkhead::boot
 
-// First C++ of a secondary CPU, MMU and stack ready. Reports in and sleeps until the
-// partitions are started (later: PSCI-driven vCPU entry).
+// First C++ of a secondary CPU, MMU and stack ready: either its task, or (at boot)
+// report in and power off until start_cpu() needs it.
 extern "C" [[noreturn]] void boot_secondary(bulkhead::boot::SecondaryBoot* slot) {
+  if (slot->task != nullptr) {
+    slot->task(slot->argument);
+    bulkhead::arch::cpu_off(bulkhead::boot::known_platform_conduit());
+  }
   // 2 = "a CPU came up, but not the one asked for": the firmware DT lied about MPIDRs.
   const bool expected = bulkhead::boot::known_platform_mpidr(slot->cpu_index) == bulkhead::arch::own_mpidr();
   __atomic_store_n(&slot->online, expected ? 1u : 2u, __ATOMIC_RELEASE);
   bulkhead::arch::send_event();
-  bulkhead::arch::park_forever();
+  bulkhead::arch::cpu_off(bulkhead::boot::known_platform_conduit());
 }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "core/lib/crash_report.hpp"
 #include "core/platform/platform.hpp"
 
 namespace bulkhead::boot {
@@ -22,5 +23,13 @@ struct BootContext {
 // (the caller then powers off, or holds with bulkhead.hold), otherwise the reason to
 // power off at once (e.g. "package": the embedded description is damaged).
 const char* run_system(const BootContext& context);
+
+// True once run_system() has started guests: the boot CPU then idles instead of
+// powering off; the last partition to power off powers the machine off.
+bool partitions_running();
+
+// An exception taken from a guest (vectors 8-11); false if it is not ours to handle
+// (the caller then reports a crash).
+bool handle_guest_exception(unsigned vector, ExceptionFrame& frame);
 
 }  // namespace bulkhead::boot

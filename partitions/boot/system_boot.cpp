@@ -5,6 +5,7 @@
 #include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
+#include "partitions/boot/partition_runtime.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/package.hpp"
 #include "pci/ecam_mmio.hpp"
@@ -107,6 +108,7 @@ const char* run_system(const BootContext& context) {
   IdentityGuestLoader loader;
   partitions::load_partitions(description, package, machine, loader, plan);
   log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
+  start_partitions(*context.platform, description, plan);
   return nullptr;
 }
 

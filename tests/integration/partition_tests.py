@@ -59,7 +59,9 @@ scenario = q.Scenarios()
 
 @scenario()
 def main_job(build):
-    run = q.boot(os.path.join(build, "bulkhead.img"), q.machine_args(**MAIN_JOB), timeout=120)
+    """The main-job configuration: unmodified Debian Linux on 2 vCPUs next to the bare-metal
+    heartbeat, each line prefixed, until both power off and the machine with them."""
+    run = q.boot(os.path.join(build, "bulkhead.img"), q.machine_args(**MAIN_JOB), timeout=300)
     run.expect_exited_by_itself()
     run.expect_line("bulkhead: package entries 4 partitions 2 board qemu-virt")
     run.expect_line("bulkhead: partition linux cpus 1,2 mpidrs 0x1,0x2")
@@ -72,15 +74,37 @@ def main_job(build):
     expect_started(run, "linux")
     expect_started(run, "heartbeat")
     run.expect_line("bulkhead: partitions ready 2 of 2")
+    run.expect_line("bulkhead: partition linux running vmid 1 entry 0x40000000 cpu 1")
+    run.expect_line("bulkhead: partition heartbeat running vmid 2 entry 0x40000000 cpu 3")
+    # The Linux acceptance guest (tests/guests/linux/init), as it printed through its
+    # virtual PL011: userspace, the configured CPUs and memory, both vCPUs busy, the
+    # passed-through PL031, and its own power-off.
+    run.expect_match(r"^\[linux\] guest: linux 6\.[0-9.]+-[0-9]+-arm64 userspace up$")
+    run.expect_line("[linux] guest: cpus 2")
+    memory_kb = int(run.expect_match(r"^\[linux\] guest: memory-kb [0-9]+$")[0].split()[-1])
+    run.expect(900000 < memory_kb <= 1048576, f"Linux sees {memory_kb} KiB, expected about 1 GiB")
+    run.expect_line("[linux] guest: workload threads 2 done")
+    run.expect_match(r"^\[linux\] guest: rtc [A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} 20[0-9]{2}")
+    run.expect_line("[linux] guest: powering off")
+    # The heartbeat kept beating while Linux booted, and stopped itself.
+    beats = [line for line in run.lines if line.startswith("[heartbeat] heartbeat ")]
+    run.expect(beats[:3] == ["[heartbeat] heartbeat 1", "[heartbeat] heartbeat 2", "[heartbeat] heartbeat 3"],
+               "heartbeat lines missing or out of order")
+    run.expect_line("[heartbeat] heartbeat done")
+    run.expect_line("bulkhead: partition heartbeat off")
+    run.expect_line("bulkhead: partition linux off")
+    # No line is two partitions' output run together.
+    mixed = [line for line in run.lines if line.count("[linux]") + line.count("[heartbeat]") > 1]
+    run.expect(not mixed, f"interleaved lines: {mixed[:3]}")
     run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
-    run.expect(run.report[-1] == "power-off reason done", "must end with power-off reason done")
+    run.expect(run.report[-1] == "power-off reason all-partitions-off", "must end with power-off reason all-partitions-off")
 
 
 def two_linux(build, nics):
     extra = []
     for index in range(nics):
         extra += ["-device", f"e1000e,romfile=,netdev=n{index}", "-netdev", f"user,id=n{index}"]
-    run = q.boot(os.path.join(build, "two-linux.img"), q.machine_args(**MAIN_JOB, extra=extra), timeout=120)
+    run = q.boot(os.path.join(build, "two-linux.img"), q.machine_args(**MAIN_JOB, extra=extra), timeout=300)
     run.expect_exited_by_itself()
     run.expect_match(r"^bulkhead: partition linux-a pci 0000:00:0[0-9a-f].0 slot 02 8086:10d3 selector pci-device@0$")
     expect_started(run, "linux-a")
@@ -94,6 +118,9 @@ def two_linux_devices(build):
     run.expect_match(r"^bulkhead: partition linux-b pci-irq 0000:00:0[0-9a-f].0 pin A intx allowed spi [3-6]$")
     expect_started(run, "linux-b")
     run.expect_line("bulkhead: partitions ready 2 of 2")
+    run.expect_line("[linux-a] guest: cpus 1")
+    run.expect_line("[linux-b] guest: cpus 2")
+    run.expect(run.report[-1] == "power-off reason all-partitions-off", "both Linux partitions must power off")
 
 
 @scenario()
@@ -101,18 +128,21 @@ def pci_device_absent(build):
     run = two_linux(build, 1)
     expect_refused(run, "linux-b", "pci-device@0 vendor-device 8086:10d3 instance 1: device not present")
     run.expect_line("bulkhead: partitions ready 1 of 2")
-    run.expect(run.report[-1] == "power-off reason done", "the other partition must proceed")
+    run.expect_line("[linux-a] guest: powering off")
+    run.expect(run.report[-1] == "power-off reason all-partitions-off", "the other partition must run")
 
 
 @scenario()
 def corrupt_payload(build):
     image = damaged_image(build, "corrupt-payload", 3)  # entry 3: heartbeat.bin
-    run = q.boot(image, q.machine_args(**MAIN_JOB), timeout=120)
+    run = q.boot(image, q.machine_args(**MAIN_JOB), timeout=300)
     run.expect_exited_by_itself()
     run.expect_match(r"^bulkhead: partition heartbeat payload raw heartbeat.bin entry 3 .* crc bad$")
     expect_refused(run, "heartbeat", "heartbeat.bin (package entry 3)")
     expect_started(run, "linux")
     run.expect_line("bulkhead: partitions ready 1 of 2")
+    run.expect_line("[linux] guest: powering off")
+    run.expect(not [l for l in run.lines if l.startswith("[heartbeat]")], "the refused partition must not run")
 
 
 @scenario()
@@ -204,7 +234,7 @@ def uboot_flashed(build):
     disk = fat_disk(image, os.path.join(q.work_dir("uboot"), "disk.img"))
     devices = ["-drive", f"if=none,file={disk},format=raw,id=disk,readonly=on", "-device", "virtio-blk-pci,drive=disk"]
     args = q.machine_args(**MAIN_JOB, extra=devices)
-    direct = q.boot(image, args, timeout=120)
+    direct = q.boot(image, args, timeout=300)
     direct.expect_exited_by_itself()
     session = q.QemuSession(None, [*args, "-bios", UBOOT])
     session.wait(300)

@@ -1,0 +1,45 @@
+// The physical GICv3 as the hypervisor drives it at EL2: distributor and redistributor
+// setup, the EL2 CPU interface (acknowledge, priority drop, deactivate), SGIs to other
+// CPUs, and the list registers of the virtual CPU interface.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/platform/platform.hpp"
+
+namespace bulkhead::arch::gic {
+
+// Interrupts the hypervisor itself uses.
+constexpr uint32_t kick_sgi = 0;            // "refill your list registers" between CPUs
+constexpr uint32_t maintenance_ppi = 25;    // virtual CPU interface maintenance
+constexpr uint32_t virtual_timer_ppi = 27;  // the guests' EL1 virtual timer
+constexpr uint32_t physical_timer_ppi = 30; // the guests' EL1 physical timer
+constexpr uint32_t spurious = 1020;
+
+// Once, on the boot CPU: affinity routing and group 1 on in the distributor.
+void init_distributor(const GicV3Info& gic);
+// On each CPU before it runs a vCPU: wake its redistributor, enable the hypervisor's
+// SGI/PPIs, enable the EL2 CPU interface with split priority drop / deactivation.
+// Returns this CPU's redistributor (RD_base), 0 if the GIC does not list this CPU.
+uint64_t init_this_cpu(const GicV3Info& gic);
+
+uint32_t acknowledge();                 // ICC_IAR1_EL1
+void priority_drop(uint32_t intid);     // ICC_EOIR1_EL1 (EOImode 1: stays active)
+void deactivate(uint32_t intid);        // ICC_DIR_EL1
+void send_sgi(uint32_t intid, uint64_t target_mpidr);
+
+// A physical SPI owned by a partition: group 1, level/edge as given, routed to one CPU.
+void route_spi(const GicV3Info& gic, uint32_t intid, uint64_t target_mpidr);
+void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled);
+void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled);
+// Clears the active state of an SPI (distributor) or of a PPI/SGI (this redistributor).
+void clear_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid);
+
+size_t list_register_count();  // ICH_VTR_EL2.ListRegs + 1 (at most 16)
+uint64_t read_list_register(size_t index);
+void write_list_register(size_t index, uint64_t value);
+void write_hcr(uint64_t value);  // ICH_HCR_EL2
+uint64_t read_misr();            // ICH_MISR_EL2
+
+}  // namespace bulkhead::arch::gic

@@ -1,0 +1,44 @@
+// First entry into a vCPU: x0 = guest entry point, x1 = the guest's x0 (DTB or PSCI
+// context_id), x2 = this CPU's EL2 stack top. EL1h with DAIF masked and the MMU off,
+// every other general register zero (the Linux boot protocol). Never returns: later
+// traps come in through the vectors on the fresh stack.
+  .text
+  .global guest_first_entry
+guest_first_entry:
+  mov sp, x2
+  msr elr_el2, x0
+  mov x3, #0x3c5
+  msr spsr_el2, x3
+  mov x0, x1
+  mov x1, xzr
+  mov x2, xzr
+  mov x3, xzr
+  mov x4, xzr
+  mov x5, xzr
+  mov x6, xzr
+  mov x7, xzr
+  mov x8, xzr
+  mov x9, xzr
+  mov x10, xzr
+  mov x11, xzr
+  mov x12, xzr
+  mov x13, xzr
+  mov x14, xzr
+  mov x15, xzr
+  mov x16, xzr
+  mov x17, xzr
+  mov x18, xzr
+  mov x19, xzr
+  mov x20, xzr
+  mov x21, xzr
+  mov x22, xzr
+  mov x23, xzr
+  mov x24, xzr
+  mov x25, xzr
+  mov x26, xzr
+  mov x27, xzr
+  mov x28, xzr
+  mov x29, xzr
+  mov x30, xzr
+  isb
+  eret
