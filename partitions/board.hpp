@@ -16,14 +16,8 @@ namespace bulkhead::partitions {
 constexpr const char* board_compatible = "bulkhead,board-definition";
 constexpr size_t max_board_devices = 8;
 
-struct BoardDevice {
+struct BoardDevice : DeviceResources {
   char name[max_device_name + 1] = {};
-  char compatible[max_compatible + 1] = {};  // NUL-separated string list
-  size_t compatible_length = 0;              // bytes, including the last NUL
-  AddressRange regions[max_device_regions];
-  size_t region_count = 0;
-  DeviceInterrupt interrupts[max_device_interrupts];
-  size_t interrupt_count = 0;
 };
 
 struct BoardDefinition {

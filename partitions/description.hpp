@@ -97,17 +97,22 @@ struct DeviceInterrupt {
   uint32_t flags = 0;  // DT trigger flags: 1 edge rising, 4 level high
 };
 
-struct PlatformDeviceRef {
-  char node[max_node_name + 1] = {};
-  char device[max_device_name + 1] = {};  // a device of the board definition
-  // Resolved from the board by the rules, or read from the normalized form.
-  bool resolved = false;
+// What a passthrough platform device is: the board defines it, a partition receives it.
+struct DeviceResources {
   char compatible[max_compatible + 1] = {};  // NUL-separated string list
   size_t compatible_length = 0;              // bytes, including the last NUL
   AddressRange regions[max_device_regions];
   size_t region_count = 0;
   DeviceInterrupt interrupts[max_device_interrupts];
   size_t interrupt_count = 0;
+};
+
+// A partition's platform device; its resources are resolved from the board by the
+// rules, or read from the normalized form.
+struct PlatformDeviceRef : DeviceResources {
+  char node[max_node_name + 1] = {};
+  char device[max_device_name + 1] = {};  // a device of the board definition
+  bool resolved = false;
 };
 
 struct Partition {

@@ -382,12 +382,7 @@ class BoardRuleChecker final : public RuleChecker {
                       names.c_str());
       return;
     }
-    rt::copy(device.compatible, found->compatible, sizeof(device.compatible));
-    device.compatible_length = found->compatible_length;
-    rt::copy(device.regions, found->regions, sizeof(device.regions));
-    device.region_count = found->region_count;
-    rt::copy(device.interrupts, found->interrupts, sizeof(device.interrupts));
-    device.interrupt_count = found->interrupt_count;
+    static_cast<DeviceResources&>(device) = *found;
     device.resolved = true;
   }
 
