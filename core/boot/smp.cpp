@@ -36,6 +36,18 @@ constinit uint32_t boot_cpu_online_flag[max_cpus] = {};
 // A CPU that has not reported after this long is declared failed.
 constexpr uint64_t bring_up_timeout_ms = 1000;
 
+// Fills CPU `index`'s slot, makes it visible to a CPU whose MMU is still off, and asks
+// firmware to power the CPU on into secondary_entry. Returns the PSCI status.
+int64_t power_on(const PlatformInfo& platform, size_t index, uint32_t online, CpuTask task, uint64_t argument) {
+  const MmuSettings mmu = mmu_settings();
+  SecondaryBoot& slot = secondary_boot[index];
+  slot = {reinterpret_cast<uint64_t>(secondary_stacks[index] + stack_size), mmu.mair, mmu.tcr, mmu.ttbr0, index,
+          online, task, argument};
+  arch::clean_dcache_range(&slot, sizeof(slot));
+  return arch::firmware_call(platform.psci.conduit, psci::cpu_on_64, psci::affinity_of(platform.cpus[index].mpidr),
+                             reinterpret_cast<uint64_t>(secondary_entry), reinterpret_cast<uint64_t>(&slot));
+}
+
 bool wait_for_online(const SecondaryBoot& slot) {
   const uint64_t deadline = arch::counter() + arch::counter_frequency() * bring_up_timeout_ms / 1000;
   while (__atomic_load_n(&slot.online, __ATOMIC_ACQUIRE) == 0) {
@@ -71,7 +83,6 @@ int current_cpu_index() {
 CpuBringUpResult bring_up_secondary_cpus(const PlatformInfo& platform, uint64_t boot_mpidr) {
   known_platform = &platform;
   CpuBringUpResult result;
-  const MmuSettings mmu = mmu_settings();
   for (size_t i = 0; i < platform.cpu_count; ++i) {
     const CpuInfo& cpu = platform.cpus[i];
     if (cpu.mpidr == boot_mpidr) {
@@ -79,12 +90,8 @@ CpuBringUpResult bring_up_secondary_cpus(const PlatformInfo& platform, uint64_t 
       ++result.online;
       continue;
     }
-    SecondaryBoot& slot = secondary_boot[i];
-    slot = {reinterpret_cast<uint64_t>(secondary_stacks[i] + stack_size), mmu.mair, mmu.tcr, mmu.ttbr0, i, 0, nullptr, 0};
-    arch::clean_dcache_range(&slot, sizeof(slot));  // the CPU reads it with its MMU off
-    const int64_t status = arch::firmware_call(platform.psci.conduit, psci::cpu_on_64, psci::affinity_of(cpu.mpidr),
-                                               reinterpret_cast<uint64_t>(secondary_entry),
-                                               reinterpret_cast<uint64_t>(&slot));
+    const SecondaryBoot& slot = secondary_boot[i];
+    const int64_t status = power_on(platform, i, 0, nullptr, 0);
     if (status != psci::success) {
       log::error("cpu {} mpidr {} ({}) failed to come online: psci CPU_ON returned {} ({})", i, hex(cpu.mpidr),
                  cpu.path.text, status, psci::result_name(status));
@@ -120,13 +127,7 @@ int64_t start_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint
     if (arch::counter() > deadline) return psci::already_on;
     arch::wait_for_event();
   }
-  const MmuSettings mmu = mmu_settings();
-  SecondaryBoot& slot = secondary_boot[index];
-  slot = {reinterpret_cast<uint64_t>(secondary_stacks[index] + stack_size), mmu.mair, mmu.tcr, mmu.ttbr0, index, 1,
-          task, argument};
-  arch::clean_dcache_range(&slot, sizeof(slot));
-  return arch::firmware_call(platform.psci.conduit, psci::cpu_on_64, affinity,
-                             reinterpret_cast<uint64_t>(secondary_entry), reinterpret_cast<uint64_t>(&slot));
+  return power_on(platform, index, 1, task, argument);
 }
 
 }  // namespace bulkhead::boot

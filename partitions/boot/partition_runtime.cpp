@@ -100,19 +100,16 @@ class PhysicalBytes final : public Sink {
 class SharedConsole final : public log::LineSink {
  public:
   void write_line(const char* text, size_t length) override {
-    const bool locked = lock_.lock();
+    const arch::SpinLockGuard guard(lock_);
     mux_.write_line(text, length);
-    if (locked) lock_.unlock();
   }
   void put(size_t partition, uint8_t byte) {
-    const bool locked = lock_.lock();
+    const arch::SpinLockGuard guard(lock_);
     mux_.put(partition, byte);
-    if (locked) lock_.unlock();
   }
   void flush(size_t partition) {
-    const bool locked = lock_.lock();
+    const arch::SpinLockGuard guard(lock_);
     mux_.flush(partition);
-    if (locked) lock_.unlock();
   }
   void start(log::LineSink* physical_uart) {
     physical_.attach(physical_uart);

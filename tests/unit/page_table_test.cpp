@@ -7,31 +7,12 @@
 #include <vector>
 
 #include "core/mmu/page_table.hpp"
+#include "tests/sim/host_page_pool.hpp"
 
 using namespace bulkhead;
 
 namespace {
-// Host pages stand in for physical memory: the "physical address" is the host pointer.
-class HostPagePool final : public PagePool {
- public:
-  explicit HostPagePool(size_t capacity) : capacity_(capacity) {}
-  ~HostPagePool() {
-    for (void* page : pages_) std::free(page);
-  }
-  uint64_t allocate_zeroed_page() override {
-    if (pages_.size() == capacity_) return 0;
-    void* page = std::aligned_alloc(4096, 4096);
-    std::memset(page, 0, 4096);
-    pages_.push_back(page);
-    return reinterpret_cast<uint64_t>(page);
-  }
-  uint64_t* pointer(uint64_t physical) override { return reinterpret_cast<uint64_t*>(physical); }
-  size_t used() const { return pages_.size(); }
-
- private:
-  size_t capacity_;
-  std::vector<void*> pages_;
-};
+using sim::HostPagePool;
 
 constexpr MapAttributes normal{MemoryType::normal_write_back, true, true};
 constexpr MapAttributes device{MemoryType::device_nGnRE, true, false};

@@ -6,27 +6,10 @@
 
 #include "core/mmu/page_table.hpp"
 #include "core/mmu/stage2.hpp"
+#include "tests/sim/host_page_pool.hpp"
 
 using namespace bulkhead;
 
-namespace {
-class HostPages final : public PagePool {
- public:
-  ~HostPages() {
-    for (void* page : pages_) std::free(page);
-  }
-  uint64_t allocate_zeroed_page() override {
-    void* page = std::aligned_alloc(4096, 4096);
-    std::memset(page, 0, 4096);
-    pages_.push_back(page);
-    return reinterpret_cast<uint64_t>(page);
-  }
-  uint64_t* pointer(uint64_t physical) override { return reinterpret_cast<uint64_t*>(physical); }
-
- private:
-  std::vector<void*> pages_;
-};
-}  // namespace
 
 TEST_CASE("stage 2: VTCR from the CPU's address sizes") {
   // QEMU cortex-a57: PARange 0b0100 (44 bits), 8-bit VMIDs.
@@ -60,7 +43,7 @@ TEST_CASE("stage 2: VTTBR carries the VMID above the root") {
 }
 
 TEST_CASE("stage 2: leaf descriptors encode MemAttr, S2AP and execute-never") {
-  HostPages pages;
+  sim::HostPagePool pages;
   PageTable table(pages, Regime::stage2);
   REQUIRE(table.initialise());
   // Guest RAM at 0x40000000 backed by host 0x4c000000; a passed-through device page.

@@ -23,12 +23,11 @@ void Pl011Console::put(char c) {
 
 void Pl011Console::write_line(const char* text, size_t length) {
   if (registers_ == nullptr) return;
-  const bool locked = lock_.lock();
+  const SpinLockGuard guard(lock_);
   for (size_t i = 0; i < length; ++i) {
     if (text[i] == '\n') put('\r');
     put(text[i]);
   }
-  if (locked) lock_.unlock();
 }
 
 }  // namespace bulkhead::arch

@@ -31,4 +31,19 @@ class SpinLock {
   uint64_t owner_ = 0;
 };
 
+// Holds `lock` for a scope, unless this CPU already holds it (a nested crash report).
+class SpinLockGuard {
+ public:
+  explicit SpinLockGuard(SpinLock& lock) : lock_(lock), locked_(lock.lock()) {}
+  ~SpinLockGuard() {
+    if (locked_) lock_.unlock();
+  }
+  SpinLockGuard(const SpinLockGuard&) = delete;
+  SpinLockGuard& operator=(const SpinLockGuard&) = delete;
+
+ private:
+  SpinLock& lock_;
+  bool locked_;
+};
+
 }  // namespace bulkhead::arch
