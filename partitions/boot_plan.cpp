@@ -227,8 +227,9 @@ uint64_t host_address(const Partition& partition, uint64_t guest_address) {
   return guest_address - partition.ram.guest_base + partition.ram.host_base;
 }
 
-// Generates the partition's device tree and copies it to the placement's DTB address.
-bool load_guest_dt(const Partition& partition, const MachineFacts& machine, GuestLoader& loader,
+// Generates the partition's device tree, copies it to the placement's DTB address and
+// keeps a pristine copy in the plan for restarts.
+bool load_guest_dt(const Partition& partition, const MachineFacts& machine, GuestLoader& loader, BootPlan& plan,
                    PartitionPlan& partition_plan) {
   // One partition at a time, at boot, on the boot CPU: a static buffer keeps it off the stack.
   alignas(8) static uint8_t buffer[64 * 1024];
@@ -242,6 +243,15 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
     Failures(partition, partition_plan).add("guest device tree: {}", error.message);
     return false;
   }
+  const size_t kept_at = (plan.pristine_dtbs_used + 7) & ~size_t{7};
+  if (kept_at + size > sizeof(plan.pristine_dtbs)) {
+    Failures(partition, partition_plan).add("guest device tree: size {} does not fit the {} bytes kept for restarts",
+                                            hex(size), sizeof(plan.pristine_dtbs));
+    return false;
+  }
+  rt::copy(plan.pristine_dtbs + kept_at, buffer, size);
+  plan.pristine_dtbs_used = kept_at + size;
+  partition_plan.pristine_dtb_offset = kept_at;
   const uint64_t destination = host_address(partition, partition_plan.placement.dtb_base);
   loader.copy(destination, buffer, size);
   if (loader.crc32(destination, size) != bulkhead::crc32(buffer, size)) {
@@ -251,6 +261,32 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   partition_plan.dtb_size = size;
   log::fact("partition {} guest-dtb {} size {}", partition.name, hex(partition_plan.placement.dtb_base), hex(size));
   return true;
+}
+
+// Scrubs the partition's RAM and copies its payloads from the package, checking each
+// copy against its CRC. Returns the first failure's text, or nullptr.
+const char* load_payloads(const Partition& partition, const Package& package, const PayloadPlacement& placement,
+                          GuestLoader& loader, FixedBuffer<max_reason>& failure) {
+  // Nothing of a previous occupant (firmware, an earlier boot or run) may leak into a guest.
+  loader.scrub(partition.ram.host_base, partition.ram.size);
+  const Payload& payload = partition.payload;
+  struct Copy {
+    uint32_t entry;
+    uint64_t guest;
+    const char* what;
+  } copies[2] = {{payload.kernel_entry, placement.kernel_base, payload.file},
+                 {payload.initrd_entry, placement.initrd_base, payload.initrd}};
+  const size_t copy_count = payload.has_initrd ? 2 : 1;
+  for (size_t c = 0; c < copy_count; ++c) {
+    const PackageEntry& entry = package.entries[copies[c].entry];
+    const uint64_t destination = host_address(partition, copies[c].guest);
+    loader.copy(destination, package.entry_data(copies[c].entry), entry.size);
+    if (loader.crc32(destination, entry.size) != entry.crc32) {
+      format(failure, "{}: copy at host {} does not match its CRC", copies[c].what, hex(destination));
+      return failure.c_str();
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -296,26 +332,11 @@ void load_partitions(const SystemDescription& description, const Package& packag
     const Partition& partition = description.partitions[index];
     PartitionPlan& partition_plan = plan.partitions[index];
     if (partition_plan.startable) {
-      // Nothing of a previous occupant (firmware, an earlier boot) may leak into a guest.
-      loader.scrub(partition.ram.host_base, partition.ram.size);
-      const Payload& payload = partition.payload;
-      struct Copy {
-        uint32_t entry;
-        uint64_t guest;
-        const char* what;
-      } copies[2] = {{payload.kernel_entry, partition_plan.placement.kernel_base, payload.file},
-                     {payload.initrd_entry, partition_plan.placement.initrd_base, payload.initrd}};
-      const size_t copy_count = payload.has_initrd ? 2 : 1;
-      for (size_t c = 0; c < copy_count && partition_plan.startable; ++c) {
-        const PackageEntry& entry = package.entries[copies[c].entry];
-        const uint64_t destination = host_address(partition, copies[c].guest);
-        loader.copy(destination, package.entry_data(copies[c].entry), entry.size);
-        if (loader.crc32(destination, entry.size) != entry.crc32) {
-          Failures(partition, partition_plan).add("{}: copy at host {} does not match its CRC", copies[c].what,
-                                                  hex(destination));
-        }
+      FixedBuffer<max_reason> failure;
+      if (load_payloads(partition, package, partition_plan.placement, loader, failure) != nullptr) {
+        Failures(partition, partition_plan).add("{}", failure.c_str());
       }
-      if (partition_plan.startable) load_guest_dt(partition, machine, loader, partition_plan);
+      if (partition_plan.startable) load_guest_dt(partition, machine, loader, plan, partition_plan);
       partition_plan.loaded = partition_plan.startable;
     }
     if (partition_plan.startable) {
@@ -324,6 +345,23 @@ void load_partitions(const SystemDescription& description, const Package& packag
       log::fact("partition {} start no reason {}", partition.name, partition_plan.reason);
     }
   }
+}
+
+bool reload_partition(const Partition& partition, const Package& package, const BootPlan& plan, size_t index,
+                      GuestLoader& loader, ReloadError& error) {
+  const PartitionPlan& partition_plan = plan.partitions[index];
+  FixedBuffer<max_reason> failure;
+  if (!partition_plan.loaded) {
+    format(failure, "it was never loaded");
+  } else if (load_payloads(partition, package, partition_plan.placement, loader, failure) == nullptr) {
+    const uint8_t* kept = plan.pristine_dtbs + partition_plan.pristine_dtb_offset;
+    const uint64_t destination = host_address(partition, partition_plan.placement.dtb_base);
+    loader.copy(destination, kept, partition_plan.dtb_size);
+    if (loader.crc32(destination, partition_plan.dtb_size) == bulkhead::crc32(kept, partition_plan.dtb_size)) return true;
+    format(failure, "guest device tree: copy at host {} does not match", hex(destination));
+  }
+  rt::copy_string(error.message, sizeof(error.message), failure.c_str());
+  return false;
 }
 
 size_t startable_count(const BootPlan& plan) {

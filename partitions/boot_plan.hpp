@@ -20,6 +20,9 @@ namespace bulkhead::partitions {
 
 constexpr size_t max_hypervisor_ranges = 4;
 constexpr size_t max_reason = 200;
+// Every loaded partition's generated device tree is kept here, so a restart copies it
+// back instead of running libfdt while guests run (libfdt uses FP/SIMD registers).
+constexpr size_t pristine_dtb_store_size = size_t{64} * 1024;
 
 // What the boot learnt about the machine.
 struct MachineFacts {
@@ -44,12 +47,15 @@ struct PartitionPlan {
   size_t function_count = 0;
   PayloadPlacement placement;  // guest-physical addresses
   uint64_t dtb_size = 0;       // the generated guest DTB at placement.dtb_base
+  size_t pristine_dtb_offset = 0;  // its copy in BootPlan::pristine_dtbs
   bool loaded = false;
 };
 
 struct BootPlan {
   PartitionPlan partitions[max_partitions];
   size_t count = 0;
+  alignas(8) uint8_t pristine_dtbs[pristine_dtb_store_size] = {};
+  size_t pristine_dtbs_used = 0;
 };
 
 // Checks each partition against the machine, in description order, and prints its
@@ -70,11 +76,22 @@ class GuestLoader {
 
 // For each startable partition: scrubs its RAM, copies its payloads from the package
 // to their placement, checks the copies against the package CRCs, and writes its
-// generated device tree (partitions/guest_dt.hpp) at the placement's DTB address. Then
-// prints each partition's last report line: `partition NAME start yes` or
-// `start no reason ...`.
+// generated device tree (partitions/guest_dt.hpp) at the placement's DTB address,
+// keeping a copy of it in the plan. Then prints each partition's last report line:
+// `partition NAME start yes` or `start no reason ...`.
 void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
                      GuestLoader& loader, BootPlan& plan);
+
+struct ReloadError {
+  char message[max_reason] = {};
+};
+
+// Puts a loaded partition's RAM back to what load_partitions() left: scrubbed, the
+// payloads copied from the package again and checked against their CRCs, the kept
+// device tree copied back. For restarts; runs while other partitions run, so it uses
+// no libfdt and prints nothing. False with `error` saying what did not match.
+bool reload_partition(const Partition& partition, const Package& package, const BootPlan& plan, size_t index,
+                      GuestLoader& loader, ReloadError& error);
 
 size_t startable_count(const BootPlan& plan);
 

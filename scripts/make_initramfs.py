@@ -6,7 +6,8 @@ import gzip
 import os
 
 APPLETS = ["sh", "mount", "cat", "echo", "grep", "awk", "poweroff", "sleep", "seq", "wc", "hwclock", "date",
-           "nproc", "md5sum", "head", "dd", "ls", "sync", "uname"]
+           "nproc", "md5sum", "head", "dd", "ls", "sync", "uname", "setsid", "cttyhack", "reboot", "ps",
+           "uptime", "free"]
 
 
 def entry(name, mode, data=b"", rdev=(0, 0), nlink=1):

@@ -3,6 +3,7 @@
 #include "core/arch/aarch64/pl011.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/boot_state.hpp"
+#include "core/boot/console_input.hpp"
 #include "core/boot/el2_memory_map.hpp"
 #include "core/boot/smp.hpp"
 #include "core/boot/system.hpp"
@@ -30,6 +31,7 @@ constinit PsciConduit conduit_for_power = board::default_psci_conduit;
 constinit uint64_t boot_mpidr = ~0ull;
 constinit bool hold = false;
 constinit BootContext context;
+constinit uint32_t console_input_intid = 0;  // 0: output only
 
 uint32_t read_be32(const volatile uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -66,8 +68,10 @@ void attach_console(bool dt_ok) {
   log::fact("version {} board {}", version, board::name);
   if (source[0] == 's') {
     log::fact("console {} source {} {}", hex(uart), source, platform.uart.path.text);
+    console_input_intid = platform.uart.has_spi ? 32 + platform.uart.spi : 0;
   } else {
     log::fact("console {} source {}", hex(uart), source);
+    console_input_intid = 32 + board::default_uart_spi;
   }
 }
 
@@ -175,8 +179,12 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   if (hold) log::fact("hold: bulkhead.hold set, machine stays up");
   if (partitions_running()) {
     // The partitions' CPUs take it from here; the last partition off powers off.
-    log::fact("boot cpu idle: partitions running");
-    arch::park_forever();
+    if (console_input_intid != 0) {
+      log::fact("boot cpu idle: partitions running; console input intid {}", console_input_intid);
+    } else {
+      log::fact("boot cpu idle: partitions running; console output only");
+    }
+    serve_console_input(platform, console, console_input_intid);
   }
   if (hold) arch::park_forever();
   power_off("done");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "core/lib/crash_report.hpp"
 #include "core/platform/platform.hpp"
@@ -27,6 +28,10 @@ const char* run_system(const BootContext& context);
 // True once run_system() has started guests: the boot CPU then idles instead of
 // powering off; the last partition to power off powers the machine off.
 bool partitions_running();
+
+// A byte typed on the physical console while partitions run (from the boot CPU). False
+// when it cannot be taken yet (the focused partition's UART is full): offer it again later.
+bool console_input(uint8_t byte);
 
 // An exception taken from a guest (vectors 8-11); false if it is not ours to handle
 // (the caller then reports a crash).

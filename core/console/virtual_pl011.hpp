@@ -119,6 +119,10 @@ class VirtualPl011 {
   // A byte for the partition (host side). False when it was dropped (receiver disabled
   // or FIFO full).
   bool receive(uint8_t byte);
+  // Whether `count` bytes would all be taken now (or dropped by a disabled receiver, as
+  // the hardware would). The target holds input back while this is false: flow control
+  // instead of loss when someone types faster than the guest reads.
+  bool can_receive(size_t count) const { return !enabled(pl011::cr_rxe) || rx_count_ + count <= rx_fifo_depth; }
 
   uint32_t raw_interrupt_status() const;
   uint32_t masked_interrupt_status() const { return raw_interrupt_status() & imsc_; }

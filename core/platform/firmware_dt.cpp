@@ -226,6 +226,15 @@ bool Reader::read_uart(const char* stdout_path) {
   uart.registers = reg.entry(0);
   uart.source = ConsoleSource::stdout_path;
   uart.present = true;
+  // Optional: without an interrupt the console is output-only.
+  const Property interrupts = property(node, "interrupts");
+  if (!interrupts.present()) return true;
+  if (!check_gic_parent(node, uart.path) || !check_interrupts_length(uart.path, interrupts)) return false;
+  if (interrupts.cell(0) != gic_spi_type) {
+    return fail("{}: interrupts: type {} is not an SPI (0)", uart.path.text, interrupts.cell(0));
+  }
+  uart.spi = interrupts.cell(1);
+  uart.has_spi = true;
   return true;
 }
 

@@ -121,6 +121,9 @@ struct UartInfo {
   AddressRange registers;
   ConsoleSource source = ConsoleSource::board_default;
   NodePath path;
+  // Its receive interrupt (GIC SPI number, INTID - 32), when the node gives one.
+  bool has_spi = false;
+  uint32_t spi = 0;
 };
 
 // Architected timer PPIs as the DT numbers them (PPI index, add 16 for the INTID).

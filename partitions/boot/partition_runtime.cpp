@@ -59,8 +59,10 @@ struct PartitionRuntime {
   arch::SpinLock lock;
   vgic::OwnedSpi spis[partitions::max_platform_devices * partitions::max_device_interrupts + 1];
   uint32_t faults = 0;
+  uint32_t restarts = 0;
   uint16_t vmid = 0;
   bool off = false;
+  bool restarting = false;  // its vCPUs stop at their next exit; one of them reloads it
   bool uart_line = false;  // the level last given to the vGIC
 };
 
@@ -77,6 +79,7 @@ struct CpuRuntime {
 constinit PartitionRuntime runtimes[partitions::max_partitions];
 constinit CpuRuntime cpus[max_cpus];
 constinit const PlatformInfo* machine = nullptr;
+constinit PartitionReloader* reloader = nullptr;
 constinit size_t running_count = 0;
 constinit arch::SpinLock power_lock;
 constinit uint64_t stage2_vtcr = 0;
@@ -115,7 +118,22 @@ class SharedConsole final : public log::LineSink {
     physical_.attach(physical_uart);
     mux_.set_output(&physical_);
   }
-  bool attach(size_t partition, const char* name) { return mux_.attach(partition, name); }
+  bool attach(size_t partition, const char* name) {
+    const arch::SpinLockGuard guard(lock_);
+    return mux_.attach(partition, name);
+  }
+  void detach(size_t partition) {
+    const arch::SpinLockGuard guard(lock_);
+    mux_.detach(partition);
+  }
+  size_t focused() {
+    const arch::SpinLockGuard guard(lock_);
+    return mux_.focused();
+  }
+  console::InputRoute input(uint8_t byte) {
+    const arch::SpinLockGuard guard(lock_);
+    return mux_.input(byte);
+  }
 
  private:
   arch::SpinLock lock_;
@@ -178,7 +196,9 @@ void apply_events(const PartitionRuntime& p, const vgic::Events& events, const C
   }
 }
 
-void stop_partition_locked(PartitionRuntime& p, const char* why);
+[[noreturn]] void stop_partition_locked(PartitionRuntime& p, const char* why);
+[[noreturn]] void enter_vcpu(CpuRuntime& cpu);
+[[noreturn]] void restart_partition_locked(CpuRuntime& cpu, PartitionRuntime& p, const char* why);
 void run_vcpu_task(uint64_t cpu_index);
 
 [[noreturn]] void stop_this_cpu() {
@@ -274,11 +294,36 @@ void handle_psci(CpuRuntime& cpu, PartitionRuntime& p, ExceptionFrame& frame) {
       stop_this_cpu();
     case psci_guest::ActionKind::partition_off:
       stop_partition_locked(p, "off");
-      return;
     case psci_guest::ActionKind::partition_reset:
-      // Restarting from the pristine payload is not implemented yet: stop it instead.
-      stop_partition_locked(p, "reset-requested: restart not implemented, stopped");
-      return;
+      restart_partition_locked(cpu, p, "system-reset");
+  }
+}
+
+// A guest exception the hypervisor cannot reflect back: its restart policy decides.
+[[noreturn]] void crash_partition_locked(CpuRuntime& cpu, PartitionRuntime& p) {
+  if (p.partition->restart == partitions::RestartPolicy::restart) restart_partition_locked(cpu, p, "crashed");
+  stop_partition_locked(p, "crashed");
+}
+
+// Kicks every vCPU of `p` that may be running (but not `self_vcpu`) so that it exits
+// and notices the partition is stopping.
+void kick_running_vcpus(const PartitionRuntime& p, uint32_t self_vcpu) {
+  for (uint32_t vcpu = 0; vcpu < p.partition->cpu_count; ++vcpu) {
+    if (vcpu != self_vcpu && p.psci.power(vcpu) != psci_guest::VcpuPower::off) {
+      arch::gic::send_sgi(arch::gic::kick_sgi, machine->cpus[p.partition->cpus[vcpu].index].mpidr);
+    }
+  }
+}
+
+// The physical side of the partition's hardware interrupts as after reset: each owned
+// SPI disabled, inactive and routed to the CPU of vCPU 0 (core/vgic/README.md).
+void reset_physical_interrupts(const PartitionRuntime& p) {
+  const uint64_t boot_mpidr = machine->cpus[p.partition->cpus[0].index].mpidr;
+  for (size_t i = 0; i < p.spi_count; ++i) {
+    if (!p.spis[i].hardware) continue;
+    arch::gic::enable_spi(machine->gic, p.spis[i].intid, false);
+    arch::gic::clear_active(machine->gic, 0, p.spis[i].intid);
+    arch::gic::route_spi(machine->gic, p.spis[i].intid, boot_mpidr);
   }
 }
 
@@ -327,22 +372,77 @@ void fold_list_registers(CpuRuntime& cpu, PartitionRuntime& p) {
   p.gic.fold_back(static_cast<uint8_t>(cpu.vcpu), lrs, cpu.lr_count);
 }
 
-void stop_partition_locked(PartitionRuntime& p, const char* why) {
+[[noreturn]] void stop_partition_locked(PartitionRuntime& p, const char* why) {
   shared_console.flush(p.index);
   p.off = true;
   log::fact("partition {} {}", p.partition->name, why);
+  shared_console.detach(p.index);  // the focus moves on
   // Its other vCPUs notice at their next exit; kick them there.
-  for (uint32_t vcpu = 0; vcpu < p.partition->cpu_count; ++vcpu) {
-    if (p.psci.power(vcpu) != psci_guest::VcpuPower::off) {
-      arch::gic::send_sgi(arch::gic::kick_sgi, machine->cpus[p.partition->cpus[vcpu].index].mpidr);
-    }
-  }
+  kick_running_vcpus(p, ~0u);
+  reset_physical_interrupts(p);
   power_lock.lock();
   const bool last = --running_count == 0;
   power_lock.unlock();
   p.lock.unlock();
   if (last && !hold_requested()) power_off("all-partitions-off");
   if (last) log::fact("all partitions off; holding (bulkhead.hold)");
+  stop_this_cpu();
+}
+
+// Called with p.lock held by one of p's vCPUs (`cpu`), which never returns to its guest:
+// stops the other vCPUs, scrubs and reloads the partition's RAM from the package,
+// resets its virtual devices and starts its boot vCPU at the payload entry again.
+// The other partitions run on meanwhile; nothing here waits for them.
+[[noreturn]] void restart_partition_locked(CpuRuntime& cpu, PartitionRuntime& p, const char* why) {
+  shared_console.flush(p.index);
+  p.restarting = true;
+  ++p.restarts;
+  log::fact("partition {} restart {} {}", p.partition->name, p.restarts, why);
+  p.psci.vcpu_stopped(cpu.vcpu);
+  kick_running_vcpus(p, cpu.vcpu);
+  reset_physical_interrupts(p);
+  // The others stop at their next exit, which needs the lock.
+  for (;;) {
+    bool all_off = true;
+    for (uint32_t vcpu = 0; vcpu < p.partition->cpu_count; ++vcpu) {
+      all_off &= p.psci.power(vcpu) == psci_guest::VcpuPower::off;
+    }
+    if (all_off) break;
+    p.lock.unlock();
+    arch::wait_for_event();
+    p.lock.lock();
+  }
+  // No vCPU of p runs now and none can start: only this CPU touches p until the end.
+  p.lock.unlock();
+  const bool reloaded = reloader->reload(p.index);
+  p.lock.lock();
+  if (!reloaded) {
+    p.restarting = false;
+    stop_partition_locked(p, "off: restart failed");
+  }
+  p.gic.reset();
+  p.psci.reset(0);
+  p.uart.reset();
+  p.uart_line = false;
+  p.faults = 0;
+  p.counter_offset = arch::counter();
+  reset_physical_interrupts(p);
+  p.restarting = false;
+  const uint32_t boot_cpu = p.partition->cpus[0].index;
+  CpuRuntime& boot = cpus[boot_cpu];
+  boot.partition = &p;
+  boot.vcpu = 0;
+  boot.cpu_index = boot_cpu;
+  boot.entry = p.plan->placement.kernel_base;
+  boot.x0 = p.plan->placement.dtb_base;
+  log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vmid, hex(boot.entry), boot_cpu);
+  p.lock.unlock();
+  if (&boot == &cpu) enter_vcpu(cpu);
+  if (start_cpu(*machine, boot_cpu, run_vcpu_task, boot_cpu) != 0) {
+    p.lock.lock();
+    p.psci.vcpu_stopped(0);
+    stop_partition_locked(p, "off: restart failed: its boot cpu did not start");
+  }
   stop_this_cpu();
 }
 
@@ -365,10 +465,22 @@ void stop_partition_locked(PartitionRuntime& p, const char* why) {
   BULKHEAD_WRITE_SYSREG(sctlr_el1, 0x30d00800ull);  // RES1 bits; MMU and caches off
   BULKHEAD_WRITE_SYSREG(S3_0_C12_C12_5, 1);         // ICC_SRE_EL1.SRE: the guest uses system registers
   BULKHEAD_WRITE_SYSREG(S3_4_C12_C11_7, 0);         // ICH_VMCR_EL2
+  BULKHEAD_WRITE_SYSREG(S3_4_C12_C8_0, 0);          // ICH_AP0R0_EL2: no active priorities
+  BULKHEAD_WRITE_SYSREG(S3_4_C12_C9_0, 0);          // ICH_AP1R0_EL2 (5 priority bits: one register)
+  // The timers as at reset, whatever an earlier run of this vCPU left in them.
+  BULKHEAD_WRITE_SYSREG(cntv_ctl_el0, 0);
+  BULKHEAD_WRITE_SYSREG(cntp_ctl_el0, 0);
+  BULKHEAD_WRITE_SYSREG(cntkctl_el1, 0);
   BULKHEAD_WRITE_SYSREG(hcr_el2, hcr);
   arch::instruction_barrier();
   asm volatile("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
   p.lock.lock();
+  if (p.off || p.restarting) {  // stopped while this CPU was on its way in
+    p.psci.vcpu_stopped(cpu.vcpu);
+    p.lock.unlock();
+    stop_this_cpu();
+  }
+  p.psci.vcpu_started(cpu.vcpu);
   load_list_registers(cpu, p);
   p.lock.unlock();
   guest_first_entry(cpu.entry, cpu.x0, cpu_stack_top(cpu.cpu_index));
@@ -429,9 +541,34 @@ void run_vcpu_task(uint64_t cpu_index) { enter_vcpu(cpus[cpu_index]); }
 
 bool partitions_running() { return running_count != 0; }
 
+bool console_input(uint8_t byte) {
+  // Room first: input() consumes the focus-key state, so what it routes must be taken.
+  const size_t focus = shared_console.focused();
+  if (focus < partitions::max_partitions && runtimes[focus].partition != nullptr) {
+    PartitionRuntime& p = runtimes[focus];
+    const arch::SpinLockGuard guard(p.lock);
+    if (!p.off && !p.restarting && !p.uart.can_receive(2)) return false;
+  }
+  const console::InputRoute route = shared_console.input(byte);
+  if (route.partition >= partitions::max_partitions) return true;
+  PartitionRuntime& p = runtimes[route.partition];
+  if (p.partition == nullptr) return true;
+  const arch::SpinLockGuard guard(p.lock);
+  if (p.off || p.restarting) return true;
+  for (size_t i = 0; i < route.count; ++i) p.uart.receive(route.bytes[i]);
+  // Not a vCPU: every vCPU the interrupt concerns gets kicked.
+  CpuRuntime outsider;
+  outsider.vcpu = ~0u;
+  vgic::Events events;
+  update_uart_line(p, outsider, events);
+  apply_events(p, events, outsider);
+  return true;
+}
+
 size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDescription& description,
-                        const partitions::BootPlan& plan) {
+                        const partitions::BootPlan& plan, PartitionReloader& partition_reloader) {
   machine = &platform;
+  reloader = &partition_reloader;
   const Stage2Setup setup = stage2_setup(BULKHEAD_READ_SYSREG(id_aa64mmfr0_el1), BULKHEAD_READ_SYSREG(id_aa64mmfr1_el1));
   if (!setup.supported) {
     log::error("partitions cannot run: the CPU's {}-bit physical addresses are below the {}-bit guest address space",
@@ -457,6 +594,7 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
       log::error("partition {}: its stage 2 or virtual GIC could not be set up", p.partition->name);
       continue;
     }
+    reset_physical_interrupts(p);
     const uint32_t physical = p.partition->cpus[0].index;
     CpuRuntime& cpu = cpus[physical];
     cpu = CpuRuntime();
@@ -489,7 +627,7 @@ bool handle_guest_exception(unsigned vector, ExceptionFrame& frame) {
   PartitionRuntime& p = *cpu.partition;
   p.lock.lock();
   fold_list_registers(cpu, p);
-  if (p.off) {
+  if (p.off || p.restarting) {
     p.psci.vcpu_stopped(cpu.vcpu);
     p.lock.unlock();
     stop_this_cpu();
@@ -510,15 +648,15 @@ bool handle_guest_exception(unsigned vector, ExceptionFrame& frame) {
         log_fault(p, ((BULKHEAD_READ_SYSREG(hpfar_el2) >> 4) << 12) | (frame.far & 0xfff), frame, false, 4);
         inject_exception(frame, false, false);
       } else {
-        log::fact("partition {} exception class {} pc {}: stopping it", p.partition->name, hex(ec), hex(frame.elr));
-        stop_partition_locked(p, "crashed");
+        log::fact("partition {} exception class {} pc {}", p.partition->name, hex(ec), hex(frame.elr));
+        crash_partition_locked(cpu, p);
       }
       break;
     }
     case 9: handle_irq(cpu, p); break;
     default:
-      log::fact("partition {} {} at pc {}: stopping it", p.partition->name, vector_name(vector), hex(frame.elr));
-      stop_partition_locked(p, "crashed");
+      log::fact("partition {} {} at pc {}", p.partition->name, vector_name(vector), hex(frame.elr));
+      crash_partition_locked(cpu, p);
   }
   load_list_registers(cpu, p);
   p.lock.unlock();

@@ -11,8 +11,18 @@
 
 namespace bulkhead::boot {
 
+// Puts partition `index`'s RAM back as it was at boot, for a restart; false (after
+// logging why) if it cannot.
+class PartitionReloader {
+ public:
+  virtual bool reload(size_t index) = 0;
+
+ protected:
+  ~PartitionReloader() = default;
+};
+
 // Starts the boot vCPU of every loaded partition. Returns how many started.
 size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDescription& description,
-                        const partitions::BootPlan& plan);
+                        const partitions::BootPlan& plan, PartitionReloader& reloader);
 
 }  // namespace bulkhead::boot

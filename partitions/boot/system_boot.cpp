@@ -56,19 +56,43 @@ class LoggedViolations final : public partitions::Violations {
   }
 };
 
-// Partition RAM through the EL2 identity map (all RAM is mapped, normal memory).
+// Partition RAM through the EL2 identity map (all RAM is mapped, normal memory). Every
+// write is cleaned to the point of coherency: guests start with their MMU off, and a
+// dirty line evicted later would overwrite what the guest wrote meanwhile.
 class IdentityGuestLoader final : public partitions::GuestLoader {
  public:
   void scrub(uint64_t host_address, uint64_t size) override {
-    rt::fill(reinterpret_cast<void*>(host_address), 0, size);
+    auto* start = reinterpret_cast<uint8_t*>(host_address);
+    uint64_t from = host_address + size;
+    uint64_t to = from;
+    if (!arch::zero_blocks(start, size, from, to)) from = to = host_address + size;
+    rt::fill(start, 0, from - host_address);
+    rt::fill(reinterpret_cast<void*>(to), 0, host_address + size - to);
+    arch::clean_dcache_range(start, size);
   }
   void copy(uint64_t host_address, const void* data, uint64_t size) override {
     rt::copy(reinterpret_cast<void*>(host_address), data, size);
+    arch::clean_dcache_range(reinterpret_cast<const void*>(host_address), size);
   }
   uint32_t crc32(uint64_t host_address, uint64_t size) override {
     return bulkhead::crc32(reinterpret_cast<const void*>(host_address), size);
   }
 };
+
+// Restarts put a partition's RAM back from the package (partitions/boot_plan.hpp).
+class PackageReloader final : public PartitionReloader {
+ public:
+  bool reload(size_t index) override {
+    partitions::ReloadError error;
+    if (partitions::reload_partition(description.partitions[index], package, plan, index, loader_, error)) return true;
+    log::error("partition {}: cannot restart: {}", description.partitions[index].name, error.message);
+    return false;
+  }
+
+ private:
+  IdentityGuestLoader loader_;
+};
+constinit PackageReloader reloader;
 
 bool open_embedded_package() {
   // Two linker symbols around one blob: compare addresses, not pointers to distinct objects.
@@ -108,7 +132,7 @@ const char* run_system(const BootContext& context) {
   IdentityGuestLoader loader;
   partitions::load_partitions(description, package, machine, loader, plan);
   log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
-  start_partitions(*context.platform, description, plan);
+  start_partitions(*context.platform, description, plan, reloader);
   return nullptr;
 }
 

@@ -43,7 +43,10 @@ def check_good_boot(image, smp, memory, machine=q.DEFAULT_MACHINE, runs_partitio
     args = q.machine_args(smp=smp, memory=memory, machine=machine)
     dtb = q.dump_dtb(args, os.path.join(q.work_dir(f"boot-{smp}-{memory}"), "qemu.dtb"))
     expected, cpu_count = expected_report(dtb, memory)
-    run = q.boot(image, args, timeout=240 if runs_partitions else 60)
+    if runs_partitions:
+        run = q.boot_interactive(image, args, q.leave_linux_shell, timeout=240)
+    else:
+        run = q.boot(image, args, timeout=60)
     run.expect_exited_by_itself()
     run.expect(run.exit_code == 0, f"QEMU exit code {run.exit_code}")
     run.expect(cpu_count == smp, f"QEMU's DTB lists {cpu_count} CPUs for -smp {smp}")

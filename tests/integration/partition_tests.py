@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 
 import qemu_harness as q
 
@@ -57,11 +58,34 @@ def damaged_image(build, name, entry_index):
 scenario = q.Scenarios()
 
 
+def drive_main_job(session):
+    """What a user at the main job's console does: cycle the focus with the focus key
+    while both partitions run, use the Linux shell, reboot Linux (only its partition
+    restarts), then leave the shell so that the machine powers off."""
+    at = session.wait_for("bulkhead: partition heartbeat running", 60)
+    session.type(q.FOCUS_NEXT)
+    at = session.wait_for("bulkhead: console focus heartbeat", 10, at)
+    session.type(b"x" + q.FOCUS_NEXT)  # a byte for the heartbeat's UART, then back
+    at = session.wait_for("bulkhead: console focus linux", 10, at)
+    at = session.wait_for(q.SHELL_READY, 240, at)
+    session.wait_for("built-in commands.", 30, at)
+    time.sleep(0.3)
+    # More than the virtual UART's 32-byte FIFO at once: flow control, not loss.
+    session.type("echo shell-$((6*7)) on $(nproc) cpus; echo 0123456789abcdefghijklmnopqrstuvwxyz\n")
+    at = session.wait_for("[linux] shell-42 on 2 cpus", 30, at)
+    at = session.wait_for("[linux] 0123456789abcdefghijklmnopqrstuvwxyz\r\n", 30, at)
+    session.type("reboot -f\n")
+    at = session.wait_for("bulkhead: partition linux restart 1 system-reset", 60, at)
+    q.leave_linux_shell(session, at)
+
+
 @scenario()
 def main_job(build):
     """The main-job configuration: unmodified Debian Linux on 2 vCPUs next to the bare-metal
-    heartbeat, each line prefixed, until both power off and the machine with them."""
-    run = q.boot(os.path.join(build, "bulkhead.img"), q.machine_args(**MAIN_JOB), timeout=300)
+    heartbeat, each line prefixed; the Linux shell through the console focus key; a Linux
+    reboot restarts only its partition; then both power off and the machine with them."""
+    run = q.boot_interactive(os.path.join(build, "bulkhead.img"), q.machine_args(**MAIN_JOB), drive_main_job,
+                             timeout=120)
     run.expect_exited_by_itself()
     run.expect_line("bulkhead: package entries 4 partitions 2 board qemu-virt")
     run.expect_line("bulkhead: partition linux cpus 1,2 mpidrs 0x1,0x2")
@@ -86,6 +110,11 @@ def main_job(build):
     run.expect_line("[linux] guest: workload threads 2 done")
     run.expect_match(r"^\[linux\] guest: rtc [A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} 20[0-9]{2}")
     run.expect_line("[linux] guest: powering off")
+    # The reboot: Linux came up a second time on both vCPUs, from a fresh copy.
+    run.expect(run.lines.count("bulkhead: partition linux running vmid 1 entry 0x40000000 cpu 1") == 2,
+               "Linux must have been started twice (boot, reboot)")
+    run.expect(run.lines.count("[linux] guest: cpus 2") == 2, "the rebooted Linux must see 2 CPUs again")
+    run.expect(run.lines.count("[linux] guest: workload threads 2 done") == 2, "the rebooted Linux must run its workload")
     # The heartbeat kept beating while Linux booted, and stopped itself.
     beats = [line for line in run.lines if line.startswith("[heartbeat] heartbeat ")]
     run.expect(beats[:3] == ["[heartbeat] heartbeat 1", "[heartbeat] heartbeat 2", "[heartbeat] heartbeat 3"],
@@ -135,7 +164,7 @@ def pci_device_absent(build):
 @scenario()
 def corrupt_payload(build):
     image = damaged_image(build, "corrupt-payload", 3)  # entry 3: heartbeat.bin
-    run = q.boot(image, q.machine_args(**MAIN_JOB), timeout=300)
+    run = q.boot_interactive(image, q.machine_args(**MAIN_JOB), q.leave_linux_shell, timeout=60)
     run.expect_exited_by_itself()
     run.expect_match(r"^bulkhead: partition heartbeat payload raw heartbeat.bin entry 3 .* crc bad$")
     expect_refused(run, "heartbeat", "heartbeat.bin (package entry 3)")
@@ -181,7 +210,7 @@ def guest_dtb_in_memory(build):
         qmp.close()
     linux, heartbeat = sources["linux"], sources["heartbeat"]
     for line in ['bulkhead,partition = "linux";', 'stdout-path = "/pl011@9000000";', 'method = "hvc";',
-                 'compatible = "arm,gic-v3";', 'bootargs = "console=ttyAMA0 earlycon=pl011,0x9000000";',
+                 'compatible = "arm,gic-v3";', 'bootargs = "console=ttyAMA0 earlycon=pl011,0x9000000 bulkhead.guest-shell";',
                  "cpu@0 {", "cpu@1 {", "pl031@9010000 {", "linux,initrd-start", "memory@40000000 {"]:
         run.expect(line in linux, f"linux guest DT lacks {line!r}:\n{linux}")
     run.expect("cpu@2 {" not in linux, "linux has 2 vCPUs")
@@ -234,12 +263,9 @@ def uboot_flashed(build):
     disk = fat_disk(image, os.path.join(q.work_dir("uboot"), "disk.img"))
     devices = ["-drive", f"if=none,file={disk},format=raw,id=disk,readonly=on", "-device", "virtio-blk-pci,drive=disk"]
     args = q.machine_args(**MAIN_JOB, extra=devices)
-    direct = q.boot(image, args, timeout=300)
+    direct = q.boot_interactive(image, args, q.leave_linux_shell, timeout=60)
     direct.expect_exited_by_itself()
-    session = q.QemuSession(None, [*args, "-bios", UBOOT])
-    session.wait(300)
-    session.stop()
-    flashed = session.run()
+    flashed = q.boot_interactive(None, [*args, "-bios", UBOOT], q.leave_linux_shell, timeout=60)
     flashed.expect_exited_by_itself()
     flashed.expect_match(r"^U-Boot 20")
     flashed.expect_line("bulkhead: partitions ready 2 of 2")

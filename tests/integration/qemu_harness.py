@@ -81,10 +81,10 @@ signal.signal(signal.SIGHUP, _stop_live_sessions)
 class QemuSession:
     """One QEMU process whose console output is drained to EOF by a reader thread."""
 
-    def __init__(self, image, args):
+    def __init__(self, image, args, interactive=False):
         self.command = [QEMU, *args] + (["-kernel", image] if image else [])
-        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE if interactive else subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         self.chunks = []
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._drain, daemon=True)
@@ -115,6 +115,23 @@ class QemuSession:
                 return
             time.sleep(0.02)
 
+    def type(self, data):
+        """Bytes for the serial console (an interactive session's stdin), as if typed."""
+        self.process.stdin.write(data if isinstance(data, bytes) else data.encode())
+        self.process.stdin.flush()
+
+    def wait_for(self, text, timeout, after=0):
+        """Waits until `text` appears in the output past character `after`; returns where
+        it ends, or raises TestFailure (naming `text`) at the timeout or when QEMU exits."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.text().find(text, after)
+            if found >= 0:
+                return found + len(text)
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise TestFailure(f"never printed {text!r} (waited {timeout} s)\n--- output ---\n{self.text()[-3000:]}")
+            time.sleep(0.02)
+
     def stop(self):
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
@@ -132,6 +149,32 @@ def boot(image, args, timeout=60, until=None):
     session.wait(timeout, until)
     session.stop()
     return session.run()
+
+
+FOCUS_NEXT = b"\x14n"  # the console focus key, core/console/console_mux.hpp
+SHELL_READY = "[linux] guest: shell ready (exit powers this partition off)"
+
+
+def boot_interactive(image, args, script, timeout=60):
+    """Boots with the serial console on a pipe: `script(session)` types and waits (its
+    wait_for raises on a timeout), then QEMU gets until `timeout` to exit by itself."""
+    session = QemuSession(image, args, interactive=True)
+    try:
+        script(session)
+        session.wait(timeout)
+    finally:
+        session.stop()
+    return session.run()
+
+
+def leave_linux_shell(session, after=0):
+    """The main-job Linux (bulkhead.guest-shell) waits in a shell: leave it, so that
+    the partition powers off. Returns where its ready line ended."""
+    at = session.wait_for(SHELL_READY, 240, after)
+    session.wait_for("built-in commands.", 30, at)
+    time.sleep(0.3)  # typed input waits in the tty anyway; this only keeps the echo tidy
+    session.type("exit\n")
+    return at
 
 
 class boot_held:

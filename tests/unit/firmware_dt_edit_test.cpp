@@ -55,6 +55,8 @@ TEST_CASE("firmware dt: edited QEMU DTBs are rejected with a precise message") {
       {"/intc@8000000", "#interrupt-cells", {2}, "/intc@8000000: #interrupt-cells: 2 is not 3 or 4"},
       {"/intc@8000000", "interrupts", {0, 9, 4},
        "/intc@8000000: interrupts: maintenance interrupt type 0 is not a PPI (1)"},
+      {"/pl011@9000000", "interrupts", {1, 1, 4}, "/pl011@9000000: interrupts: type 1 is not an SPI (0)"},
+      {"/pl011@9000000", "interrupts", {0, 1}, "/pl011@9000000: interrupts: length 8 is not a non-zero multiple of 12 (#interrupt-cells 3)"},
       {"/intc@8000000", "ranges", {0, 0, 0, 0x1000000, 0, 0x1000000},
        "/intc@8000000/its@8080000: reg: parent bus /intc@8000000 translates addresses (non-empty ranges), which is "
        "not supported"},
@@ -163,6 +165,13 @@ TEST_CASE("firmware dt: edited QEMU DTBs that are still accepted") {
     const Result result = parse(dt);
     REQUIRE(result.ok);
     CHECK_FALSE(result.platform->uart.present);
+  }
+  SUBCASE("a console without an interrupt is output-only") {
+    REQUIRE(fdt_delprop(dt.data(), dt.node("/pl011@9000000"), "interrupts") == 0);
+    const Result result = parse(dt);
+    REQUIRE(result.ok);
+    CHECK(result.platform->uart.present);
+    CHECK_FALSE(result.platform->uart.has_spi);
   }
   SUBCASE("stdout-path to a disabled pl011") {
     dt.set_string("/pl011@9000000", "status", "disabled");

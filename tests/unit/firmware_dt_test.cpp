@@ -136,6 +136,8 @@ void check_qemu_virt(const QemuCase& expected, const PlatformInfo& p) {
   CHECK(p.uart.source == ConsoleSource::stdout_path);
   CHECK(std::string(p.uart.path.text) == "/pl011@9000000");
   CHECK(same(p.uart.registers, 0x9000000, 0x1000));
+  CHECK(p.uart.has_spi);
+  CHECK(p.uart.spi == 1);
 
   CHECK(p.timer.present);
   CHECK(p.timer.secure_physical_ppi == 13);

@@ -399,3 +399,54 @@ TEST_CASE("boot plan: a payload that does not fit is refused") {
   run.go(description, package, machine);
   CHECK(run.lines.has("bulkhead: error: partition a: payload kernel-0.bin: does not fit in the partition's RAM"));
 }
+
+TEST_CASE("boot plan: a reload puts a used partition's RAM back exactly as loaded, touching nothing else") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  description.partitions[0].payload.has_initrd = true;
+  description.partitions[1] = make_partition("b", {2}, 0x45000000);
+  description.partition_count = 2;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  REQUIRE(run.plan.partitions[0].loaded);
+  REQUIRE(run.plan.partitions[1].loaded);
+  const std::vector<uint8_t> pristine(run.ram.at(0x44000000, 0x1000000), run.ram.at(0x44000000, 0x1000000) + 0x1000000);
+  const std::vector<uint8_t> neighbour(run.ram.at(0x45000000, 0x1000000), run.ram.at(0x45000000, 0x1000000) + 0x1000000);
+  // The guest ran: it scribbled over its kernel, its free RAM and its device tree.
+  std::memset(run.ram.at(0x44000000, 0x100), 0x5a, 0x100);
+  std::memset(run.ram.at(0x44800000, 0x100), 0x5a, 0x100);
+  std::memset(run.ram.at(0x44e00000, 0x40), 0x5a, 0x40);
+  ReloadError error;
+  REQUIRE(reload_partition(description.partitions[0], package.package, run.plan, 0, run.ram, error));
+  CHECK(std::memcmp(run.ram.at(0x44000000, 0x1000000), pristine.data(), pristine.size()) == 0);
+  CHECK(std::memcmp(run.ram.at(0x45000000, 0x1000000), neighbour.data(), neighbour.size()) == 0);
+  // Each partition keeps its own device tree: b's reload brings b's back.
+  std::memset(run.ram.at(0x45e00000, 0x40), 0x5a, 0x40);
+  REQUIRE(reload_partition(description.partitions[1], package.package, run.plan, 1, run.ram, error));
+  CHECK(std::memcmp(run.ram.at(0x45000000, 0x1000000), neighbour.data(), neighbour.size()) == 0);
+  CHECK(run.plan.partitions[1].pristine_dtb_offset >= run.plan.partitions[0].dtb_size);
+}
+
+TEST_CASE("boot plan: a reload refuses a damaged package entry, a bad copy and a partition never loaded") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  description.partitions[1] = make_partition("refused", {7}, 0x45000000);
+  description.partition_count = 2;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  REQUIRE(run.plan.partitions[0].loaded);
+  ReloadError error;
+  CHECK_FALSE(reload_partition(description.partitions[1], package.package, run.plan, 1, run.ram, error));
+  CHECK(std::string(error.message) == "it was never loaded");
+  run.ram.damage_copies = true;
+  CHECK_FALSE(reload_partition(description.partitions[0], package.package, run.plan, 0, run.ram, error));
+  CHECK(std::string(error.message) == "kernel-0.bin: copy at host 0x44000000 does not match its CRC");
+  run.ram.damage_copies = false;
+  package.corrupt(description.partitions[0].payload.kernel_entry);
+  CHECK_FALSE(reload_partition(description.partitions[0], package.package, run.plan, 0, run.ram, error));
+  CHECK(std::string(error.message) == "kernel-0.bin: copy at host 0x44000000 does not match its CRC");
+}

@@ -272,7 +272,11 @@ TEST_CASE("virtual pl011: RX FIFO order, RXFE/RXFF and overflow") {
   CHECK(uart.read(pl011::dr, 4) == 'c');
   CHECK((read32(uart, pl011::fr) & pl011::fr_rxfe) != 0);
 
-  for (uint32_t i = 0; i < 40; ++i) uart.receive(static_cast<uint8_t>(i));
+  for (uint32_t i = 0; i < 30; ++i) uart.receive(static_cast<uint8_t>(i));
+  CHECK(uart.can_receive(2));  // room for a whole focus-key pair
+  CHECK_FALSE(uart.can_receive(3));
+  for (uint32_t i = 30; i < 40; ++i) uart.receive(static_cast<uint8_t>(i));
+  CHECK_FALSE(uart.can_receive(1));
   CHECK(uart.rx_level() == VirtualPl011::rx_fifo_depth);
   CHECK(uart.rx_dropped() == 8);
   CHECK((read32(uart, pl011::fr) & pl011::fr_rxff) != 0);
@@ -290,6 +294,7 @@ TEST_CASE("virtual pl011: RX FIFO order, RXFE/RXFF and overflow") {
 TEST_CASE("virtual pl011: input is dropped while the receiver is disabled") {
   VirtualPl011 uart;
   uart.write(pl011::cr, 4, pl011::cr_uarten | pl011::cr_txe);
+  CHECK(uart.can_receive(100));  // taken, and dropped: nothing to wait for
   CHECK_FALSE(uart.receive('a'));
   uart.reset(InitialState::hardware_reset);  // RXE but not UARTEN
   CHECK_FALSE(uart.receive('a'));

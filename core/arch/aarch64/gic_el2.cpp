@@ -92,6 +92,9 @@ uint64_t init_this_cpu(const GicV3Info& gic) {
   }
   const uint64_t sgi = rd + sgi_frame;
   reg32(sgi, gicr_icenabler0) = 0xffffffff;
+  // A vCPU stopped mid-interrupt (a partition reset) leaves its forwarded timer PPI
+  // active, which would never fire again: the CPU starts with nothing active.
+  reg32(sgi, gicr_icactiver0) = 0xffffffff;
   reg32(sgi, gicr_igroupr0) = 0xffffffff;  // everything group 1 (single security state)
   for (uint32_t intid = 0; intid < 32; ++intid) reg8(sgi, gicr_ipriorityr + intid) = hypervisor_priority;
   reg32(sgi, gicr_isenabler0) = (1u << kick_sgi) | (1u << maintenance_ppi) | (1u << virtual_timer_ppi) |

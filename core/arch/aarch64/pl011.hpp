@@ -13,6 +13,9 @@ class Pl011Console final : public log::LineSink {
  public:
   void attach(uint64_t base);
   void write_line(const char* text, size_t length) override;
+  // Input: the receive (and receive-timeout) interrupt on or off, and one byte at a time.
+  void set_receive_interrupt(bool enabled);
+  bool read_byte(uint8_t& byte);
 
  private:
   void put(char c);
