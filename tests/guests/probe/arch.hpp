@@ -71,6 +71,20 @@ inline uint64_t physical_count() {
   isb();
   return PROBE_READ_SYSREG(cntpct_el0);
 }
+// CNTPCT - CNTVCT (what CNTVOFF_EL2 makes it), bracketed: the virtual count read between
+// two physical ones, retried until they are at most 2 ticks apart (an exit to EL2 in
+// between would widen them). Returns the bounds [low, high].
+inline void counter_offset(uint64_t& low, uint64_t& high) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const uint64_t before = physical_count();
+    const uint64_t virtual_now = virtual_count();
+    const uint64_t after = physical_count();
+    low = before - virtual_now;
+    high = after - virtual_now;
+    if (after - before <= 2) return;
+  }
+}
+
 inline uint64_t counter_frequency() { return PROBE_READ_SYSREG(cntfrq_el0); }
 inline uint64_t ticks_per_us() { return counter_frequency() / 1000000; }
 

@@ -70,6 +70,11 @@ extern "C" [[noreturn]] void secondary_main(uint64_t context, uint64_t mpidr) {
   using namespace probe;
   const auto vcpu = static_cast<uint32_t>(mpidr & 0xff);
   smp::Slot& s = smp::slot(vcpu);
+  uint64_t low = 0;
+  uint64_t high = 0;
+  counter_offset(low, high);
+  s.counter_offset_low = low;
+  s.counter_offset_high = high;
   s.mpidr = mpidr;
   s.context = context;
   gic::init_this_cpu();

@@ -15,6 +15,8 @@ enum class Command : uint32_t { none, ping, send_sgi, cpu_off };
 struct Slot {
   volatile uint64_t mpidr;    // MPIDR_EL1 as the vCPU read it
   volatile uint64_t context;  // x0 at secondary_entry
+  volatile uint64_t counter_offset_low;   // CNTPCT - CNTVCT as it read them (arch.hpp
+  volatile uint64_t counter_offset_high;  // counter_offset())
   volatile uint32_t boots;    // incremented on every report-in
   volatile uint32_t online;   // 1 from report-in until it calls CPU_OFF
   volatile uint32_t request;  // vCPU 0 increments it after setting command/argument

@@ -5,6 +5,7 @@
 // writes, and a level-triggered SPI follows its line.
 #include "console.hpp"
 #include "gic.hpp"
+#include "smp.hpp"
 #include "tests.hpp"
 
 namespace probe {
@@ -190,6 +191,29 @@ bool check_level_spi() {
   return expect_hex("GICD_ISPENDR1 after the line dropped", after & own_bit, 0);
 }
 
+// GICD_IROUTER decides which vCPU takes an SPI: SPI 33 routed to vCPU 1.
+bool check_routing() {
+  if (!smp::ensure_online(1)) return false;
+  gic::IrqRecord& mine = gic::record(0);
+  gic::IrqRecord& other = gic::record(1);
+  const uint64_t router = d + gic::gicd_irouter + 8 * own_spi;
+  const uint32_t mine_before = mine.count[own_spi];
+  const uint32_t other_before = other.count[own_spi];
+  write64(router, 1);
+  write8(d + gic::ipriorityr + own_spi, 0xa0);
+  write32(bit_register(gic::isenabler, own_spi), own_bit);
+  irqs_on();
+  write32(uart_imsc, uart_txim);
+  const bool taken = wait_for([&other, other_before] { return other.count[own_spi] != other_before; }, 200000);
+  irqs_off();
+  write32(uart_imsc, 0);
+  write32(bit_register(gic::icenabler, own_spi), own_bit);
+  write64(router, 0);
+  write8(d + gic::ipriorityr + own_spi, 0);
+  if (!expect_hex("SPI 33 routed to vcpu 1 taken there", taken ? 1 : 0, 1)) return false;
+  return expect_hex("SPI 33 routed to vcpu 1 taken by vcpu 0", mine.count[own_spi] - mine_before, 0);
+}
+
 }  // namespace
 
 void test_gic_registers() {
@@ -197,10 +221,12 @@ void test_gic_registers() {
   gic::init_this_cpu();
   irqs_off();
   if (!check_identification(vcpus) || !check_spis() || !check_redistributor() || !check_level_spi()) return;
+  if (vcpus > 1 && !check_routing()) return;
   begin_pass();
   put_text("ctlr typer pidr2 enable/pending/active pairs priority icfgr irouter gicr_typer(");
   put_decimal(vcpus);
   put_text(") waker, unowned spis 34 40 raz/wi, level spi 33");
+  if (vcpus > 1) put_text(" routed to vcpu 1");
   end_line();
 }
 

@@ -98,6 +98,27 @@ bool start_and_check(uint32_t vcpu, uint32_t attempt, bool via_smc32) {
   // MPIDR_EL1: bit 31 RES1, Aff0 = the vCPU index, the other affinity fields 0.
   if (!expect_hex("secondary MPIDR_EL1 affinity and RES1", s.mpidr & 0xff80ffffffull, (1ull << 31) | vcpu)) return false;
   if (!expect_hex("secondary x0 (context id)", s.context, context)) return false;
+  // One virtual counter per partition: every vCPU sees the same CNTVOFF (the bracketed
+  // readings must overlap, give or take a tick).
+  uint64_t low = 0;
+  uint64_t high = 0;
+  counter_offset(low, high);
+  const auto signed_low = static_cast<int64_t>(low);
+  const auto signed_high = static_cast<int64_t>(high);
+  if (static_cast<int64_t>(s.counter_offset_high) + 1 < signed_low ||
+      static_cast<int64_t>(s.counter_offset_low) > signed_high + 1) {
+    begin_fail();
+    put_text("secondary CNTPCT - CNTVCT expected vcpu 0's ");
+    put_hex(low);
+    put_text("..");
+    put_hex(high);
+    put_text(" got ");
+    put_hex(s.counter_offset_low);
+    put_text("..");
+    put_hex(s.counter_offset_high);
+    end_line();
+    return false;
+  }
   return expect_signed("AFFINITY_INFO after CPU_ON", psci::hvc(psci::affinity_info_64, vcpu, 0), psci::affinity_on);
 }
 
