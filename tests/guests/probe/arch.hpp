@@ -18,6 +18,10 @@
 
 // GICv3 CPU-interface registers by encoding (EL1 accesses reach the virtual ICV_* ones).
 #define ICC_PMR_EL1 S3_0_C4_C6_0
+#define ICC_IAR0_EL1 S3_0_C12_C8_0
+#define ICC_EOIR0_EL1 S3_0_C12_C8_1
+#define ICC_IGRPEN0_EL1 S3_0_C12_C12_6
+#define ICC_SGI0R_EL1 S3_0_C12_C11_7
 #define ICC_IAR1_EL1 S3_0_C12_C12_0
 #define ICC_EOIR1_EL1 S3_0_C12_C12_1
 #define ICC_HPPIR1_EL1 S3_0_C12_C12_2
@@ -101,6 +105,15 @@ bool wait_for(Condition done, uint64_t microseconds) {
   }
   return true;
 }
+
+// Waits until `counter` (written by an interrupt handler or another vCPU) is no longer
+// `before`; true if it changed in time.
+inline bool wait_change(const volatile uint32_t& counter, uint32_t before, uint64_t microseconds) {
+  return wait_for([&counter, before] { return counter != before; }, microseconds);
+}
+
+// How often `counter` was incremented since it read `before`.
+inline uint32_t since(const volatile uint32_t& counter, uint32_t before) { return counter - before; }
 
 inline void delay_us(uint64_t microseconds) {
   wait_for([] { return false; }, microseconds);

@@ -141,8 +141,10 @@ vectors:
   str x0, [sp, #280]
   b irq_common
   .balign 0x80
-  mov x1, #6
-  b unexpected
+  // FIQ: Group 0 virtual interrupts (the sgi test's ICC_SGI0R_EL1 case).
+  sub sp, sp, #FRAME_SIZE
+  stp x0, x1, [sp]
+  b fiq_common
   .balign 0x80
   mov x1, #7
   b unexpected
@@ -176,6 +178,12 @@ sync_common:
   save_frame
   mov x0, sp
   bl on_sync
+  b restore_frame
+
+fiq_common:
+  save_frame
+  mov x0, sp
+  bl on_fiq
   b restore_frame
 
 irq_common:

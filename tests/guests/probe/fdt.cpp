@@ -1,5 +1,7 @@
 #include "fdt.hpp"
 
+#include <cstddef>
+
 namespace probe {
 namespace {
 
@@ -19,7 +21,10 @@ uint32_t be32(const uint8_t* p) {
 
 uint64_t read_cells(const uint8_t* p, uint32_t cells) {
   uint64_t value = 0;
-  for (uint32_t i = 0; i < cells; ++i) value = (value << 32) | be32(p + 4 * i);
+  for (uint32_t i = 0; i < cells; ++i) {
+    value <<= 32;
+    value |= be32(p + 4 * static_cast<size_t>(i));
+  }
   return value;
 }
 
@@ -89,7 +94,7 @@ GuestInfo read_guest_dt(uint64_t address) {
       if (depth == 2 && starts_with(names[1], "memory") && same(property, "reg") && !memory_found &&
           address_cells <= 2 && size_cells <= 2 && length >= 4 * (address_cells + size_cells)) {
         info.ram_base = read_cells(value, address_cells);
-        info.ram_size = read_cells(value + 4 * address_cells, size_cells);
+        info.ram_size = read_cells(value + 4 * static_cast<size_t>(address_cells), size_cells);
         memory_found = true;
       }
     } else if (token == token_end) {
@@ -147,11 +152,11 @@ bool parse_number(Text text, uint64_t& value) {
     const char c = text.data[i];
     uint64_t digit = 0;
     if (c >= '0' && c <= '9') {
-      digit = static_cast<uint64_t>(c - '0');
+      digit = static_cast<uint64_t>(c) - '0';
     } else if (base == 16 && c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a' + 10);
+      digit = static_cast<uint64_t>(c) - 'a' + 10;
     } else if (base == 16 && c >= 'A' && c <= 'F') {
-      digit = static_cast<uint64_t>(c - 'A' + 10);
+      digit = static_cast<uint64_t>(c) - 'A' + 10;
     } else {
       return false;
     }

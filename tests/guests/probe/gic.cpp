@@ -46,7 +46,28 @@ void send_sgi(uint64_t value) {
   isb();
 }
 
+void send_group0_sgi(uint64_t value) {
+  dsb();
+  PROBE_WRITE_SYSREG(ICC_SGI0R_EL1, value);
+  isb();
+}
+
 }  // namespace probe::gic
+
+// The FIQ vector (entry.S): Group 0 interrupts, acknowledged through ICC_IAR0_EL1.
+extern "C" void on_fiq(probe::Frame*) {
+  using namespace probe;
+  using namespace probe::gic;
+  const auto intid = static_cast<uint32_t>(PROBE_READ_SYSREG(ICC_IAR0_EL1) & 0xffffff);
+  IrqRecord& r = record(vcpu_index());
+  if (intid >= spurious) {
+    r.other = r.other + 1;
+    return;
+  }
+  if (intid < IrqRecord::tracked) r.fiq_count[intid] = r.fiq_count[intid] + 1;
+  PROBE_WRITE_SYSREG(ICC_EOIR0_EL1, intid);
+  isb();
+}
 
 // The IRQ vector (entry.S): acknowledge, record, silence the source, EOI.
 extern "C" void on_irq(probe::Frame* frame) {

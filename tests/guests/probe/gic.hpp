@@ -58,6 +58,8 @@ void enable_private(uint32_t intid, uint8_t priority);
 void disable_private(uint32_t intid);
 // ICC_SGI1R_EL1 (trapped by the hypervisor and emulated).
 void send_sgi(uint64_t value);
+// ICC_SGI0R_EL1: Group 0 SGIs only.
+void send_group0_sgi(uint64_t value);
 constexpr uint64_t sgi_to(uint32_t intid, uint32_t target_list) {
   return (uint64_t{intid & 0xf} << 24) | (target_list & 0xffff);
 }
@@ -74,6 +76,7 @@ struct IrqRecord {
   volatile uint32_t order[order_capacity];   // INTIDs in acknowledge order
   volatile uint32_t order_length;
   volatile uint32_t timer_control;           // CNTV/CNTP_CTL_EL0 in the timer handler
+  volatile uint32_t fiq_count[tracked];      // Group 0 interrupts, taken as FIQs
 };
 IrqRecord& record(uint32_t vcpu);
 void clear_order(uint32_t vcpu);

@@ -26,7 +26,7 @@ bool wait_report(uint32_t vcpu, uint32_t boots_before, uint64_t timeout_us) {
 }
 
 bool ensure_online(uint32_t vcpu) {
-  Slot& s = slot(vcpu);
+  const Slot& s = slot(vcpu);
   // Running and answering commands is what the callers need; the smp test judges what
   // AFFINITY_INFO says.
   if (s.online != 0 && run(vcpu, Command::ping)) return true;

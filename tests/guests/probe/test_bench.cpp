@@ -55,7 +55,7 @@ void test_bench() {
     const uint64_t compare = virtual_count() + counter_frequency() / 10000;  // 100 us ahead
     timer::set_compare(timer::Kind::virtual_timer, compare);
     timer::set_control(timer::Kind::virtual_timer, timer::ctl_enable);
-    const bool taken = wait_for([&r, before] { return r.count[gic::virtual_timer_ppi] != before; }, 1000000);
+    const bool taken = wait_change(r.count[gic::virtual_timer_ppi], before, 1000000);
     if (!taken || r.stamp[gic::virtual_timer_ppi] < compare) {
       irqs_off();
       timer::set_control(timer::Kind::virtual_timer, 0);

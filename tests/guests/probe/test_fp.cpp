@@ -62,14 +62,14 @@ bool exercise_traps(uint64_t& register_damage) {
   }
   const uint32_t sgis = r.count[fp_sgi];
   gic::send_sgi(gic::sgi_to(fp_sgi, 1u << 0));
-  if (!wait_for([&r, sgis] { return r.count[fp_sgi] != sgis; }, 200000)) {
+  if (!wait_change(r.count[fp_sgi], sgis, 200000)) {
     fail("SGI 7 to self not taken within 200 ms");
     return false;
   }
   const uint32_t ticks = r.count[gic::virtual_timer_ppi];
   timer::set_timer(timer::Kind::virtual_timer, counter_frequency() / 10000);  // 100 us
   timer::set_control(timer::Kind::virtual_timer, timer::ctl_enable);
-  if (!wait_for([&r, ticks] { return r.count[gic::virtual_timer_ppi] != ticks; }, 200000)) {
+  if (!wait_change(r.count[gic::virtual_timer_ppi], ticks, 200000)) {
     timer::set_control(timer::Kind::virtual_timer, 0);
     fail("virtual timer interrupt not taken within 200 ms");
     return false;
@@ -133,7 +133,7 @@ void test_fp() {
   put_text(" hvc ");
   put_decimal(distributor_reads);
   put_text(" gicd reads ");
-  put_decimal(2 * uart_accesses);
+  put_decimal(uint64_t{2} * uart_accesses);
   put_text(" uart accesses, an sgi and a vtimer irq");
   end_line();
 }

@@ -20,7 +20,7 @@ constexpr uint32_t uart_txim = 1u << 5;
 
 uint8_t distributor_priority_mask = 0;  // what check_spis() read back after writing 0xff
 
-uint64_t bit_register(uint64_t base, uint32_t intid) { return d + base + (intid / 32) * 4; }
+uint64_t bit_register(uint64_t base, uint32_t intid) { return d + base + uint64_t{intid / 32} * 4; }
 
 void uart_hook(uint32_t) { write32(uart_imsc, 0); }  // the TX interrupt's line drops
 
@@ -121,7 +121,7 @@ bool check_spis() {
   if (!expect_hex("GICD_ICFGR2 after making SPIs 33 and 34 edge", edge, 2u << 2)) return false;
 
   // IROUTER: 64-bit, RES0 bits [63:40] and [30:24] read as zero, IRM kept.
-  const uint64_t router = d + gic::gicd_irouter + 8 * own_spi;
+  const uint64_t router = d + gic::gicd_irouter + uint64_t{8} * own_spi;
   if (!expect_hex("GICD_IROUTER33 at reset", read64(router), 0)) return false;
   write64(router, 1);
   const uint64_t to_vcpu1 = read64(router);
@@ -135,8 +135,8 @@ bool check_spis() {
   if (!expect_hex("GICD_IROUTER33 after writing IRM", irm, 1ull << 31)) return false;
   if (!expect_hex("GICD_IROUTER33 after writing RES0 bits", reserved, 0xff00000000ull)) return false;
   if (!expect_hex("GICD_IROUTER33 upper word by a 32-bit read", upper_word, 0xff)) return false;
-  write64(d + gic::gicd_irouter + 8 * 34, 1);
-  return expect_hex("GICD_IROUTER34 (unowned) after a write", read64(d + gic::gicd_irouter + 8 * 34), 0);
+  write64(d + gic::gicd_irouter + uint64_t{8} * 34, 1);
+  return expect_hex("GICD_IROUTER34 (unowned) after a write", read64(d + gic::gicd_irouter + uint64_t{8} * 34), 0);
 }
 
 // The vCPU's redistributor: SGI/PPI configuration, priorities, GICR_WAKER.
@@ -179,7 +179,7 @@ bool check_level_spi() {
   write8(d + gic::ipriorityr + own_spi, 0xa0);
   write32(bit_register(gic::isenabler, own_spi), own_bit);
   irqs_on();
-  const bool taken = wait_for([&r, before] { return r.count[own_spi] != before; }, 200000);
+  const bool taken = wait_change(r.count[own_spi], before, 200000);
   irqs_off();
   write32(uart_imsc, 0);
   write32(bit_register(gic::icenabler, own_spi), own_bit);
@@ -196,7 +196,7 @@ bool check_routing() {
   if (!smp::ensure_online(1)) return false;
   gic::IrqRecord& mine = gic::record(0);
   gic::IrqRecord& other = gic::record(1);
-  const uint64_t router = d + gic::gicd_irouter + 8 * own_spi;
+  const uint64_t router = d + gic::gicd_irouter + uint64_t{8} * own_spi;
   const uint32_t mine_before = mine.count[own_spi];
   const uint32_t other_before = other.count[own_spi];
   write64(router, 1);
@@ -204,14 +204,14 @@ bool check_routing() {
   write32(bit_register(gic::isenabler, own_spi), own_bit);
   irqs_on();
   write32(uart_imsc, uart_txim);
-  const bool taken = wait_for([&other, other_before] { return other.count[own_spi] != other_before; }, 200000);
+  const bool taken = wait_change(other.count[own_spi], other_before, 200000);
   irqs_off();
   write32(uart_imsc, 0);
   write32(bit_register(gic::icenabler, own_spi), own_bit);
   write64(router, 0);
   write8(d + gic::ipriorityr + own_spi, 0);
   if (!expect_hex("SPI 33 routed to vcpu 1 taken there", taken ? 1 : 0, 1)) return false;
-  return expect_hex("SPI 33 routed to vcpu 1 taken by vcpu 0", mine.count[own_spi] - mine_before, 0);
+  return expect_hex("SPI 33 routed to vcpu 1 taken by vcpu 0", since(mine.count[own_spi], mine_before), 0);
 }
 
 }  // namespace
