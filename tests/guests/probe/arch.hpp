@@ -143,6 +143,7 @@ int64_t smccc_hvc(uint64_t function, uint64_t a1, uint64_t a2, uint64_t a3);
 int64_t smccc_smc(uint64_t function, uint64_t a1, uint64_t a2, uint64_t a3);
 uint32_t probe_read32(uint64_t address);
 void probe_write32(uint64_t address, uint32_t value);
+void probe_call(uint64_t address);
 extern char probe_read_insn[];
 extern char probe_write_insn[];
 void fp_load_all(const void* registers);

@@ -87,6 +87,15 @@ probe_write_insn:
   str w1, [x0]
   ret
 
+// Branches to x0 (an address the test expects to fault on fetch); the abort handler
+// resumes at the return address in x30.
+  .global probe_call
+probe_call:
+  stp x29, x30, [sp, #-16]!
+  blr x0
+  ldp x29, x30, [sp], #16
+  ret
+
 // x0..x30 at 0..240, ELR 248, SPSR 256, ESR 264, FAR 272, the IRQ stamp 280.
 .macro save_frame
   stp x2, x3, [sp, #16]

@@ -9,6 +9,7 @@ namespace {
 constexpr uint32_t ec_data_abort_same_el = 0x25;
 
 volatile bool aborts_expected = false;
+volatile bool fetch_faults_expected = false;
 AbortRecord abort_record;
 
 const char* const vector_names[16] = {
@@ -40,8 +41,14 @@ const char* const vector_names[16] = {
 }  // namespace
 
 void expect_aborts(bool expected) {
-  abort_record.count = 0;
+  if (expected) abort_record.count = 0;
   aborts_expected = expected;
+  dsb();
+}
+
+void expect_fetch_faults(bool expected) {
+  if (expected) abort_record.count = 0;
+  fetch_faults_expected = expected;
   dsb();
 }
 
@@ -51,13 +58,14 @@ AbortRecord& aborts() { return abort_record; }
 
 extern "C" void on_sync(probe::Frame* frame) {
   using namespace probe;
-  if (aborts_expected && exception_class(frame->esr) == ec_data_abort_same_el) {
+  const bool data_abort = aborts_expected && exception_class(frame->esr) == ec_data_abort_same_el;
+  if (data_abort || fetch_faults_expected) {
     abort_record.esr = frame->esr;
     abort_record.far = frame->far;
     abort_record.elr = frame->elr;
     abort_record.spsr = frame->spsr;
     abort_record.count = abort_record.count + 1;
-    frame->elr += 4;
+    frame->elr = data_abort ? frame->elr + 4 : frame->x[30];
     return;
   }
   stop("synchronous exception", *frame);

@@ -43,6 +43,7 @@ constexpr TestEntry all_tests[] = {
     {"gic-registers", test_gic_registers},
     {"fp", test_fp},
     {"isolation", test_isolation},
+    {"exec-fault", test_exec_fault},
     {"fault-loop", test_fault_loop},
     {"reset-loop", test_reset_loop},
     {"bench", test_bench},

@@ -1,6 +1,7 @@
 // isolation: accesses to addresses outside the partition must end in a synchronous
 // external abort taken at EL1 (ESR_EL1.EC 0x25, DFSC 0x10, FAR_EL1 = the address), and
-// nothing else. fault-loop: many of them in a row. reset-loop: SYSTEM_RESET, forever.
+// nothing else. exec-fault: the same for an instruction fetch (EC 0x21, IFSC 0x10).
+// fault-loop: many of them in a row. reset-loop: SYSTEM_RESET, forever.
 #include "console.hpp"
 #include "psci.hpp"
 #include "tests.hpp"
@@ -9,6 +10,7 @@ namespace probe {
 namespace {
 
 constexpr uint64_t ec_data_abort_same_el = 0x25;
+constexpr uint64_t ec_instruction_abort_same_el = 0x21;
 constexpr uint64_t dfsc_external_abort = 0x10;
 constexpr uint64_t esr_wnr = 1u << 6;
 constexpr uint64_t esr_fnv = 1u << 10;
@@ -87,6 +89,32 @@ void test_isolation() {
     }
     probe_address(name, address);
   }
+}
+
+void test_exec_fault() {
+  // A branch to the first byte past the partition's RAM (or probe.fault-address): the
+  // fetch finds nothing, so the guest must see an instruction abort, not an undefined
+  // instruction.
+  const uint64_t address = settings().fault_address;
+  const uint64_t daif = PROBE_READ_SYSREG(daif);
+  expect_fetch_faults(true);
+  probe_call(address);
+  expect_fetch_faults(false);
+  const AbortRecord& a = aborts();
+  if (!expect_hex("exceptions taken by the branch", a.count, 1)) return;
+  const uint64_t esr = a.esr;
+  if (!expect_hex("ESR_EL1.EC", exception_class(esr), ec_instruction_abort_same_el) ||
+      !expect_hex("ESR_EL1.IFSC", esr & 0x3f, dfsc_external_abort) || !expect_hex("ESR_EL1.IL", esr & esr_il, esr_il) ||
+      !expect_hex("ESR_EL1.FnV", esr & esr_fnv, 0) || !expect_hex("FAR_EL1", a.far, address) ||
+      !expect_hex("ELR_EL1", a.elr, address) ||
+      !expect_hex("SPSR_EL1 mode and DAIF", a.spsr & 0x3cf, (daif & 0x3c0) | 0x5)) {
+    return;
+  }
+  begin_pass();
+  put_text("branch to ");
+  put_hex(address);
+  put_text(" took an instruction abort");
+  end_line();
 }
 
 void test_fault_loop() {

@@ -22,6 +22,7 @@ const Settings& settings();
 
 // Synchronous external aborts the tests provoke: while expected, each data abort taken
 // at EL1 (EC 0x25) is recorded and its instruction skipped; anything else stops the run.
+// Expecting resets the record; no longer expecting keeps it for the checks.
 struct AbortRecord {
   volatile uint32_t count;
   volatile uint64_t esr;
@@ -30,6 +31,9 @@ struct AbortRecord {
   volatile uint64_t spsr;
 };
 void expect_aborts(bool expected);
+// While expected, any synchronous exception is recorded and resumed at x30 (probe_call's
+// return address): for branches that must fault on the instruction fetch.
+void expect_fetch_faults(bool expected);
 AbortRecord& aborts();
 
 void test_smp();
@@ -39,6 +43,7 @@ void test_sgi();
 void test_gic_registers();
 void test_fp();
 void test_isolation();
+void test_exec_fault();
 void test_fault_loop();
 void test_reset_loop();
 void test_bench();
