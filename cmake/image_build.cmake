@@ -1,7 +1,7 @@
 # Host build, after every folder is known: the packages (checked description + payloads)
 # and the cross-built images that embed them. bulkhead.img carries BULKHEAD_CONFIG; the
-# integration tests also boot images of other example descriptions (images/NAME.img),
-# linked from the same compiled hypervisor.
+# integration tests also boot images of other example descriptions and of the test-only
+# ones in tests/configs/ (NAME.img), linked from the same compiled hypervisor.
 set(BULKHEAD_CONFIG "${CMAKE_SOURCE_DIR}/configs/default.dts" CACHE FILEPATH
     "Partition description (DTS) that build/bulkhead.img carries")
 set(BULKHEAD_TEST_CONFIGS two-linux CACHE STRING "configs/NAME.dts also built as build/NAME.img, for tests")
@@ -12,9 +12,18 @@ bulkhead_package(OUTPUT ${CMAKE_BINARY_DIR}/package.bin CONFIG ${BULKHEAD_CONFIG
                  PAYLOAD_DIR ${BULKHEAD_PAYLOAD_DIR} TARGET package_bulkhead SUMMARY)
 add_dependencies(package_bulkhead guest_payloads)
 set(package_targets package_bulkhead)
+# The test-only descriptions: every tests/configs/NAME.dts (the probe guest's) is built as
+# build/NAME.img too.
+set(test_config_files)
 foreach(name IN LISTS BULKHEAD_TEST_CONFIGS)
+  list(APPEND test_config_files ${CMAKE_SOURCE_DIR}/configs/${name}.dts)
+endforeach()
+file(GLOB test_only_configs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/configs/*.dts)
+list(APPEND test_config_files ${test_only_configs})
+foreach(config IN LISTS test_config_files)
+  get_filename_component(name ${config} NAME_WE)
   set(output ${CMAKE_BINARY_DIR}/packages/${name}.bin)
-  bulkhead_package(OUTPUT ${output} CONFIG ${CMAKE_SOURCE_DIR}/configs/${name}.dts BOARD ${BULKHEAD_BOARD}
+  bulkhead_package(OUTPUT ${output} CONFIG ${config} BOARD ${BULKHEAD_BOARD}
                    PAYLOAD_DIR ${BULKHEAD_PAYLOAD_DIR} TARGET package_${name})
   add_dependencies(package_${name} guest_payloads)
   list(APPEND package_pairs "${name}=${output}")

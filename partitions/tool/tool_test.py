@@ -28,7 +28,7 @@ import subprocess
 import sys
 import zlib
 
-PAYLOADS = ("linux-Image", "initramfs.cpio.gz", "heartbeat.bin")
+PAYLOADS = ("linux-Image", "initramfs.cpio.gz", "heartbeat.bin", "probe.bin")
 LINUX_IMAGE_SIZE = 0x10000          # file bytes
 LINUX_EFFECTIVE_SIZE = 0x1400000    # image_size in the header (20 MiB, BSS included)
 
@@ -50,6 +50,7 @@ def make_payloads(directory, omit=(), sizes=None):
         "linux-Image": fake_linux_image(LINUX_IMAGE_SIZE),
         "initramfs.cpio.gz": b"\x1f\x8b" + pattern(0x2000 - 2, 5),
         "heartbeat.bin": pattern(0x1000, 9),
+        "probe.bin": pattern(0x2000, 11),
     }
     os.makedirs(directory, exist_ok=True)
     for name, data in contents.items():

@@ -5,9 +5,14 @@ so counter-based timings repeat exactly). Prints one fixed-format line per figur
 
   benchmark NAME key value key value ...
 
+The probe guest's figures come from build/probe-bench.img, next to --image
+(tests/configs/probe-bench.dts): at shift=0 its nanoseconds are instructions.
+
 Usage: benchmarks.py --image build/bulkhead.img [--check-determinism]
 """
 import argparse
+import os
+import re
 import sys
 
 import qemu_harness as q
@@ -26,7 +31,34 @@ def pci_enumeration(image):
             f"config-accesses {values['config-accesses']} time-ns {values['ns']}")
 
 
-BENCHMARKS = [pci_enumeration]
+def probe_guest(image):
+    """The probe partition alone on one CPU (tests/guests/probe, test `bench`): when its
+    first instruction ran (raw CNTPCT ticks since QEMU started), and the mean cost of a
+    null hypercall, of a trapped GICD_TYPER read, and of a virtual-timer interrupt from
+    CNTV_CVAL to the guest's IRQ vector."""
+    probe_image = os.path.join(os.path.dirname(os.path.abspath(image)), "probe-bench.img")
+    args = q.machine_args(smp=2, memory="1G", extra=["-icount", "shift=0,sleep=off"])
+    run = q.boot(probe_image, args, timeout=120)
+    run.expect_exited_by_itself()
+    run.expect_line("[probe] probe: done passed 1 failed 0")
+    figures = {}
+    for line in run.lines:
+        match = re.match(r"^\[probe\] probe: bench ([a-z-]+) ([0-9]+)$", line)
+        if match:
+            figures[match.group(1)] = int(match.group(2))
+    for name in ("first-instruction-counter", "counter-frequency", "null-hvc-ns", "gicd-read-ns", "irq-latency-ns"):
+        run.expect(name in figures, f"the probe printed no {name} figure")
+    ticks = figures["first-instruction-counter"]
+    entry_ns = ticks * 1000000000 // figures["counter-frequency"]
+    return "\n".join([
+        f"benchmark partition-entry counter-ticks {ticks} time-ns {entry_ns}",
+        f"benchmark null-hvc instructions {figures['null-hvc-ns']}",
+        f"benchmark gicd-read instructions {figures['gicd-read-ns']}",
+        f"benchmark irq-latency instructions {figures['irq-latency-ns']}",
+    ])
+
+
+BENCHMARKS = [pci_enumeration, probe_guest]
 
 
 def main():

@@ -1,0 +1,49 @@
+// Output on the partition's virtual PL011 and the result lines the harness parses:
+//   probe: PASS <test> <detail>
+//   probe: FAIL <test> <reason with expected/got values>
+//   probe: done passed N failed M
+// Only vCPU 0 prints; other vCPUs report through memory (smp.hpp).
+#pragma once
+
+#include <cstdint>
+
+namespace probe {
+
+void put(char c);
+void put_text(const char* text);
+void put_text(const char* text, uint32_t length);
+void put_decimal(uint64_t value);
+void put_signed(int64_t value);
+void put_hex(uint64_t value);  // 0x..., lowercase, no padding
+void end_line();
+
+// The test whose result lines are being printed.
+void set_current_test(const char* name);
+const char* current_test();
+
+// "probe: PASS <test> " / "probe: FAIL <test> " / "probe: note <test> ": the caller
+// adds the detail and end_line().
+void begin_pass();
+void begin_fail();
+void begin_note();
+uint32_t passed_count();
+uint32_t failed_count();
+
+// Prints a FAIL line "<what> expected X got Y" (hex, or signed decimal) and returns false
+// when the values differ.
+bool expect_hex(const char* what, uint64_t got, uint64_t expected);
+bool expect_signed(const char* what, int64_t got, int64_t expected);
+// A FAIL line with just a reason.
+void fail(const char* reason);
+
+}  // namespace probe
+
+// Test bodies return on the first failed expectation (its FAIL line is already printed).
+#define EXPECT_HEX(what, got, expected) \
+  do {                                  \
+    if (!::probe::expect_hex((what), (got), (expected))) return; \
+  } while (0)
+#define EXPECT_SIGNED(what, got, expected) \
+  do {                                     \
+    if (!::probe::expect_signed((what), (got), (expected))) return; \
+  } while (0)

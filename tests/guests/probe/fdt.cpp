@@ -1,0 +1,168 @@
+#include "fdt.hpp"
+
+#include <cstddef>
+
+namespace probe {
+namespace {
+
+constexpr uint32_t fdt_magic = 0xd00dfeed;
+constexpr uint32_t token_begin_node = 1;
+constexpr uint32_t token_end_node = 2;
+constexpr uint32_t token_property = 3;
+constexpr uint32_t token_nop = 4;
+constexpr uint32_t token_end = 9;
+constexpr uint32_t max_dtb_size = 2u << 20;  // the guest DT area is 2 MiB
+constexpr int max_depth = 16;
+
+// Byte loads: DTB fields are big-endian and only 4-byte aligned.
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+uint64_t read_cells(const uint8_t* p, uint32_t cells) {
+  uint64_t value = 0;
+  for (uint32_t i = 0; i < cells; ++i) {
+    value <<= 32;
+    value |= be32(p + 4 * static_cast<size_t>(i));
+  }
+  return value;
+}
+
+bool same(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
+
+bool starts_with(const char* text, const char* prefix) {
+  for (; *prefix != '\0'; ++prefix, ++text) {
+    if (*text != *prefix) return false;
+  }
+  return true;
+}
+
+uint32_t length_of(const char* text) {
+  uint32_t n = 0;
+  while (text[n] != '\0') ++n;
+  return n;
+}
+
+}  // namespace
+
+GuestInfo read_guest_dt(uint64_t address) {
+  GuestInfo info;
+  const auto* blob = reinterpret_cast<const uint8_t*>(address);
+  if (address == 0 || (address & 7) != 0 || be32(blob) != fdt_magic) return info;
+  const uint32_t total = be32(blob + 4);
+  const uint32_t struct_offset = be32(blob + 8);
+  const uint32_t strings_offset = be32(blob + 12);
+  if (total > max_dtb_size || struct_offset >= total || strings_offset >= total) return info;
+  const uint8_t* p = blob + struct_offset;
+  const uint8_t* const end = blob + total;
+  const char* names[max_depth] = {};
+  int depth = 0;
+  uint32_t address_cells = 2;
+  uint32_t size_cells = 1;
+  bool memory_found = false;
+  while (p + 4 <= end) {
+    const uint32_t token = be32(p);
+    p += 4;
+    if (token == token_begin_node) {
+      const char* name = reinterpret_cast<const char*>(p);
+      p += (length_of(name) + 4) & ~3u;
+      if (depth < max_depth) names[depth] = name;
+      ++depth;
+      if (depth == 3 && same(names[1], "cpus") && starts_with(name, "cpu@")) ++info.vcpu_count;
+    } else if (token == token_end_node) {
+      if (depth == 0) return info;
+      --depth;
+    } else if (token == token_property) {
+      if (p + 8 > end) return info;
+      const uint32_t length = be32(p);
+      const char* property = reinterpret_cast<const char*>(blob + strings_offset + be32(p + 4));
+      const uint8_t* value = p + 8;
+      p = value + ((length + 3) & ~3u);
+      if (p > end) return info;
+      if (depth == 1 && same(property, "#address-cells") && length == 4) address_cells = be32(value);
+      if (depth == 1 && same(property, "#size-cells") && length == 4) size_cells = be32(value);
+      if (depth == 2 && same(names[1], "chosen") && same(property, "bootargs") && length > 0 &&
+          value[length - 1] == '\0') {
+        info.bootargs = reinterpret_cast<const char*>(value);
+      }
+      if (depth == 2 && starts_with(names[1], "memory") && same(property, "reg") && !memory_found &&
+          address_cells <= 2 && size_cells <= 2 && length >= 4 * (address_cells + size_cells)) {
+        info.ram_base = read_cells(value, address_cells);
+        info.ram_size = read_cells(value + 4 * static_cast<size_t>(address_cells), size_cells);
+        memory_found = true;
+      }
+    } else if (token == token_end) {
+      info.valid = depth == 0;
+      return info;
+    } else if (token != token_nop) {
+      return info;
+    }
+  }
+  return info;
+}
+
+bool Text::equals(const char* other) const {
+  for (uint32_t i = 0; i < length; ++i) {
+    if (other[i] != data[i]) return false;  // also stops at other's terminator
+  }
+  return other[length] == '\0';
+}
+
+Text bootarg(const char* bootargs, const char* key) {
+  const uint32_t key_length = length_of(key);
+  const char* p = bootargs;
+  while (*p != '\0') {
+    while (*p == ' ') ++p;
+    const char* word = p;
+    while (*p != '\0' && *p != ' ') ++p;
+    const auto word_length = static_cast<uint32_t>(p - word);
+    if (word_length > key_length && word[key_length] == '=' && starts_with(word, key)) {
+      return {word + key_length + 1, word_length - key_length - 1};
+    }
+  }
+  return {};
+}
+
+Text next_item(Text& list, char separator) {
+  uint32_t n = 0;
+  while (n < list.length && list.data[n] != separator) ++n;
+  const Text item{list.data, n};
+  if (n < list.length) ++n;  // the separator
+  list.data += n;
+  list.length -= n;
+  return item;
+}
+
+bool parse_number(Text text, uint64_t& value) {
+  if (text.empty()) return false;
+  uint32_t i = 0;
+  uint64_t base = 10;
+  if (text.length > 2 && text.data[0] == '0' && (text.data[1] == 'x' || text.data[1] == 'X')) {
+    base = 16;
+    i = 2;
+  }
+  value = 0;
+  for (; i < text.length; ++i) {
+    const char c = text.data[i];
+    uint64_t digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint64_t>(c) - '0';
+    } else if (base == 16 && c >= 'a' && c <= 'f') {
+      digit = static_cast<uint64_t>(c) - 'a' + 10;
+    } else if (base == 16 && c >= 'A' && c <= 'F') {
+      digit = static_cast<uint64_t>(c) - 'A' + 10;
+    } else {
+      return false;
+    }
+    value = value * base + digit;
+  }
+  return true;
+}
+
+}  // namespace probe

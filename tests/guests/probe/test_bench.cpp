@@ -1,0 +1,76 @@
+// bench: figures measured with the virtual counter. Under QEMU -icount shift=0,sleep=off
+// one instruction is 1 ns of virtual time, so they are deterministic instruction counts
+// (tests/integration/benchmarks.py). Each is a mean over many iterations, loop included.
+#include "console.hpp"
+#include "gic.hpp"
+#include "psci.hpp"
+#include "tests.hpp"
+#include "timer.hpp"
+
+namespace probe {
+namespace {
+
+constexpr uint64_t hypercalls = 1000;
+constexpr uint64_t distributor_reads = 1000;
+constexpr uint64_t interrupts = 50;
+
+uint64_t mean_ns(uint64_t ticks, uint64_t iterations) {
+  return ticks * 1000000000ull / (counter_frequency() * iterations);
+}
+
+void figure(const char* name, uint64_t value) {
+  put_text("probe: bench ");
+  put_text(name);
+  put(' ');
+  put_decimal(value);
+  end_line();
+}
+
+}  // namespace
+
+void test_bench() {
+  figure("first-instruction-counter", entry_counters[0]);
+  figure("counter-frequency", counter_frequency());
+
+  // A null hypercall: a fast call nothing implements, answered NOT_SUPPORTED.
+  EXPECT_SIGNED("null hypercall 0x8600ff00", psci::hvc(psci::null_hypercall), psci::not_supported);
+  uint64_t start = virtual_count();
+  for (uint64_t i = 0; i < hypercalls; ++i) smccc_hvc(psci::null_hypercall, 0, 0, 0);
+  const uint64_t hvc_ns = mean_ns(virtual_count() - start, hypercalls);
+
+  // A trapped, emulated distributor read.
+  start = virtual_count();
+  for (uint64_t i = 0; i < distributor_reads; ++i) read32(gic::distributor + gic::gicd_typer);
+  const uint64_t gicd_ns = mean_ns(virtual_count() - start, distributor_reads);
+
+  // From the virtual timer's compare value to the guest's IRQ vector reading CNTVCT: the
+  // physical PPI is taken at EL2 and injected as a hardware-backed virtual interrupt.
+  gic::init_this_cpu();
+  gic::enable_private(gic::virtual_timer_ppi, 0xa0);
+  gic::IrqRecord& r = gic::record(0);
+  uint64_t latency_ticks = 0;
+  irqs_on();
+  for (uint64_t i = 0; i < interrupts; ++i) {
+    const uint32_t before = r.count[gic::virtual_timer_ppi];
+    const uint64_t compare = virtual_count() + counter_frequency() / 10000;  // 100 us ahead
+    timer::set_compare(timer::Kind::virtual_timer, compare);
+    timer::set_control(timer::Kind::virtual_timer, timer::ctl_enable);
+    const bool taken = wait_change(r.count[gic::virtual_timer_ppi], before, 1000000);
+    if (!taken || r.stamp[gic::virtual_timer_ppi] < compare) {
+      irqs_off();
+      timer::set_control(timer::Kind::virtual_timer, 0);
+      fail(taken ? "timer interrupt taken before CVAL" : "no timer interrupt within 1 s");
+      return;
+    }
+    latency_ticks += r.stamp[gic::virtual_timer_ppi] - compare;
+  }
+  irqs_off();
+  figure("null-hvc-ns", hvc_ns);
+  figure("gicd-read-ns", gicd_ns);
+  figure("irq-latency-ns", mean_ns(latency_ticks, interrupts));
+  begin_pass();
+  put_text("means over 1000 null hvc (0x8600ff00), 1000 GICD_TYPER reads, 50 vtimer irqs");
+  end_line();
+}
+
+}  // namespace probe

@@ -1,0 +1,51 @@
+// The tests `probe.tests=` names, the configuration they read, and what the exception
+// handlers share with them.
+#pragma once
+
+#include <cstdint>
+
+#include "arch.hpp"
+#include "fdt.hpp"
+
+namespace probe {
+
+struct Settings {
+  GuestInfo guest;
+  Text isolation;                 // probe.isolation=NAME@0xADDR,...
+  uint64_t faults = 1000;         // probe.faults=N
+  uint64_t fault_address = 0;     // probe.fault-address=ADDR (default: first byte past RAM)
+};
+const Settings& settings();
+
+// Prints `probe: done passed N failed M` and powers the partition off (SYSTEM_OFF).
+[[noreturn]] void finish();
+
+// Synchronous external aborts the tests provoke: while expected, each data abort taken
+// at EL1 (EC 0x25) is recorded and its instruction skipped; anything else stops the run.
+// Expecting resets the record; no longer expecting keeps it for the checks.
+struct AbortRecord {
+  volatile uint32_t count;
+  volatile uint64_t esr;
+  volatile uint64_t far;
+  volatile uint64_t elr;
+  volatile uint64_t spsr;
+};
+void expect_aborts(bool expected);
+// While expected, any synchronous exception is recorded and resumed at x30 (probe_call's
+// return address): for branches that must fault on the instruction fetch.
+void expect_fetch_faults(bool expected);
+AbortRecord& aborts();
+
+void test_smp();
+void test_vtimer();
+void test_ptimer();
+void test_sgi();
+void test_gic_registers();
+void test_fp();
+void test_isolation();
+void test_exec_fault();
+void test_fault_loop();
+void test_reset_loop();
+void test_bench();
+
+}  // namespace probe
