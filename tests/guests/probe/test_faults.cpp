@@ -142,9 +142,31 @@ void test_fault_loop() {
   end_line();
 }
 
+namespace {
+// Initialised data the payload carries: every boot must find the value the image holds,
+// however the previous run changed it.
+volatile uint32_t payload_word = 0x600df00d;
+constexpr uint32_t scribble = 0x5c1ebb1e;
+}  // namespace
+
 void test_reset_loop() {
+  // A word of free RAM (past the image and stacks, in the middle of the partition's RAM),
+  // scribbled on before each reset: a restart scrubs all RAM, so it must read 0.
+  auto* free_word = reinterpret_cast<volatile uint32_t*>(settings().guest.ram_base + settings().guest.ram_size / 2);
+  if (payload_word != 0x600df00d || *free_word != 0) {
+    begin_fail();
+    put_text("restarted dirty: payload word ");
+    put_hex(payload_word);
+    put_text(" (image: 0x600df00d), free RAM word ");
+    put_hex(*free_word);
+    put_text(" (scrubbed: 0)");
+    end_line();
+    return;
+  }
   put_text("probe: reset-loop boot");
   end_line();
+  payload_word = scribble;
+  *free_word = scribble;
   const int64_t status = psci::hvc(psci::system_reset);
   begin_fail();
   put_text("SYSTEM_RESET returned ");
