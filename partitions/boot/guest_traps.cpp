@@ -127,9 +127,11 @@ void handle_sysreg(CpuRuntime& cpu, PartitionRuntime& p, ExceptionFrame& frame) 
   const unsigned crm = (iss >> 1) & 0xf, rt = (iss >> 5) & 0x1f;
   const bool read = (iss & 1) != 0;
   // ICC_SGI1R_EL1 (op2 5), ICC_ASGI1R_EL1 (6), ICC_SGI0R_EL1 (7): S3_0_C12_C11_x writes.
+  // With one Security state there is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0
+  // SGIs, as ICC_SGI0R_EL1 does (so KVM, and QEMU's GICv3 with DS = 1).
   if (!read && op0 == 3 && op1 == 0 && crn == 12 && crm == 11 && op2 >= 5) {
     vgic::Events events;
-    p.gic.send_sgi(static_cast<uint8_t>(cpu.vcpu), rt == 31 ? 0 : frame.x[rt], op2 != 7, events);
+    p.gic.send_sgi(static_cast<uint8_t>(cpu.vcpu), rt == 31 ? 0 : frame.x[rt], op2 == 5, events);
     apply_events(p, events, cpu);
     frame.elr += 4;
     return;
