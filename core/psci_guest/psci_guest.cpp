@@ -102,7 +102,12 @@ Result PartitionPsci::handle(uint32_t vcpu, uint32_t function_id, uint64_t x1, u
     // No SMCCC_ARCH_WORKAROUND_* or SOC_ID is offered: the hypervisor does not forward
     // them to firmware, so the guest must not rely on them. Linux then reports its own
     // view of the mitigations instead of one we could not vouch for.
-    case psci::smccc_arch_features:
+    case psci::smccc_arch_features: {
+      const auto queried = static_cast<uint32_t>(x1);
+      const bool architecture_call = queried == psci::smccc_version || queried == psci::smccc_arch_features;
+      result.x0 = architecture_call ? psci::success : psci::not_supported;
+      break;
+    }
     default: result.x0 = psci::not_supported; break;
   }
   return result;

@@ -53,12 +53,15 @@ TEST_CASE("psci guest: PSCI_FEATURES lists exactly the implemented functions") {
   CHECK(call(psci, 0, psci::features, 0xffffffff00000000ull | psci::cpu_on_64) == psci::success);
 }
 
-TEST_CASE("psci guest: SMCCC_ARCH_FEATURES offers nothing") {
+TEST_CASE("psci guest: SMCCC_ARCH_FEATURES names the two calls it has and no workaround") {
   PartitionPsci psci = make_partition(1);
-  for (uint32_t function : {psci::smccc_arch_workaround_1, psci::smccc_arch_soc_id, psci::smccc_arch_features, 0x80008001u}) {
+  for (uint32_t function : {psci::smccc_arch_workaround_1, psci::smccc_arch_soc_id, 0x80008001u, 0x80000002u}) {
     CAPTURE(function);
     CHECK(call(psci, 0, psci::smccc_arch_features, function) == psci::not_supported);
   }
+  // As TF-A answers: the Arm Architecture Service functions that exist are implemented.
+  CHECK(call(psci, 0, psci::smccc_arch_features, psci::smccc_version) == psci::success);
+  CHECK(call(psci, 0, psci::smccc_arch_features, psci::smccc_arch_features) == psci::success);
 }
 
 TEST_CASE("psci guest: CPU_ON brings a secondary vCPU up through ON_PENDING") {
