@@ -47,6 +47,7 @@ constexpr TestEntry all_tests[] = {
     {"fault-loop", test_fault_loop},
     {"reset-loop", test_reset_loop},
     {"bench", test_bench},
+    {"entry", test_entry},
 };
 
 // A test name from the bootargs, kept for the result lines.

@@ -26,11 +26,24 @@ void figure(const char* name, uint64_t value) {
   end_line();
 }
 
-}  // namespace
-
-void test_bench() {
+void entry_figures() {
   figure("first-instruction-counter", entry_counters[0]);
   figure("counter-frequency", counter_frequency());
+}
+
+}  // namespace
+
+// entry: only when this partition's first instruction ran (for partitions next to a bench).
+void test_entry() {
+  entry_figures();
+  begin_pass();
+  put_text("first instruction at CNTPCT ");
+  put_decimal(entry_counters[0]);
+  end_line();
+}
+
+void test_bench() {
+  entry_figures();
 
   // A null hypercall: a fast call nothing implements, answered NOT_SUPPORTED.
   EXPECT_SIGNED("null hypercall 0x8600ff00", psci::hvc(psci::null_hypercall), psci::not_supported);

@@ -47,5 +47,6 @@ void test_exec_fault();
 void test_fault_loop();
 void test_reset_loop();
 void test_bench();
+void test_entry();
 
 }  // namespace probe
