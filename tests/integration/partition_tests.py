@@ -109,6 +109,12 @@ def main_job(build):
     run.expect(900000 < memory_kb <= 1048576, f"Linux sees {memory_kb} KiB, expected about 1 GiB")
     run.expect_line("[linux] guest: workload threads 2 done")
     run.expect_match(r"^\[linux\] guest: rtc [A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} 20[0-9]{2}")
+    # The PL031 alarm interrupt (a physical SPI of the partition) reached Linux's driver.
+    alarms = [l for l in run.lines if l.startswith("[linux] guest: rtc alarm interrupts ")]
+    run.expect(len(alarms) == 2, f"each Linux boot must report its RTC alarm: {alarms}")
+    for line in alarms:
+        counts = re.match(r"^\[linux\] guest: rtc alarm interrupts before ([0-9]+) after ([0-9]+)$", line)
+        run.expect(counts and int(counts[2]) > int(counts[1]), f"no RTC alarm interrupt: {line}")
     run.expect_line("[linux] guest: powering off")
     # The reboot: Linux came up a second time on both vCPUs, from a fresh copy.
     run.expect(run.lines.count("bulkhead: partition linux running vmid 1 entry 0x40000000 cpu 1") == 2,

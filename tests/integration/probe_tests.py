@@ -32,10 +32,18 @@ def expect_no_failures(run):
     run.expect(not failures, "the probe reported failures:\n" + "\n".join(failures))
 
 
+# A gap: the heartbeat saw a 100 ms deadline only a whole period late. Far above what a
+# busy host causes (a few ms), far below what stopping its CPU would.
+LATENESS_LIMIT_US = 100000
+
+
 def expect_heartbeat(run):
-    """Every beat, in order, none missing or repeated, then `heartbeat done`."""
+    """Every beat, in order, none missing or repeated, none a period late, then `heartbeat done`."""
     beats = [line for line in run.lines if line.startswith("[heartbeat] heartbeat")]
     run.expect(beats == BEATS, f"heartbeat lines are not 1..20 then done: {beats}")
+    lateness = int(run.expect_match(r"^\[heartbeat\] beat lateness max-us [0-9]+$")[0].split()[-1])
+    run.expect(lateness < LATENESS_LIMIT_US, f"the heartbeat fell {lateness} us behind: a gap")
+    print(f"heartbeat 1..20, at worst {lateness} us late")
 
 
 def expect_done(run, passed):
