@@ -19,6 +19,7 @@ const char* action_kind_name(ActionKind kind) {
     case ActionKind::none: return "none";
     case ActionKind::start_vcpu: return "start-vcpu";
     case ActionKind::stop_this_vcpu: return "stop-this-vcpu";
+    case ActionKind::wait_for_interrupt: return "wait-for-interrupt";
     case ActionKind::partition_off: return "partition-off";
     case ActionKind::partition_reset: return "partition-reset";
   }
@@ -29,6 +30,8 @@ bool implemented(uint32_t function_id) {
   switch (function_id) {
     case psci::version:
     case psci::features:
+    case psci::cpu_suspend_32:
+    case psci::cpu_suspend_64:
     case psci::cpu_on_32:
     case psci::cpu_on_64:
     case psci::cpu_off:
@@ -93,6 +96,8 @@ Result PartitionPsci::handle(uint32_t vcpu, uint32_t function_id, uint64_t x1, u
     case psci::cpu_on_32:
     case psci::cpu_on_64: result = cpu_on(x1, x2, x3); break;
     case psci::cpu_off: result = cpu_off(vcpu); break;
+    case psci::cpu_suspend_32:
+    case psci::cpu_suspend_64: result = cpu_suspend(x1, x2); break;
     case psci::affinity_info_32:
     case psci::affinity_info_64: result.x0 = affinity_info(x1, x2); break;
     case psci::migrate_info_type: result.x0 = psci::migrate_not_required; break;
@@ -110,6 +115,17 @@ Result PartitionPsci::handle(uint32_t vcpu, uint32_t function_id, uint64_t x1, u
     }
     default: result.x0 = psci::not_supported; break;
   }
+  return result;
+}
+
+Result PartitionPsci::cpu_suspend(uint64_t power_state, uint64_t entry) {
+  Result result;
+  constexpr uint64_t state_type_powerdown = 1u << 16;  // original power_state format
+  if ((power_state & state_type_powerdown) != 0 && !entry_valid(entry)) {
+    result.x0 = psci::invalid_address;
+    return result;
+  }
+  result.action.kind = ActionKind::wait_for_interrupt;
   return result;
 }
 

@@ -3,12 +3,15 @@
 // or stop a vCPU, power the partition off or reset it) and confirms vCPU transitions
 // with vcpu_started()/vcpu_stopped(). The target serialises calls for one partition.
 //
-// Implemented: PSCI_VERSION (1.1), PSCI_FEATURES, CPU_ON (SMC32/64), CPU_OFF,
-// AFFINITY_INFO (SMC32/64), MIGRATE_INFO_TYPE, SYSTEM_OFF, SYSTEM_RESET, SMCCC_VERSION
-// (1.1) and SMCCC_ARCH_FEATURES. Everything else returns NOT_SUPPORTED (-1), which is
-// also SMCCC's "unknown function". Not implemented although PSCI 1.x lists it as
-// mandatory: CPU_SUSPEND (PSCI_FEATURES says NOT_SUPPORTED, so Linux runs without PSCI
-// cpuidle and idles with WFI).
+// Implemented: PSCI_VERSION (1.1), PSCI_FEATURES, CPU_SUSPEND (SMC32/64), CPU_ON
+// (SMC32/64), CPU_OFF, AFFINITY_INFO (SMC32/64), MIGRATE_INFO_TYPE, SYSTEM_OFF,
+// SYSTEM_RESET, SMCCC_VERSION (1.1) and SMCCC_ARCH_FEATURES. Everything else returns
+// NOT_SUPPORTED (-1), which is also SMCCC's "unknown function".
+//
+// CPU_SUSPEND behaves as KVM's: every state is a wait for an interrupt, after which the
+// call returns SUCCESS (for a powerdown state that is the early return PSCI allows, so
+// the entry point is only checked). PSCI_FEATURES(CPU_SUSPEND) is 0: the original
+// power_state format (StateType in bit 16), platform-coordinated mode only.
 //
 // Guest MPIDRs are Aff0 = vCPU index, Aff1..Aff3 = 0: a target_cpu argument names vCPU n
 // exactly when it equals n. Bits outside the affinity fields must be zero.
@@ -32,6 +35,7 @@ enum class ActionKind : uint8_t {
   none,
   start_vcpu,       // power vCPU `vcpu` on at `entry` (EL1h, MMU off) with x0 = context_id; then vcpu_started()
   stop_this_vcpu,   // the caller does not return from CPU_OFF: stop it, then vcpu_stopped()
+  wait_for_interrupt,  // CPU_SUSPEND: return x0 once an interrupt is pending for the caller
   partition_off,    // stop every vCPU of the partition: it is powered off
   partition_reset,  // stop every vCPU, scrub and reload the partition, reset(), start it again
 };
@@ -83,6 +87,7 @@ class PartitionPsci {
  private:
   Result cpu_on(uint64_t target_cpu, uint64_t entry, uint64_t context_id);
   Result cpu_off(uint32_t vcpu);
+  Result cpu_suspend(uint64_t power_state, uint64_t entry);
   int64_t affinity_info(uint64_t target_affinity, uint64_t lowest_level) const;
   bool vcpu_of(uint64_t target_cpu, uint32_t& index) const;
   bool entry_valid(uint64_t entry) const;

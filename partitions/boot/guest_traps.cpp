@@ -90,6 +90,18 @@ void handle_data_abort(const CpuRuntime& cpu, PartitionRuntime& p, ExceptionFram
   inject_exception(frame, Injected::data_abort, write);
 }
 
+// CPU_SUSPEND: sleeps until something may be pending for this vCPU. Whatever makes a
+// virtual interrupt pending for it is a physical interrupt on this CPU (its timers, its
+// SPIs) or a kick SGI from whoever changed its state, and WFI wakes on those although
+// they are masked here; they are then taken as usual once the guest runs again.
+void wait_for_interrupt(const CpuRuntime& cpu, PartitionRuntime& p) {
+  uint64_t lrs[max_lrs] = {};
+  if (p.gic.fill(static_cast<uint8_t>(cpu.vcpu), lrs, cpu.lr_count).used != 0) return;
+  p.lock.unlock();
+  arch::wait_for_interrupt();
+  p.lock.lock();
+}
+
 void handle_psci(CpuRuntime& cpu, PartitionRuntime& p, ExceptionFrame& frame) {
   const psci_guest::Result result = p.psci.handle(cpu.vcpu, static_cast<uint32_t>(frame.x[0]), frame.x[1], frame.x[2], frame.x[3]);
   frame.x[0] = static_cast<uint64_t>(result.x0);
@@ -110,6 +122,9 @@ void handle_psci(CpuRuntime& cpu, PartitionRuntime& p, ExceptionFrame& frame) {
       }
       return;
     }
+    case psci_guest::ActionKind::wait_for_interrupt:
+      wait_for_interrupt(cpu, p);
+      return;
     case psci_guest::ActionKind::stop_this_vcpu:
       p.psci.vcpu_stopped(cpu.vcpu);
       p.lock.unlock();

@@ -40,11 +40,11 @@ TEST_CASE("psci guest: PSCI_FEATURES lists exactly the implemented functions") {
   PartitionPsci psci = make_partition(2);
   for (uint32_t function : {psci::version, psci::features, psci::cpu_on_32, psci::cpu_on_64, psci::cpu_off,
                             psci::affinity_info_32, psci::affinity_info_64, psci::migrate_info_type, psci::system_off,
-                            psci::system_reset, psci::smccc_version}) {
+                            psci::system_reset, psci::smccc_version, psci::cpu_suspend_32, psci::cpu_suspend_64}) {
     CAPTURE(function);
     CHECK(call(psci, 0, psci::features, function) == psci::success);
   }
-  for (uint32_t function : {psci::cpu_suspend_32, psci::cpu_suspend_64, psci::migrate_32, psci::migrate_64,
+  for (uint32_t function : {psci::migrate_32, psci::migrate_64,
                             psci::migrate_info_up_cpu_32, psci::system_reset2_64, 0x84000050u, 0u, 0xffffffffu}) {
     CAPTURE(function);
     CHECK(call(psci, 0, psci::features, function) == psci::not_supported);
@@ -180,7 +180,7 @@ TEST_CASE("psci guest: migration, system off and reset act on the partition") {
 
 TEST_CASE("psci guest: unknown and unimplemented functions are NOT_SUPPORTED") {
   PartitionPsci psci = make_partition(2);
-  for (uint32_t function : {psci::cpu_suspend_32, psci::cpu_suspend_64, psci::migrate_64, psci::system_reset2_32,
+  for (uint32_t function : {psci::migrate_32, psci::migrate_64, psci::system_reset2_32,
                             psci::smccc_arch_soc_id, 0x8600ff01u /* vendor hypervisor UID */,
                             0x84000050u /* TRNG_VERSION */, 0x04000000u /* yielding call */, 0xc2000000u, 0u}) {
     CAPTURE(function);
@@ -204,4 +204,29 @@ TEST_CASE("psci guest: configuration and names") {
   CHECK(psci.power(16) == VcpuPower::off);
   CHECK(std::string(action_kind_name(ActionKind::partition_reset)) == "partition-reset");
   CHECK(std::string(vcpu_power_name(VcpuPower::on_pending)) == "on-pending");
+}
+
+TEST_CASE("psci guest: CPU_SUSPEND waits for an interrupt; a powerdown state needs a valid entry point") {
+  PartitionPsci psci = make_partition(2);
+  for (uint32_t function : {psci::cpu_suspend_32, psci::cpu_suspend_64}) {
+    CAPTURE(function);
+    // Standby (StateType 0): the entry point is not used, anything goes.
+    Result result = psci.handle(0, function, 0x0, 0x3, 0);
+    CHECK(result.x0 == psci::success);
+    CHECK(result.action.kind == ActionKind::wait_for_interrupt);
+    // Powerdown (StateType 1, bit 16): returning early is allowed, the entry is checked.
+    result = psci.handle(0, function, 0x10000, ram_base + 0x1000, 7);
+    CHECK(result.x0 == psci::success);
+    CHECK(result.action.kind == ActionKind::wait_for_interrupt);
+    for (uint64_t bad_entry : {ram_base - 4, ram_base + 0x1002, uint64_t{0}}) {
+      CAPTURE(bad_entry);
+      result = psci.handle(0, function, 0x10000, bad_entry, 0);
+      CHECK(result.x0 == psci::invalid_address);
+      CHECK(result.action.kind == ActionKind::none);
+    }
+  }
+  // The caller stays on; nothing else changes.
+  CHECK(psci.power(0) == VcpuPower::on);
+  CHECK(psci.power(1) == VcpuPower::off);
+  CHECK(std::string(action_kind_name(ActionKind::wait_for_interrupt)) == "wait-for-interrupt");
 }

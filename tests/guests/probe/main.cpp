@@ -39,6 +39,7 @@ constexpr TestEntry all_tests[] = {
     {"smp", test_smp},
     {"vtimer", test_vtimer},
     {"ptimer", test_ptimer},
+    {"suspend", test_suspend},
     {"sgi", test_sgi},
     {"gic-registers", test_gic_registers},
     {"fp", test_fp},

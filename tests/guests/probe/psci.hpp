@@ -10,6 +10,9 @@ namespace probe::psci {
 
 constexpr uint32_t version = 0x84000000;
 constexpr uint32_t cpu_suspend_64 = 0xc4000001;
+// power_state in the original format: StateType in bit 16.
+constexpr uint64_t power_state_standby = 0;
+constexpr uint64_t power_state_powerdown = 1u << 16;
 constexpr uint32_t cpu_off = 0x84000002;
 constexpr uint32_t cpu_on_32 = 0x84000003;
 constexpr uint32_t cpu_on_64 = 0xc4000003;

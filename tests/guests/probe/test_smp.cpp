@@ -17,7 +17,8 @@ bool check_discovery() {
                                       psci::cpu_on_64,        psci::affinity_info_32,
                                       psci::affinity_info_64, psci::migrate_info_type,
                                       psci::system_off,       psci::system_reset,
-                                      psci::features,         psci::smccc_version};
+                                      psci::features,         psci::smccc_version,
+                                      psci::cpu_suspend_64};
   for (const uint32_t function : implemented) {
     const int64_t got = psci::hvc(psci::features, function);
     if (got != psci::success) {
@@ -42,13 +43,6 @@ bool check_discovery() {
       end_line();
       return false;
     }
-  }
-  // CPU_SUSPEND is mandatory in PSCI 1.x, but the hypervisor documents it as missing.
-  const int64_t suspend = psci::hvc(psci::features, psci::cpu_suspend_64);
-  if (suspend == psci::not_supported) {
-    begin_note();
-    put_text("PSCI_FEATURES(CPU_SUSPEND) -1: PSCI 1.1 makes CPU_SUSPEND mandatory");
-    end_line();
   }
   if (!expect_signed("MIGRATE_INFO_TYPE", psci::hvc(psci::migrate_info_type), 2)) return false;
   if (!expect_hex("SMCCC_VERSION", static_cast<uint64_t>(psci::hvc(psci::smccc_version)), 0x10001)) return false;

@@ -2,6 +2,7 @@
 // virtual interrupts.
 #include "console.hpp"
 #include "gic.hpp"
+#include "psci.hpp"
 #include "tests.hpp"
 #include "timer.hpp"
 
@@ -132,5 +133,54 @@ void test_vtimer() {
 }
 
 void test_ptimer() { timer_test(timer::Kind::physical_timer, "CNTPCT"); }
+
+// suspend: PSCI CPU_SUSPEND is a wait for interrupt. With IRQs masked in PSTATE (as an
+// idle loop calls it) it returns once the armed virtual timer's interrupt is pending,
+// not at once; the interrupt is then taken when PSTATE unmasks it.
+void test_suspend() {
+  constexpr auto kind = timer::Kind::virtual_timer;
+  const uint32_t ppi = timer::ppi(kind);
+  gic::IrqRecord& r = gic::record(0);
+  gic::init_this_cpu();
+  irqs_off();
+  gic::enable_private(ppi, timer_priority);
+  EXPECT_SIGNED("PSCI_FEATURES(CPU_SUSPEND): original power_state format", psci::hvc(psci::features, psci::cpu_suspend_64),
+                psci::success);
+  EXPECT_SIGNED("CPU_SUSPEND powerdown with its entry outside RAM",
+                psci::hvc(psci::cpu_suspend_64, psci::power_state_powerdown, 0x10, 0), psci::invalid_address);
+  const uint32_t before = r.count[ppi];
+  const uint64_t start = timer::count(kind);
+  timer::set_timer(kind, 2 * counter_frequency() / 1000);
+  timer::set_control(kind, timer::ctl_enable);
+  uint32_t calls = 0;
+  int64_t status = psci::success;
+  while ((timer::control(kind) & timer::ctl_istatus) == 0 && calls < 1000 && status == psci::success) {
+    status = psci::hvc(psci::cpu_suspend_64, psci::power_state_standby, 0, 0);
+    ++calls;
+  }
+  const uint64_t woke = timer::count(kind);
+  irqs_on();
+  const bool taken = wait_change(r.count[ppi], before, 100000);
+  irqs_off();
+  timer::set_control(kind, 0);
+  EXPECT_SIGNED("CPU_SUSPEND (standby)", status, psci::success);
+  // One call, or a few if something else woke the vCPU: never a busy loop.
+  if (calls > 3) {
+    begin_fail();
+    put_text("CPU_SUSPEND returned ");
+    put_decimal(calls);
+    put_text(" times within a 2 ms timer: it does not wait for an interrupt");
+    end_line();
+    return;
+  }
+  EXPECT_HEX("timer interrupt taken after CPU_SUSPEND returned", taken ? 1 : 0, 1);
+  begin_pass();
+  put_text("standby woke by the vtimer after ");
+  put_decimal((woke - start) * 1000000 / counter_frequency());
+  put_text(" us in ");
+  put_decimal(calls);
+  put_text(" call(s); powerdown checks its entry");
+  end_line();
+}
 
 }  // namespace probe

@@ -39,6 +39,7 @@ AbortRecord& aborts();
 void test_smp();
 void test_vtimer();
 void test_ptimer();
+void test_suspend();
 void test_sgi();
 void test_gic_registers();
 void test_fp();
