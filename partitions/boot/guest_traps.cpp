@@ -109,13 +109,7 @@ void handle_psci(CpuRuntime& cpu, PartitionRuntime& p, ExceptionFrame& frame) {
     case psci_guest::ActionKind::none: return;
     case psci_guest::ActionKind::start_vcpu: {
       const uint32_t vcpu = result.action.vcpu;
-      const uint32_t physical = p.partition->cpus[vcpu].index;
-      CpuRuntime& target = cpus[physical];
-      target.partition = &p;
-      target.vcpu = vcpu;
-      target.cpu_index = physical;
-      target.entry = result.action.entry;
-      target.x0 = result.action.context_id;
+      const uint32_t physical = assign_vcpu(p, vcpu, result.action.entry, result.action.context_id).cpu_index;
       if (start_cpu(*machine, physical, run_vcpu_task, physical) != 0) {
         log::error("partition {}: vcpu {} could not be started on cpu {}", p.partition->name, vcpu, physical);
         p.psci.vcpu_stopped(vcpu);

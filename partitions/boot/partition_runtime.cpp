@@ -24,6 +24,22 @@ constinit const PlatformInfo* machine = nullptr;
 
 CpuRuntime& this_cpu() { return *reinterpret_cast<CpuRuntime*>(BULKHEAD_READ_SYSREG(tpidr_el2)); }
 
+uint64_t vcpu_mpidr(const PartitionRuntime& p, uint32_t vcpu) {
+  return machine->cpus[p.partition->cpus[vcpu].index].mpidr;
+}
+
+CpuRuntime& assign_vcpu(PartitionRuntime& p, uint32_t vcpu, uint64_t entry, uint64_t x0) {
+  const uint32_t physical = p.partition->cpus[vcpu].index;
+  CpuRuntime& cpu = cpus[physical];
+  cpu = CpuRuntime();
+  cpu.partition = &p;
+  cpu.vcpu = vcpu;
+  cpu.cpu_index = physical;
+  cpu.entry = entry;
+  cpu.x0 = x0;
+  return cpu;
+}
+
 namespace {
 
 constinit PartitionReloader* reloader = nullptr;
@@ -57,7 +73,7 @@ constinit Stage2Pool stage2_pool;
 void kick_running_vcpus(const PartitionRuntime& p, uint32_t self_vcpu) {
   for (uint32_t vcpu = 0; vcpu < p.partition->cpu_count; ++vcpu) {
     if (vcpu != self_vcpu && p.psci.power(vcpu) != psci_guest::VcpuPower::off) {
-      arch::gic::send_sgi(arch::gic::kick_sgi, machine->cpus[p.partition->cpus[vcpu].index].mpidr);
+      arch::gic::send_sgi(arch::gic::kick_sgi, vcpu_mpidr(p, vcpu));
     }
   }
 }
@@ -65,7 +81,7 @@ void kick_running_vcpus(const PartitionRuntime& p, uint32_t self_vcpu) {
 // The physical side of the partition's hardware interrupts as after reset: each owned
 // SPI disabled, inactive and routed to the CPU of vCPU 0 (core/vgic/README.md).
 void reset_physical_interrupts(const PartitionRuntime& p) {
-  const uint64_t boot_mpidr = machine->cpus[p.partition->cpus[0].index].mpidr;
+  const uint64_t boot_mpidr = vcpu_mpidr(p, 0);
   for (size_t i = 0; i < p.spi_count; ++i) {
     if (!p.spis[i].hardware) continue;
     arch::gic::enable_spi(machine->gic, p.spis[i].intid, false);
@@ -94,7 +110,7 @@ void apply_events(const PartitionRuntime& p, const vgic::Events& events, const C
       }
       case vgic::HardwareRequest::route:
         if (intid >= 32 && event.vcpu < p.partition->cpu_count) {
-          arch::gic::route_spi(machine->gic, intid, machine->cpus[p.partition->cpus[event.vcpu].index].mpidr);
+          arch::gic::route_spi(machine->gic, intid, vcpu_mpidr(p, event.vcpu));
         }
         break;
       case vgic::HardwareRequest::deactivate:
@@ -106,7 +122,7 @@ void apply_events(const PartitionRuntime& p, const vgic::Events& events, const C
   }
   for (uint32_t vcpu = 0; vcpu < p.partition->cpu_count; ++vcpu) {
     if ((events.kick_vcpus & (1u << vcpu)) == 0 || vcpu == self.vcpu) continue;
-    arch::gic::send_sgi(arch::gic::kick_sgi, machine->cpus[p.partition->cpus[vcpu].index].mpidr);
+    arch::gic::send_sgi(arch::gic::kick_sgi, vcpu_mpidr(p, vcpu));
   }
 }
 
@@ -188,15 +204,11 @@ void fold_list_registers(CpuRuntime& cpu, PartitionRuntime& p) {
   p.uart_line = false;
   p.faults = 0;
   p.counter_offset = arch::counter();
+  // Again: an SPI taken while the other vCPUs were stopping may have been left active.
   reset_physical_interrupts(p);
   p.restarting = false;
-  const uint32_t boot_cpu = p.partition->cpus[0].index;
-  CpuRuntime& boot = cpus[boot_cpu];
-  boot.partition = &p;
-  boot.vcpu = 0;
-  boot.cpu_index = boot_cpu;
-  boot.entry = p.plan->placement.kernel_base;
-  boot.x0 = p.plan->placement.dtb_base;
+  CpuRuntime& boot = assign_vcpu(p, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
+  const uint32_t boot_cpu = boot.cpu_index;
   log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vmid, hex(boot.entry), boot_cpu);
   p.lock.unlock();
   if (&boot == &cpu) enter_vcpu(cpu);
@@ -339,14 +351,8 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
       continue;
     }
     reset_physical_interrupts(p);
-    const uint32_t physical = p.partition->cpus[0].index;
-    CpuRuntime& cpu = cpus[physical];
-    cpu = CpuRuntime();
-    cpu.partition = &p;
-    cpu.vcpu = 0;
-    cpu.cpu_index = physical;
-    cpu.entry = p.plan->placement.kernel_base;
-    cpu.x0 = p.plan->placement.dtb_base;
+    const CpuRuntime& cpu = assign_vcpu(p, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
+    const uint32_t physical = cpu.cpu_index;
     power_lock.lock();
     ++running_count;
     power_lock.unlock();

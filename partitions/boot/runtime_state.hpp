@@ -66,6 +66,10 @@ extern const PlatformInfo* machine;
 // NOLINTEND(bugprone-dynamic-static-initializers)
 
 CpuRuntime& this_cpu();
+// The physical CPU of vCPU `vcpu` of `p`, made ready to enter that vCPU at `entry` with
+// `x0` (run_vcpu_task() on that CPU then does it).
+CpuRuntime& assign_vcpu(PartitionRuntime& p, uint32_t vcpu, uint64_t entry, uint64_t x0);
+uint64_t vcpu_mpidr(const PartitionRuntime& p, uint32_t vcpu);  // of its physical CPU
 
 // One physical console for everyone: the hypervisor's log lines and every partition's
 // prefixed lines go through the multiplexer under one lock, so no line is ever split.

@@ -62,13 +62,8 @@ class LoggedViolations final : public partitions::Violations {
 class IdentityGuestLoader final : public partitions::GuestLoader {
  public:
   void scrub(uint64_t host_address, uint64_t size) override {
-    auto* start = reinterpret_cast<uint8_t*>(host_address);
-    uint64_t from = host_address + size;
-    uint64_t to = from;
-    if (!arch::zero_blocks(start, size, from, to)) from = to = host_address + size;
-    rt::fill(start, 0, from - host_address);
-    rt::fill(reinterpret_cast<void*>(to), 0, host_address + size - to);
-    arch::clean_dcache_range(start, size);
+    arch::zero_memory(reinterpret_cast<void*>(host_address), size);
+    arch::clean_dcache_range(reinterpret_cast<const void*>(host_address), size);
   }
   void copy(uint64_t host_address, const void* data, uint64_t size) override {
     rt::copy(reinterpret_cast<void*>(host_address), data, size);

@@ -10,7 +10,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import time
 
 import qemu_harness as q
 
@@ -67,9 +66,7 @@ def drive_main_job(session):
     at = session.wait_for("bulkhead: console focus heartbeat", 10, at)
     session.type(b"x" + q.FOCUS_NEXT)  # a byte for the heartbeat's UART, then back
     at = session.wait_for("bulkhead: console focus linux", 10, at)
-    at = session.wait_for(q.SHELL_READY, 240, at)
-    session.wait_for("built-in commands.", 30, at)
-    time.sleep(0.3)
+    at = q.wait_for_linux_shell(session, at)
     # More than the virtual UART's 32-byte FIFO at once: flow control, not loss.
     session.type("echo shell-$((6*7)) on $(nproc) cpus; echo 0123456789abcdefghijklmnopqrstuvwxyz\n")
     at = session.wait_for("[linux] shell-42 on 2 cpus", 30, at)

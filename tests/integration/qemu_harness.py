@@ -167,12 +167,18 @@ def boot_interactive(image, args, script, timeout=60):
     return session.run()
 
 
-def leave_linux_shell(session, after=0):
-    """The main-job Linux (bulkhead.guest-shell) waits in a shell: leave it, so that
-    the partition powers off. Returns where its ready line ended."""
+def wait_for_linux_shell(session, after=0):
+    """Waits for the main-job Linux's shell (bulkhead.guest-shell) past `after`; returns
+    where its banner ended."""
     at = session.wait_for(SHELL_READY, 240, after)
-    session.wait_for("built-in commands.", 30, at)
+    at = session.wait_for("built-in commands.", 30, at)
     time.sleep(0.3)  # typed input waits in the tty anyway; this only keeps the echo tidy
+    return at
+
+
+def leave_linux_shell(session, after=0):
+    """The main-job Linux waits in a shell: leave it, so that the partition powers off."""
+    at = wait_for_linux_shell(session, after)
     session.type("exit\n")
     return at
 

@@ -36,21 +36,23 @@ inline void clean_dcache_range(const void* start, uint64_t size) {
   data_barrier();
 }
 
-// Zeroes [start, start+size) with DC ZVA where whole blocks allow (the byte loop
-// elsewhere): scrubbing a 1 GiB partition costs 16 M instructions, not a billion.
-// Returns false if DC ZVA is prohibited (DCZID_EL0.DZP), having zeroed nothing.
-inline bool zero_blocks(void* start, uint64_t size, uint64_t& done_from, uint64_t& done_to) {
-  const uint64_t dczid = BULKHEAD_READ_SYSREG(dczid_el0);
-  if ((dczid & (1u << 4)) != 0) return false;
-  const uint64_t block = 4ull << (dczid & 0xf);
+// Zeroes [start, start+size): whole DC ZVA blocks where it is allowed (DCZID_EL0.DZP
+// clear), bytes at the unaligned ends. Scrubbing a 1 GiB partition so costs 16 M
+// instructions, not a billion.
+inline void zero_memory(void* start, uint64_t size) {
+  auto* bytes = static_cast<volatile uint8_t*>(start);
   const uint64_t begin = reinterpret_cast<uint64_t>(start);
-  done_from = (begin + block - 1) & ~(block - 1);
-  done_to = (begin + size) & ~(block - 1);
-  if (done_to < done_from) done_to = done_from;
-  for (uint64_t address = done_from; address < done_to; address += block) {
-    asm volatile("dc zva, %0" ::"r"(address) : "memory");
+  const uint64_t dczid = BULKHEAD_READ_SYSREG(dczid_el0);
+  const uint64_t block = 4ull << (dczid & 0xf);
+  uint64_t from = begin + size;  // [from, to): zeroed by blocks
+  uint64_t to = from;
+  if ((dczid & (1u << 4)) == 0 && ((begin + block - 1) & ~(block - 1)) <= ((begin + size) & ~(block - 1))) {
+    from = (begin + block - 1) & ~(block - 1);
+    to = (begin + size) & ~(block - 1);
+    for (uint64_t address = from; address < to; address += block) asm volatile("dc zva, %0" ::"r"(address) : "memory");
   }
-  return true;
+  for (uint64_t i = 0; i < from - begin; ++i) bytes[i] = 0;
+  for (uint64_t i = to - begin; i < size; ++i) bytes[i] = 0;
 }
 
 }  // namespace bulkhead::arch
