@@ -11,9 +11,11 @@ endif()
 
 # -mgeneral-regs-only: the hypervisor never touches FP/SIMD, so guest FP state survives
 # traps without saving it. -mstrict-align: early boot runs with the MMU off (Device memory).
+# -mno-outline-atomics: atomics inline (exclusive load/store pairs, Armv8.0), not calls to
+# libgcc helpers that pick LSE at run time from a flag no constructor of ours sets.
 set(BULKHEAD_FREESTANDING_FLAGS
   -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit
-  -fno-builtin -nostdlib -mgeneral-regs-only -mstrict-align -fno-pie -fno-pic
+  -fno-builtin -nostdlib -mgeneral-regs-only -mstrict-align -mno-outline-atomics -fno-pie -fno-pic
   -fstack-protector-strong -ffunction-sections -fdata-sections -g)
 target_compile_options(bulkhead_portable PRIVATE ${BULKHEAD_FREESTANDING_FLAGS})
 # libfdt's header (libfdt_env.h) includes a few libc headers for declarations only.

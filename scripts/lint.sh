@@ -19,7 +19,7 @@ fi
 
 if [ "$which" = all ] || [ "$which" = clang-tidy ]; then
   # Host compile commands for portable code and host tools, the image's for target code.
-  target_globs=('core/boot/*.cpp' 'core/arch/*.cpp' 'partitions/boot/*.cpp')
+  target_globs=('core/boot/*.cpp' 'core/arch/*.cpp' 'core/vcpu/el2/*.cpp' 'partitions/boot/*.cpp')
   target=$(git ls-files "${target_globs[@]}")
   portable=$(git ls-files 'core/*.cpp' 'pci/*.cpp' 'partitions/*.cpp' 'smmu/*.cpp' | grep -vxF -f <(echo "$target"))
   # The bare-metal guests are built by custom commands (no compile database): their flags here.

@@ -1,5 +1,6 @@
 // The boot CPU's path from the first C++ instruction to the boot report.
 #include "core/arch/aarch64/firmware.hpp"
+#include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/pl011.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/boot_state.hpp"
@@ -68,10 +69,10 @@ void attach_console(bool dt_ok) {
   log::fact("version {} board {}", version, board::name);
   if (source[0] == 's') {
     log::fact("console {} source {} {}", hex(uart), source, platform.uart.path.text);
-    console_input_intid = platform.uart.has_spi ? 32 + platform.uart.spi : 0;
+    console_input_intid = platform.uart.has_spi ? arch::Intid::from_dt_spi(platform.uart.spi).value() : 0;
   } else {
     log::fact("console {} source {}", hex(uart), source);
-    console_input_intid = 32 + board::default_uart_spi;
+    console_input_intid = arch::Intid::from_dt_spi(board::default_uart_spi).value();
   }
 }
 

@@ -33,8 +33,4 @@ bool partitions_running();
 // when it cannot be taken yet (the focused partition's UART is full): offer it again later.
 bool console_input(uint8_t byte);
 
-// An exception taken from a guest (vectors 8-11); false if it is not ours to handle
-// (the caller then reports a crash).
-bool handle_guest_exception(unsigned vector, ExceptionFrame& frame);
-
 }  // namespace bulkhead::boot

@@ -2,12 +2,14 @@
 // context_id), x2 = this CPU's EL2 stack top. EL1h with DAIF masked and the MMU off,
 // every other general register zero (the Linux boot protocol). Never returns: later
 // traps come in through the vectors on the fresh stack.
+#include "core/arch/aarch64/psr.hpp"
+
   .text
   .global guest_first_entry
 guest_first_entry:
   mov sp, x2
   msr elr_el2, x0
-  mov x3, #0x3c5
+  mov x3, #BULKHEAD_SPSR_EL1H_MASKED
   msr spsr_el2, x3
   mov x0, x1
   mov x1, xzr
