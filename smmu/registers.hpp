@@ -6,6 +6,9 @@
 
 namespace bulkhead::smmu {
 
+// The check cannot see that a class template's constants are constant expressions.
+// NOLINTBEGIN(bugprone-dynamic-static-initializers)
+
 // A bit field [low, low + width) of a register or a descriptor word.
 template <unsigned Low, unsigned Width>
 struct Field {
@@ -31,6 +34,8 @@ struct AddressField {
   static constexpr uint64_t get(uint64_t word) { return word & mask; }
   static constexpr bool fits(uint64_t address) { return (address & ~mask) == 0; }
 };
+
+// NOLINTEND(bugprone-dynamic-static-initializers)
 
 // Register offsets from the SMMU's base. Page 1 (64 KiB up) holds the event queue's
 // producer and consumer indices.

@@ -15,7 +15,7 @@ namespace {
 // a 2-level table) needs 2 KiB of level-1 table, 16 KiB per PCI bus with functions,
 // 8 KiB of queues and about 16 KiB per partition's context: 512 KiB leaves room for
 // 8 partitions and 20 buses.
-constexpr uint64_t pool_size = 512 * 1024;
+constexpr uint64_t pool_size = 512ull * 1024;
 alignas(65536) uint8_t pool[pool_size];
 
 constinit smmu::MmioRegisters registers;
