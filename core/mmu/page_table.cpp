@@ -10,7 +10,10 @@ constexpr uint64_t access_flag = 1ull << 10;
 constexpr uint64_t inner_shareable = 3ull << 8;
 constexpr uint64_t ap_read_only = 1ull << 7;   // AP[2]
 constexpr uint64_t ap_res1_el2 = 1ull << 6;    // AP[1] is RES1 in the EL2 regime
-constexpr uint64_t execute_never = 1ull << 54;
+constexpr uint64_t ap_unprivileged = 1ull << 6;  // AP[1] in a two-privilege regime: EL0 may access
+constexpr uint64_t not_global = 1ull << 11;
+constexpr uint64_t privileged_execute_never = 1ull << 53;
+constexpr uint64_t execute_never = 1ull << 54;  // XN; UXN in a two-privilege regime
 
 constexpr unsigned level_shift(unsigned level) { return 39 - 9 * level; }
 constexpr uint64_t level_size(unsigned level) { return 1ull << level_shift(level); }
@@ -50,6 +53,10 @@ uint64_t PageTable::leaf_attributes(MapAttributes attributes, Regime regime) {
   if (regime == Regime::stage2) {
     bits |= stage2_memory_attribute(attributes.type) << 2 | s2ap_read;
     if (attributes.writable) bits |= s2ap_write;
+  } else if (regime == Regime::smmu_stage1) {
+    bits |= ap_unprivileged | not_global | (static_cast<uint64_t>(attributes.type) << 2);
+    if (!attributes.writable) bits |= ap_read_only;
+    if (!attributes.executable || !normal) bits |= privileged_execute_never;
   } else {
     bits |= ap_res1_el2 | (static_cast<uint64_t>(attributes.type) << 2);
     if (!attributes.writable) bits |= ap_read_only;

@@ -6,6 +6,7 @@
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
 #include "partitions/boot/partition_runtime.hpp"
+#include "partitions/boot/smmu_boot.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/package.hpp"
 #include "pci/ecam_mmio.hpp"
@@ -112,7 +113,11 @@ bool open_embedded_package() {
 }  // namespace
 
 const char* run_system(const BootContext& context) {
+  // --- SMMU (issue 12): no DMA passes before enumeration; every StreamID aborts after.
+  if (const char* failure = smmu_abort_bypass(context)) return failure;
   enumerate_pci(context);
+  if (const char* failure = smmu_bring_up(context, pci_topology)) return failure;
+  // --- end SMMU
   if (!open_embedded_package()) {
     log::error("no partition can start without a valid package");
     return "package";
