@@ -49,6 +49,7 @@ constexpr TestEntry all_tests[] = {
     {"reset-loop", test_reset_loop},
     {"bench", test_bench},
     {"entry", test_entry},
+    {"traps", test_traps},
 };
 
 // A test name from the bootargs, kept for the result lines.

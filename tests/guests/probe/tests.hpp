@@ -49,5 +49,6 @@ void test_fault_loop();
 void test_reset_loop();
 void test_bench();
 void test_entry();
+void test_traps();
 
 }  // namespace probe
