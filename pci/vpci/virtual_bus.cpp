@@ -107,7 +107,7 @@ bool VirtualPciBus::configure(const BusSetup& setup, VpciHost& host, SetupError&
 }
 
 void VirtualPciBus::clear() {
-  for (uint8_t& entry : slot_entry_) entry = 0;
+  rt::fill(slot_entry_, 0, sizeof(slot_entry_));
   function_count_ = 0;
   reserved_count_ = 0;
   io_decoder_count_ = 0;
@@ -263,8 +263,8 @@ void VirtualPciBus::apply_physical_command(FunctionState& f) {
 
 // Only the RW1C error bits reach the function, and only the ones the guest clears.
 void VirtualPciBus::write_status(FunctionState& f, uint16_t written) {
-  const auto clear = static_cast<uint16_t>(written & reg::status_error_bits);
-  if (clear != 0) host_->config_write(*f.physical, reg::status, AccessWidth::half, clear);
+  const auto cleared = static_cast<uint16_t>(written & reg::status_error_bits);
+  if (cleared != 0) host_->config_write(*f.physical, reg::status, AccessWidth::half, cleared);
 }
 
 // The function's status with the capability-list bit saying whether the guest's list is empty.

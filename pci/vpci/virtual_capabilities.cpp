@@ -106,9 +106,11 @@ void VirtualPciBus::write_capability(FunctionState& f, const CapabilityState& c,
     if (control != physical) host_->config_write(*f.physical, control_at, AccessWidth::half, control);
   }
   if ((mask & high_half) != 0) {
-    const auto clear = static_cast<uint16_t>(((value & byte_bits(mask & high_half)) >> 16) &
-                                             reg::pcie::device_status_error_bits);
-    if (clear != 0) host_->config_write(*f.physical, static_cast<uint16_t>(control_at + 2), AccessWidth::half, clear);
+    const auto cleared = static_cast<uint16_t>(((value & byte_bits(mask & high_half)) >> 16) &
+                                               reg::pcie::device_status_error_bits);
+    if (cleared != 0) {
+      host_->config_write(*f.physical, static_cast<uint16_t>(control_at + 2), AccessWidth::half, cleared);
+    }
   }
 }
 

@@ -14,6 +14,9 @@ using Calls = std::vector<std::string>;
 
 namespace {
 
+// The target keeps one bus per partition in static storage, built at compile time.
+constinit pci::vpci::VirtualPciBus static_bus;
+
 std::string map(uint64_t guest, uint64_t host, uint64_t size) {
   return printed("map guest 0x%llx host 0x%llx size 0x%llx", static_cast<unsigned long long>(guest),
                  static_cast<unsigned long long>(host), static_cast<unsigned long long>(size));
@@ -349,4 +352,15 @@ TEST_CASE("vpci bars: reset removes the mappings first and returns to power-on v
   CHECK_FALSE(f.bus->reset_function(3));
   CHECK(f.host.take() == Calls{unmap(0x10000000, 0x20000), command("0000:00:01.0", 0x0400)});
   CHECK(f.read16(2, 0x04) == 0x0001);
+}
+
+TEST_CASE("vpci bars: a bus in static storage (constinit) works like any other") {
+  BarFixture f;
+  pci::vpci::SetupError error;
+  REQUIRE(static_bus.configure(f.setup, f.host, error));
+  CHECK(static_bus.function_count() == 2);
+  CHECK(static_bus.config_read(VpciFixture::ecam_offset(1, 0), 4).value == 0x10411af4);
+  static_bus.reset();
+  CHECK(static_bus.configure(pci::vpci::BusSetup(), f.host, error));  // empty again
+  CHECK(static_bus.config_read(VpciFixture::ecam_offset(1, 0), 4).value == 0xffffffffu);
 }
