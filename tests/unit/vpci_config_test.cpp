@@ -507,3 +507,25 @@ TEST_CASE("vpci config: setup errors name the culprit") {
   }
   CHECK(f.host.take().empty());
 }
+
+TEST_CASE("vpci config: a physical multi-function device appears as separate single-function slots") {
+  VpciFixture f;
+  f.root().endpoint(6, 0, 0x1af4, 0x1001).bar(0, BarType::mem32, 0x1000);
+  f.root().endpoint(6, 1, 0x1af4, 0x1002).bar(0, BarType::mem32, 0x1000);
+  f.root().endpoint(6, 2, 0x1af4, 0x1003).bar(0, BarType::mem32, 0x1000);
+  f.enumerate();
+  REQUIRE((f.ecam.root().find(6, 0)->peek8(0x0e) & 0x80) != 0);
+  f.give(6, 1, 1);
+  f.give(6, 0, 2);  // function 2 belongs to no one here
+  f.configure();
+  CHECK(f.read32(1, 0x00) == 0x10021af4);
+  CHECK(f.read32(2, 0x00) == 0x10011af4);
+  for (const uint8_t s : {1, 2}) {
+    CAPTURE(int(s));
+    CHECK(f.read8(s, 0x0e) == 0x00);  // no multi-function bit: a guest probes no further function
+    for (uint16_t function = 1; function < 8; ++function) {
+      CHECK(f.bus->config_read(VpciFixture::ecam_offset(s, 0) | function << 12, 4).value == 0xffffffffu);
+    }
+  }
+  CHECK(f.bus->config_read(VpciFixture::ecam_offset(3, 0), 4).value == 0xffffffffu);
+}
