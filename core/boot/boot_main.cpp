@@ -89,7 +89,12 @@ bool map_platform_memory() {
   }
   if (platform.smmu.present) map_device(platform.smmu.registers, "smmu-v3");
   for (size_t i = 0; i < platform.pcie_host_count; ++i) {
-    context.ecam_mapped[i] = map_device(platform.pcie_hosts[i].ecam, "pcie ecam");
+    const PcieHostInfo& host = platform.pcie_hosts[i];
+    context.ecam_mapped[i] = map_device(host.ecam, "pcie ecam");
+    // Its I/O space: partitions reach their functions' I/O BARs through it (vPCI).
+    for (size_t w = 0; w < host.window_count; ++w) {
+      if (host.windows[w].space == PciSpace::io) map_device({host.windows[w].cpu_address, host.windows[w].size}, "pcie io");
+    }
   }
   return ram_mapped;
 }

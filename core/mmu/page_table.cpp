@@ -122,6 +122,37 @@ MapResult PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uin
   return MapResult::ok;
 }
 
+MapResult PageTable::unmap(uint64_t virtual_address, uint64_t size) {
+  constexpr uint64_t limit = 1ull << input_bits;
+  if ((virtual_address | size) & (page_size - 1)) return MapResult::misaligned;
+  if (virtual_address >= limit || size > limit - virtual_address) return MapResult::misaligned;
+  if (size == 0 || root_ == 0) return MapResult::ok;
+  uint64_t* root = pool_.pointer(root_);
+  if (!unmap_level(root, 0, virtual_address, size, false)) return MapResult::conflict;
+  unmap_level(root, 0, virtual_address, size, true);
+  return MapResult::ok;
+}
+
+bool PageTable::unmap_level(uint64_t* table, unsigned level, uint64_t va, uint64_t size, bool clear) {
+  while (size > 0) {
+    const uint64_t block = level_size(level);
+    const uint64_t chunk_end = (va | (block - 1)) + 1;
+    const uint64_t chunk = size < chunk_end - va ? size : chunk_end - va;
+    uint64_t& entry = table[index_at(va, level)];
+    if ((entry & descriptor_valid) != 0) {
+      if (is_leaf(entry, level)) {
+        if (chunk != block) return false;  // a block only partly in the range
+        if (clear) entry = 0;
+      } else if (!unmap_level(pool_.pointer(entry & address_mask), level + 1, va, chunk, clear)) {
+        return false;
+      }
+    }
+    va += chunk;
+    size -= chunk;
+  }
+  return true;
+}
+
 PageTable::Translation PageTable::translate(uint64_t virtual_address) const {
   Translation result;
   if (root_ == 0 || virtual_address >= (1ull << input_bits)) return result;

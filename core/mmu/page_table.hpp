@@ -60,6 +60,12 @@ class PageTable {
   // blocks that alignment allows. Page-aligned arguments required.
   MapResult map(uint64_t virtual_address, uint64_t physical_address, uint64_t size, MapAttributes attributes);
 
+  // Removes every mapping in [virtual, virtual+size) (page-aligned). Whole blocks and
+  // pages only: a block the range covers in part is `conflict`, and then nothing was
+  // removed. Unmapped addresses are fine. Tables stay allocated (the pool is static).
+  // The caller invalidates TLBs afterwards (break-before-make: entries are invalid first).
+  MapResult unmap(uint64_t virtual_address, uint64_t size);
+
   struct Translation {
     bool mapped = false;
     uint64_t physical = 0;
@@ -72,6 +78,8 @@ class PageTable {
 
  private:
   MapResult map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, uint64_t leaf_bits);
+  // `clear` false: only checks that no block is covered in part.
+  bool unmap_level(uint64_t* table, unsigned level, uint64_t va, uint64_t size, bool clear);
 
   PagePool& pool_;
   Regime regime_;

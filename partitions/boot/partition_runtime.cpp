@@ -15,6 +15,7 @@
 #include "core/vcpu/el2/vm_owner.hpp"
 #include "partitions/boot/runtime_state.hpp"
 #include "partitions/guest_layout.hpp"
+#include "partitions/vpci_setup.hpp"
 
 namespace bulkhead::boot {
 namespace runtime {
@@ -23,6 +24,7 @@ constinit PartitionRuntime runtimes[partitions::max_partitions];
 
 namespace {
 
+constexpr uint32_t dt_edge_rising = 1;  // device-tree interrupt flags: edge rising (else level high)
 constinit PartitionReloader* reloader = nullptr;
 constinit size_t running_count = 0;
 constinit arch::SpinLock power_lock;
@@ -48,9 +50,21 @@ constinit Stage2Pool stage2_pool;
 
 PartitionRuntime& owner_of(const vcpu::Vm& vm) { return runtimes[vm.owner]; }
 
+// Hardware-backed SPIs once each: several PCI functions, or a function and a platform
+// device, may share a line inside one partition.
+void add_hardware_spi(PartitionRuntime& p, size_t& count, uint32_t dt_spi, bool edge) {
+  const auto intid = static_cast<uint16_t>(arch::Intid::from_dt_spi(dt_spi).value());
+  for (size_t i = 0; i < count; ++i) {
+    if (p.spis[i].intid == intid) return;
+  }
+  p.spis[count++] = {intid, true, edge};
+}
+
+
 bool build_stage2(PartitionRuntime& p) {
   PageTable table(stage2_pool, Regime::stage2);
   if (!table.initialise()) return false;
+  p.stage2_root = table.root();
   const Partition& partition = *p.partition;
   if (table.map(partition.ram.guest_base, partition.ram.host_base, partition.ram.size,
                 {MemoryType::normal_write_back, true, true}) != MapResult::ok) {
@@ -86,7 +100,7 @@ bool register_regions(PartitionRuntime& p) {
   return false;
 }
 
-bool configure_partition(PartitionRuntime& p) {
+bool configure_partition(PartitionRuntime& p, const PciHardware& pci) {
   const Partition& partition = *p.partition;
   vcpu::Vm& vm = p.vm;
   vm.name = partition.name;
@@ -97,10 +111,12 @@ bool configure_partition(PartitionRuntime& p) {
   for (size_t d = 0; d < partition.platform_device_count; ++d) {
     const partitions::PlatformDeviceRef& device = partition.platform_devices[d];
     for (size_t i = 0; i < device.interrupt_count; ++i) {
-      p.spis[spi_count++] = {static_cast<uint16_t>(arch::Intid::from_dt_spi(device.interrupts[i].spi).value()), true,
-                             device.interrupts[i].flags == 1};
+      add_hardware_spi(p, spi_count, device.interrupts[i].spi, device.interrupts[i].flags == dt_edge_rising);
     }
   }
+  partitions::GuestPciInterrupt intx[partitions::max_pci_devices];
+  const size_t intx_count = partitions::pci_intx_lines(partition, *p.plan, *pci.topology, intx);
+  for (size_t i = 0; i < intx_count; ++i) add_hardware_spi(p, spi_count, intx[i].spi, intx[i].flags == dt_edge_rising);
   if (partition.console == partitions::GuestConsole::virtual_uart) {
     p.spis[spi_count++] = {uart_intid, false, false};
     p.uart.reset();
@@ -120,10 +136,41 @@ bool configure_partition(PartitionRuntime& p) {
     return false;
   }
   vm.psci.reset(0);
-  return register_regions(p) && build_stage2(p);
+  return register_regions(p) && build_stage2(p) && configure_partition_pci(p, pci);
 }
 
 }  // namespace
+
+bool stage2_map(PartitionRuntime& p, uint64_t guest, uint64_t host, uint64_t size, MapAttributes attributes) {
+  PageTable table(stage2_pool, Regime::stage2, p.stage2_root);
+  const MapResult result = table.map(guest, host, size, attributes);
+  asm volatile("dsb ishst" ::: "memory");  // the new entries before any walk that needs them
+  if (result == MapResult::ok) return true;
+  log::error("partition {}: stage 2 cannot map {} size {} at {}: {}", p.partition->name, hex(host), hex(size), hex(guest),
+             map_result_name(result));
+  return false;
+}
+
+void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
+  PageTable table(stage2_pool, Regime::stage2, p.stage2_root);
+  const MapResult result = table.unmap(guest, size);
+  if (result != MapResult::ok) {
+    log::error("partition {}: stage 2 cannot unmap size {} at {}: {}", p.partition->name, hex(size), hex(guest),
+               map_result_name(result));
+  }
+  // TLB invalidation by VMID acts on the VMID in this CPU's VTTBR_EL2: the partition's
+  // when a vCPU of it asks (its exits, its restart), switched to it otherwise.
+  const uint64_t own = arch::sysreg::vttbr_el2::read();
+  if (own != p.vm.vttbr) {
+    arch::sysreg::vttbr_el2::write(p.vm.vttbr);
+    arch::instruction_barrier();
+  }
+  asm volatile("dsb ishst\n tlbi vmalls12e1is\n dsb ish\n isb" ::: "memory");
+  if (own != p.vm.vttbr) {
+    arch::sysreg::vttbr_el2::write(own);
+    arch::instruction_barrier();
+  }
+}
 
 [[noreturn]] void stop_partition_locked(PartitionRuntime& p, const char* why) {
   vcpu::Vm& vm = p.vm;
@@ -134,6 +181,7 @@ bool configure_partition(PartitionRuntime& p) {
   // Its other vCPUs notice at their next exit; kick them there.
   vcpu::kick_running_vcpus(vm, ~0u);
   vcpu::reset_physical_interrupts(vm);
+  quarantine_partition_pci(p);  // its functions stop decoding and mastering, their DMA aborts
   power_lock.lock();
   const bool last = --running_count == 0;
   power_lock.unlock();
@@ -168,12 +216,21 @@ bool configure_partition(PartitionRuntime& p) {
     vm.lock.lock();
   }
   // No vCPU of p runs now and none can start: only this CPU touches p until the end.
+  // Its devices are quiet and their DMA aborts before its RAM is scrubbed.
+  if (!quarantine_partition_pci(p)) {
+    vm.restarting = false;
+    stop_partition_locked(p, "off: restart failed: its devices' DMA could not be stopped");
+  }
   vm.lock.unlock();
   const bool reloaded = reloader->reload(p.index);
   vm.lock.lock();
   if (!reloaded) {
     vm.restarting = false;
     stop_partition_locked(p, "off: restart failed");
+  }
+  if (!connect_partition_pci(p)) {
+    vm.restarting = false;
+    stop_partition_locked(p, "off: restart failed: its devices' DMA context could not be attached");
   }
   vm.gic.reset();
   vm.psci.reset(0);
@@ -205,7 +262,7 @@ using namespace runtime;
 bool partitions_running() { return running_count != 0; }
 
 size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDescription& description,
-                        const partitions::BootPlan& plan, PartitionReloader& partition_reloader) {
+                        const partitions::BootPlan& plan, const PciHardware& pci, PartitionReloader& partition_reloader) {
   reloader = &partition_reloader;
   const Stage2Setup setup =
       stage2_setup(arch::sysreg::id_aa64mmfr0_el1::read(), arch::sysreg::id_aa64mmfr1_el1::read());
@@ -229,10 +286,11 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     p.index = i;
     p.vm.vmid = static_cast<uint16_t>(i + 1);
     p.vm.counter_offset = arch::counter();
-    if (!configure_partition(p)) {
-      log::error("partition {}: its stage 2 or virtual GIC could not be set up", p.partition->name);
+    if (!configure_partition(p, pci)) {
+      log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
       continue;
     }
+    if (!connect_partition_pci(p)) continue;
     vcpu::reset_physical_interrupts(p.vm);
     const vcpu::Vcpu& cpu = vcpu::assign_vcpu(p.vm, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
     const uint32_t physical = cpu.cpu;

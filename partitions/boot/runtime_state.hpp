@@ -15,7 +15,9 @@
 #include "core/platform/platform.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
 #include "core/vcpu/mmio.hpp"
+#include "core/mmu/page_table.hpp"
 #include "partitions/boot/partition_runtime.hpp"
+#include "partitions/boot/vpci_runtime.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/description.hpp"
 #include "partitions/guest_layout.hpp"
@@ -46,10 +48,20 @@ struct PartitionRuntime {
   vcpu::Vm vm;
   console::VirtualPl011 uart;
   UartDevice uart_device;
-  vgic::OwnedSpi spis[partitions::max_platform_devices * partitions::max_device_interrupts + 1];
+  PartitionPci pci;
+  uint64_t stage2_root = 0;  // its stage-2 tables (the root VTTBR_EL2 points at)
+  // Platform devices' SPIs, the UART's, its PCI functions' INTx lines.
+  vgic::OwnedSpi spis[partitions::max_platform_devices * partitions::max_device_interrupts + 1 +
+                      partitions::max_pci_devices];
   uint32_t restarts = 0;
   bool uart_line = false;  // the level last given to the vGIC
 };
+
+// The partition's stage 2 beyond its RAM and platform devices: a passed-through PCI BAR
+// mapped where its guest placed it, and removed again. unmap breaks before it makes:
+// entries invalid, then the TLB entries of the partition's VMID invalidated on every CPU.
+bool stage2_map(PartitionRuntime& p, uint64_t guest, uint64_t host, uint64_t size, MapAttributes attributes);
+void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size);
 
 // Declarations only: the definitions (partition_runtime.cpp) are constinit, which the
 // check cannot see from here.

@@ -6,6 +6,7 @@
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
 #include "partitions/boot/partition_runtime.hpp"
+#include "partitions/boot/vpci_runtime.hpp"
 #include "partitions/boot/smmu_boot.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/package.hpp"
@@ -113,11 +114,10 @@ bool open_embedded_package() {
 }  // namespace
 
 const char* run_system(const BootContext& context) {
-  // --- SMMU (issue 12): no DMA passes before enumeration; every StreamID aborts after.
+  // No DMA passes the SMMU before enumeration; every StreamID aborts after.
   if (const char* failure = smmu_abort_bypass(context)) return failure;
   enumerate_pci(context);
   if (const char* failure = smmu_bring_up(context, pci_topology)) return failure;
-  // --- end SMMU
   if (!open_embedded_package()) {
     log::error("no partition can start without a valid package");
     return "package";
@@ -125,6 +125,7 @@ const char* run_system(const BootContext& context) {
   partitions::MachineFacts machine;
   machine.platform = context.platform;
   machine.pci = &pci_topology;
+  machine.virtual_pci = true;  // partitions see their PCI functions on a virtual bus
   for (size_t i = 0; i < max_cpus; ++i) machine.cpu_online[i] = context.cpu_online[i];
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.hypervisor_image;
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;
@@ -132,7 +133,12 @@ const char* run_system(const BootContext& context) {
   IdentityGuestLoader loader;
   partitions::load_partitions(description, package, machine, loader, plan);
   log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
-  start_partitions(*context.platform, description, plan, reloader);
+  PciHardware pci;
+  pci.topology = &pci_topology;
+  for (size_t i = 0; i < context.platform->pcie_host_count; ++i) {
+    if (context.ecam_mapped[i]) pci.accessors[i] = &ecam_accessors[i];
+  }
+  start_partitions(*context.platform, description, plan, pci, reloader);
   return nullptr;
 }
 

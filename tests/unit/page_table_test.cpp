@@ -154,3 +154,31 @@ TEST_CASE("page table: SMMU stage-1 leaves index the context's MAIR, allow unpri
   CHECK((PageTable::leaf_attributes({MemoryType::normal_write_back, true, false}) & (1ull << 11)) == 0);
   CHECK((PageTable::leaf_attributes({MemoryType::normal_write_back, true, false}, Regime::stage2) & (1ull << 53)) == 0);
 }
+
+TEST_CASE("page table: unmap removes whole pages and blocks, refuses a block covered in part") {
+  HostPagePool pool(16);
+  PageTable table(pool, Regime::stage2);
+  REQUIRE(table.initialise());
+  // A BAR of 2 MiB + 8 KiB: one 2 MiB block and two pages (as stage 2 maps a guest BAR).
+  REQUIRE(table.map(0x10000000, 0x8000000000, 0x202000, device) == MapResult::ok);
+  REQUIRE(table.translate(0x10000000).level == 2);
+  REQUIRE(table.translate(0x10201000).level == 3);
+  // Part of the block: refused, and nothing was removed (not even the pages after it).
+  CHECK(table.unmap(0x10100000, 0x102000) == MapResult::conflict);
+  CHECK(table.translate(0x10100000).mapped);
+  CHECK(table.translate(0x10201000).mapped);
+  CHECK(table.unmap(0x10000800, 0x1000) == MapResult::misaligned);
+  // One page of the two: only it goes.
+  CHECK(table.unmap(0x10201000, 0x1000) == MapResult::ok);
+  CHECK_FALSE(table.translate(0x10201000).mapped);
+  CHECK(table.translate(0x10200000).mapped);
+  // The whole range, unmapped parts and all, then the range is free to map elsewhere.
+  CHECK(table.unmap(0x10000000, 0x400000) == MapResult::ok);
+  CHECK_FALSE(table.translate(0x10000000).mapped);
+  CHECK_FALSE(table.translate(0x101ff000).mapped);
+  CHECK_FALSE(table.translate(0x10200000).mapped);
+  CHECK(table.map(0x10000000, 0x8000400000, 0x1000, device) == MapResult::ok);
+  CHECK(table.translate(0x10000000).physical == 0x8000400000);
+  // Nothing mapped at all: fine.
+  CHECK(table.unmap(0x7000000000, 0x1000) == MapResult::ok);
+}
