@@ -115,7 +115,27 @@ namespace gicd = arch::gicd;
 namespace gicr = arch::gicr;
 
 // Which bitmap register an offset in [0x080, 0x400) or [0xd00, 0xd80) names; false otherwise.
-bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index);
+// Inline: it is on the path of every trapped GIC register access.
+inline bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index) {
+  if (offset >= gic_bank::igroupr && offset < gic_bank::ipriorityr) {
+    // Seven consecutive 128-byte blocks, in BitRegister order.
+    which = static_cast<BitRegister>((offset - gic_bank::igroupr) / gic_bank::bitmap_block);
+    register_index = static_cast<uint32_t>((offset % gic_bank::bitmap_block) / 4);
+    return true;
+  }
+  if (offset >= gic_bank::igrpmodr && offset < gic_bank::igrpmodr + gic_bank::bitmap_block) {
+    which = BitRegister::group_modifier;
+    register_index = static_cast<uint32_t>((offset - gic_bank::igrpmodr) / 4);
+    return true;
+  }
+  return false;
+}
+
+// An access the GIC register models take: 1, 2, 4 or 8 bytes, naturally aligned, inside
+// a frame of `frame_size` bytes. Masks, not division: on every trapped access.
+constexpr bool valid_access(uint64_t offset, unsigned width, uint64_t frame_size) {
+  return width != 0 && width <= 8 && (width & (width - 1)) == 0 && (offset & (width - 1)) == 0 && offset < frame_size;
+}
 
 bool read_bit(const InterruptState& irq, BitRegister which);
 // Applies one bit of a guest write; `bit` is the written value (set/clear registers act

@@ -67,21 +67,28 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   deliver(frame, InjectedKind::data_abort, access.write);
 }
 
+// An access that is not emulated: decoded in full for the reason, logged, aborted.
+[[gnu::noinline, gnu::cold]] void refuse_data_abort(Vm& vm, ExceptionFrame& frame, const MmioRegion* region) {
+  const Exit exit = decode_data_abort(arch::Esr(frame.esr), frame.far, arch::sysreg::hpfar_el2::read());
+  MmioRefusal refusal = exit.refusal;
+  if (refusal == MmioRefusal::none && region != nullptr) refusal = MmioRegistry::check(*region, exit.access);
+  refuse_access(vm, frame, exit.access, refusal, region);
+}
+
 // Every trapped access to an emulated register comes through here. Its only address-taken
 // local is the fixed-size request handed to the device (the events are per-CPU scratch):
 // no buffer a stack canary would guard.
 [[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
-  const Exit exit = decode_data_abort(arch::Esr(frame.esr), frame.far, arch::sysreg::hpfar_el2::read());
-  const MmioAccess access = exit.access;
-  const MmioRegion* region = vm.mmio.find(access.address);
-  if (region == nullptr) return refuse_access(vm, frame, access, MmioRefusal::none, nullptr);
-  if (exit.kind == ExitKind::mmio_refused) return refuse_access(vm, frame, access, exit.refusal, region);
-  const MmioRefusal refusal = MmioRegistry::check(*region, access);
-  if (refusal != MmioRefusal::none) return refuse_access(vm, frame, access, refusal, region);
+  const arch::Esr esr(frame.esr);
+  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+  const MmioRegion* region = vm.mmio.find(address);
+  if (region == nullptr || !emulatable_data_abort(esr)) return refuse_data_abort(vm, frame, region);
+  const MmioAccess access = data_abort_access(esr, address);
+  if (MmioRegistry::check(*region, access) != MmioRefusal::none) return refuse_data_abort(vm, frame, region);
   const bool big_endian =
       arch::sctlr::data_big_endian(arch::sysreg::sctlr_el1::read(), arch::psr::exception_level(frame.spsr));
   MmioRequest request;
-  request.offset = access.address - region->base;
+  request.offset = address - region->base;
   request.width = access.width;
   request.write = access.write;
   request.vcpu = static_cast<uint8_t>(vcpu.index);
@@ -92,7 +99,7 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   if (result == MmioResult::refused) return refuse_access(vm, frame, access, MmioRefusal::none, region);
   if (result == MmioResult::unhandled) log_unhandled(vm, *region, request);
   if (!access.write && access.reg != 31) frame.x[access.reg] = load_result(access, request.value, big_endian);
-  frame.elr += exit.instruction_length;
+  frame.elr += esr.instruction_length();
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
 }
 
