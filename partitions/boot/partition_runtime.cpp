@@ -104,6 +104,8 @@ bool configure_partition(PartitionRuntime& p, const PciHardware& pci) {
   const Partition& partition = *p.partition;
   vcpu::Vm& vm = p.vm;
   vm.name = partition.name;
+  vm.ram_host_base = partition.ram.host_base;
+  vm.ram_size = partition.ram.size;
   vm.owner = p.index;
   vm.vcpu_count = static_cast<uint32_t>(partition.cpu_count);
   for (size_t i = 0; i < partition.cpu_count; ++i) vm.vcpu_cpu[i] = partition.cpus[i].index;
@@ -238,6 +240,7 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   p.uart_line = false;
   vm.faults = 0;
   vm.unhandled = 0;
+  vm.set_way_flushed = false;
   vm.counter_offset = arch::counter();
   // Again: an SPI taken while the other vCPUs were stopping may have been left active.
   vcpu::reset_physical_interrupts(vm);

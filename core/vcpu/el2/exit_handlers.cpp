@@ -5,6 +5,7 @@
 // rate-limited log line.
 #include "core/arch/aarch64/esr.hpp"
 #include "core/arch/aarch64/gic_el2.hpp"
+#include "core/arch/aarch64/hcr.hpp"
 #include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/psr.hpp"
 #include "core/arch/aarch64/sctlr.hpp"
@@ -147,24 +148,95 @@ void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
   }
 }
 
+void set_tvm(Vcpu& vcpu, bool on) {
+  vcpu.hcr = on ? vcpu.hcr | arch::hcr::tvm : vcpu.hcr & ~arch::hcr::tvm;
+  arch::sysreg::hcr_el2::write(vcpu.hcr);
+  arch::instruction_barrier();
+}
+
+// Set/way maintenance (HCR_EL2.TSW) works on a CPU's caches as a whole, other partitions'
+// lines included, so it is emulated on the partition's own RAM, by address, as KVM does:
+// the first set/way operation cleans and invalidates all of it; the ones after it (a
+// guest loops over every set and way) do nothing more until its caches are switched on
+// or off, which TVM (trapping writes to SCTLR_EL1 and its companions) then reveals.
+void emulate_set_way(Vcpu& vcpu, Vm& vm) {
+  if (vm.set_way_flushed) return;
+  const uint64_t line = uint64_t{4} << ((arch::sysreg::ctr_el0::read() >> 16) & 0xf);  // DminLine
+  asm volatile("dsb sy" ::: "memory");
+  for (uint64_t address = vm.ram_host_base; address < vm.ram_host_base + vm.ram_size; address += line) {
+    asm volatile("dc civac, %0" ::"r"(address) : "memory");
+  }
+  asm volatile("dsb sy" ::: "memory");
+  vm.set_way_flushed = true;
+  set_tvm(vcpu, true);
+}
+
+// A write HCR_EL2.TVM trapped: done as asked; a change of SCTLR_EL1's M or C bits ends the
+// set/way epoch.
+bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, arch::SysregEncoding encoding, uint64_t value) {
+  using namespace arch::sysreg;
+  namespace r = arch::sysregs;
+  const uint32_t key = encoding.key();
+  if (key == r::sctlr_el1.key()) {
+    const uint64_t changed = sctlr_el1::read() ^ value;
+    sctlr_el1::write(value);
+    if ((changed & (arch::sctlr::mmu | arch::sctlr::data_cache)) != 0) {
+      vm.set_way_flushed = false;
+      set_tvm(vcpu, false);
+    }
+  } else if (key == r::ttbr0_el1.key()) {
+    ttbr0_el1::write(value);
+  } else if (key == r::ttbr1_el1.key()) {
+    ttbr1_el1::write(value);
+  } else if (key == r::tcr_el1.key()) {
+    tcr_el1::write(value);
+  } else if (key == r::afsr0_el1.key()) {
+    afsr0_el1::write(value);
+  } else if (key == r::afsr1_el1.key()) {
+    afsr1_el1::write(value);
+  } else if (key == r::esr_el1.key()) {
+    esr_el1::write(value);
+  } else if (key == r::far_el1.key()) {
+    far_el1::write(value);
+  } else if (key == r::mair_el1.key()) {
+    mair_el1::write(value);
+  } else if (key == r::amair_el1.key()) {
+    amair_el1::write(value);
+  } else if (key == r::contextidr_el1.key()) {
+    contextidr_el1::write(value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 [[gnu::noinline]] void handle_system_register(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
-  // ICC_SGI1R_EL1, ICC_ASGI1R_EL1 and ICC_SGI0R_EL1 writes. With one Security state there
-  // is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0 SGIs, as ICC_SGI0R_EL1 does (so
-  // KVM, and QEMU's GICv3 with DS = 1).
-  const Exit exit = decode_exit(frame.esr, frame.far, 0);
-  const uint32_t key = exit.sysreg_key;
-  const bool sgi1r = key == arch::sysregs::icc_sgi1r_el1.key();
-  if (!exit.sysreg_read && (sgi1r || key == arch::sysregs::icc_asgi1r_el1.key() ||
-                            key == arch::sysregs::icc_sgi0r_el1.key())) {
+  namespace r = arch::sysregs;
+  const arch::Esr esr(frame.esr);
+  const arch::SysregEncoding encoding = arch::sysreg_encoding(esr);
+  const uint32_t key = encoding.key();
+  const bool read = esr.sysreg_is_read();
+  const unsigned rt = esr.sysreg_rt();
+  const uint64_t value = rt == 31 ? 0 : frame.x[rt];
+  bool emulated = true;
+  if (!read && (key == r::icc_sgi1r_el1.key() || key == r::icc_asgi1r_el1.key() || key == r::icc_sgi0r_el1.key())) {
+    // With one Security state there is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0
+    // SGIs, as ICC_SGI0R_EL1 does (so KVM, and QEMU's GICv3 with DS = 1).
     vgic::Events& events = vcpu.events;
     events.clear();
-    const uint64_t value = exit.sysreg_register == 31 ? 0 : frame.x[exit.sysreg_register];
-    vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, sgi1r, events);
+    vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, key == r::icc_sgi1r_el1.key(), events);
     if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
-    frame.elr += exit.instruction_length;
+  } else if (r::is_performance_monitor(encoding) || key == r::actlr_el1.key()) {
+    if (read && rt != 31) frame.x[rt] = 0;  // a PMU without counters; no auxiliary controls
+  } else if (!read && (key == r::dc_isw.key() || key == r::dc_csw.key() || key == r::dc_cisw.key())) {
+    emulate_set_way(vcpu, vm);
+  } else {
+    emulated = !read && emulate_vm_register_write(vcpu, vm, encoding, value);
+  }
+  if (emulated) {
+    frame.elr += esr.instruction_length();
     return;
   }
-  const arch::Esr esr(frame.esr);
   if (log_allowed(vm.faults)) {
     log::fact("partition {} sysreg trap op0 {} op1 {} crn {} crm {} op2 {} pc {}", vm.name, esr.sysreg_op0(),
               esr.sysreg_op1(), esr.sysreg_crn(), esr.sysreg_crm(), esr.sysreg_op2(), hex(frame.elr));
