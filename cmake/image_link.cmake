@@ -20,7 +20,8 @@ foreach(pair IN LISTS BULKHEAD_PACKAGES)
   # writable) segment only where the sections are on different pages of that size.
   target_link_options(image_${name} PRIVATE -nostdlib -static -no-pie -T ${image_ld} -Wl,--gc-sections
     -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=4096
-    -Wl,--defsym=BULKHEAD_LINK_ADDRESS=${BULKHEAD_LINK_ADDRESS})
+    -Wl,--defsym=BULKHEAD_LINK_ADDRESS=${BULKHEAD_LINK_ADDRESS}
+    -Wl,-Map=${CMAKE_BINARY_DIR}/${name}.map)  # which objects are in the image: tests/cert/tcb_size.py
   target_link_libraries(image_${name} PRIVATE bulkhead_target bulkhead_portable "${libfdt_archive}" gcc)
   add_custom_command(TARGET image_${name} POST_BUILD
     COMMAND ${CMAKE_OBJCOPY} -O binary $<TARGET_FILE:image_${name}> ${CMAKE_BINARY_DIR}/images/${name}.img
