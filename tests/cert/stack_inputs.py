@@ -77,6 +77,7 @@ class Function:
         self.instructions = []         # (address, mnemonic, operands)
         self.calls = set()             # start addresses
         self.indirect_sites = 0        # blr/br
+        self.asm_frame = 0             # the sum of its stack-pointer decrements
         self.frame = None
         self.frame_source = None
         self.switches_stack = False
@@ -238,17 +239,29 @@ def key_of(title):
     return None, title
 
 
+def read_stack_usage(path):
+    """A .su file: `FILE:LINE:COLUMN:NAME<tab>BYTES<tab>QUALIFIER` per function."""
+    records = {}
+    with open(path) as f:
+        for line in f:
+            where_name, size, qualifier = line.rstrip("\n").rsplit("\t", 2)
+            records[where_name] = (int(size), qualifier)
+    return records
+
+
 def read_compiler_facts(build_dir):
+    """Facts per (translation unit or None, assembler name), from each object's .ci file
+    (functions, indirect calls), its .su file (frames) and its GIMPLE dump (what each
+    indirect call is)."""
     facts = collections.defaultdict(CompilerFacts)
-    su = {}
-    for path in glob.glob(os.path.join(build_dir, "**", "*.su"), recursive=True):
-        with open(path) as f:
-            for line in f:
-                where_name, size, qualifier = line.rstrip("\n").rsplit("\t", 2)
-                su[where_name] = (int(size), qualifier)
-    if not su:
-        raise Failure(f"no .su files under {build_dir}: is the image built with -fstack-usage (cmake/image.cmake)?")
-    for path in glob.glob(os.path.join(build_dir, "**", "*.ci"), recursive=True):
+    call_graphs = glob.glob(os.path.join(build_dir, "**", "*.ci"), recursive=True)
+    if not call_graphs:
+        raise Failure(f"no .ci files under {build_dir}: is the image built with -fcallgraph-info and "
+                      "-fstack-usage (cmake/image.cmake)?")
+    for path in call_graphs:
+        # The same function may differ between translation units (what got inlined): the
+        # frames come from the .su file of the same object.
+        usage = read_stack_usage(path[:-len(".ci")] + ".su")
         with open(path) as f:
             for line in f:
                 node = CI_NODE.match(line)
@@ -257,7 +270,7 @@ def read_compiler_facts(build_dir):
                     if len(label) < 3:
                         continue
                     name, where = label[0], label[1]
-                    record = su.get(f"{where}:{name}")
+                    record = usage.get(f"{where}:{name}")
                     if record is None:
                         raise Failure(f"{path}: no -fstack-usage record for {name} at {where}")
                     fact = facts[key_of(node.group(1))]
