@@ -41,19 +41,19 @@ enum class HardwareRequest : uint8_t {
 };
 const char* hardware_request_name(HardwareRequest request);
 
-// Left uninitialised in Events (only the first hardware_count are meaningful), so an
-// exit that changes nothing does not pay for clearing the array.
 struct HardwareEvent {
-  HardwareRequest request;
-  uint8_t vcpu;  // the interrupt's target vCPU (SPIs; 0xff: none) or owning vCPU (PPIs)
-  uint16_t physical_intid;
+  HardwareRequest request = HardwareRequest::enable;
+  uint8_t vcpu = 0;  // the interrupt's target vCPU (SPIs; 0xff: none) or owning vCPU (PPIs)
+  uint16_t physical_intid = 0;
 };
 
 // Everything one access changed that the target must act on. At most one hardware event
 // per interrupt per access, and one access touches at most 32 interrupts.
 struct Events {
   static constexpr size_t capacity = 32;
-  HardwareEvent hardware[capacity];  // NOLINT(cppcoreguidelines-pro-type-member-init): see above
+  // Only the first hardware_count are meaningful. Exits use per-CPU Events (cleared with
+  // clear(), not constructed), so they do not pay for initialising the array.
+  HardwareEvent hardware[capacity] = {};
   uint8_t hardware_count = 0;
   bool hardware_overflow = false;  // never expected; the target should log it
   // vCPUs whose deliverable interrupts may have changed: refill their list registers

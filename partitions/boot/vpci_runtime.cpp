@@ -182,6 +182,7 @@ bool connect_partition_pci(PartitionRuntime& p) {
   PartitionPci& pci = p.pci;
   smmu::Driver* driver = smmu_driver();
   if (!pci.present || driver == nullptr || pci.dma_context == smmu::no_context) return true;
+  smmu_restarted(pci.dma_context);
   const arch::SpinLockGuard guard(smmu_lock());
   pci.dma_connected = smmu::connect_partition_dma(*driver, pci.dma_context, pci.streams, pci.function_count, pci.bus_mastering);
   if (!pci.dma_connected) log::error("partition {}: the SMMU did not take its streams", p.partition->name);
@@ -198,6 +199,7 @@ bool quarantine_partition_pci(PartitionRuntime& p) {
     return true;
   }
   const arch::SpinLockGuard guard(smmu_lock());
+  smmu_service_locked();  // its functions' faults still name it
   pci.dma_connected = false;
   if (smmu::disconnect_partition_dma(*driver, pci.dma_context, pci.function_count, pci.bus_mastering)) return true;
   log::error("partition {}: the SMMU did not confirm its streams abort; its RAM is not reused", p.partition->name);

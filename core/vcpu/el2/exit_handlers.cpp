@@ -173,7 +173,7 @@ void emulate_set_way(Vcpu& vcpu, Vm& vm) {
 
 // A write HCR_EL2.TVM trapped: done as asked; a change of SCTLR_EL1's M or C bits ends the
 // set/way epoch.
-bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, arch::SysregEncoding encoding, uint64_t value) {
+bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, const arch::SysregEncoding& encoding, uint64_t value) {
   using namespace arch::sysreg;
   namespace r = arch::sysregs;
   const uint32_t key = encoding.key();
@@ -307,7 +307,7 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
 }
 
-[[gnu::noinline, noreturn]] void stop_exiting_vcpu(Vcpu& vcpu, Vm& vm) {
+[[gnu::noinline, noreturn]] void stop_exiting_vcpu(const Vcpu& vcpu, Vm& vm) {
   vm.psci.vcpu_stopped(vcpu.index);
   vm.lock.unlock();
   stop_this_cpu();
