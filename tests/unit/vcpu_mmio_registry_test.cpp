@@ -45,7 +45,7 @@ vcpu::MmioAccess access(uint64_t address, uint8_t width) {
 
 }  // namespace
 
-TEST_CASE("mmio registry: every overlap geometry is refused and names the region it hits; adjacent is fine") {
+TEST_CASE("mmio registry: every overlap geometry is refused and names the region it hits, adjacent is fine") {
   // The existing region: [0x1000, 0x2000).
   struct Case {
     const char* geometry;
@@ -138,7 +138,7 @@ TEST_CASE("mmio registry: malformed regions are refused with their reason") {
   for (const Name& n : names) CHECK(std::string(vcpu::registration_error_name(n.error)) == n.text);
 }
 
-TEST_CASE("mmio registry: capacity, then full; clear empties it") {
+TEST_CASE("mmio registry: capacity, then full, and clear() empties it") {
   MmioRegistry registry;
   for (uint64_t i = 0; i < MmioRegistry::capacity; ++i) {
     CAPTURE(i);

@@ -73,7 +73,7 @@ TEST_CASE("register access: a W destination never keeps bits above 31") {
   }
 }
 
-TEST_CASE("register access: stores hand the device only the access's bytes; XZR stores zero") {
+TEST_CASE("register access: stores hand the device only the access's bytes, XZR stores zero") {
   const uint64_t x = 0x1122334455667788ull;
   struct Case {
     uint8_t width;

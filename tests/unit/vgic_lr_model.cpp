@@ -471,6 +471,17 @@ void Machine::entered(uint8_t k) {
   touched_[k] = false;
   for (bool& tolerated : tolerate_[k]) tolerated = false;
   std::copy(cpu[k].lr, cpu[k].lr + lrs_, entered_lr_[k]);
+  // A virtual level line stays pending while asserted, whatever the guest took.
+  const auto level_held = [&](uint8_t bank, uint16_t intid) {
+    const InterruptState& irq = *gic.interrupt(bank, intid);
+    if (shadow_of(bank, intid).line && !irq.edge && !irq.pending()) {
+      violation("level line " + std::to_string(intid) + " asserted but not pending in the vGIC");
+    }
+  };
+  for (const uint16_t ppi : virtual_ppis) level_held(k, ppi);
+  for (const OwnedSpi& spi : spis) {
+    if (!spi.hardware) level_held(k, spi.intid);
+  }
   check_list_registers(k);
 }
 
