@@ -155,29 +155,36 @@ bool check_device_tree() {
   return true;
 }
 
+// One dword of an absent slot or function, which must read all ones.
+bool absent_word(uint8_t bus, uint8_t slot, uint8_t function, uint16_t offset) {
+  const uint32_t word = read32(pci::config_address(bus, slot, function, offset));
+  if (word == pci::absent) return true;
+  begin_fail();
+  put_text("absent ");
+  put_hex(bus);
+  put(':');
+  pci::put_vbdf(slot);
+  put_text(" function ");
+  put_decimal(function);
+  put_text(" offset ");
+  put_hex(offset);
+  put_text(" read ");
+  put_hex(word);
+  put_text(" expected 0xffffffff");
+  end_line();
+  return false;
+}
+
 // An absent slot or function: every width reads all ones, and a write changes nothing.
 bool check_absent(uint8_t bus, uint8_t slot, uint8_t function) {
   const uint64_t at = pci::config_address(bus, slot, function, 0);
   write32(at + pci::reg::command, pci::command_memory | pci::command_io);
-  const uint32_t words[] = {read32(at), read32(at + pci::reg::command), read32(at + pci::reg::class_revision),
-                            read32(at + pci::reg::bar0), read32(at + pci::reg::interrupt_line)};
-  for (const uint32_t word : words) {
-    if (word != pci::absent) {
-      begin_fail();
-      put_text("absent ");
-      put_hex(bus);
-      put(':');
-      pci::put_vbdf(slot);
-      put_text(" function ");
-      put_decimal(function);
-      put_text(" read ");
-      put_hex(word);
-      put_text(" expected 0xffffffff");
-      end_line();
-      return false;
-    }
-  }
-  return expect_hex("absent function: 16-bit read", read16(at + 2), 0xffff) &&
+  return absent_word(bus, slot, function, pci::reg::vendor_device) &&
+         absent_word(bus, slot, function, pci::reg::command) &&
+         absent_word(bus, slot, function, pci::reg::class_revision) &&
+         absent_word(bus, slot, function, pci::reg::bar0) &&
+         absent_word(bus, slot, function, pci::reg::interrupt_line) &&
+         expect_hex("absent function: 16-bit read", read16(at + 2), 0xffff) &&
          expect_hex("absent function: 8-bit read", read8(at + pci::reg::header_type), 0xff);
 }
 
@@ -334,7 +341,7 @@ void test_pci_enumerate() {
     fail("no valid probe.pci=SS:VVVV:DDDD:CCCCCC,... in the bootargs");
     return;
   }
-  pci::Bus& bus = pci::scan();
+  const pci::Bus& bus = pci::scan();
   for (uint32_t i = 0; i < bus.count; ++i) {
     const Function& f = bus.functions[i];
     bool wanted = false;
@@ -439,7 +446,7 @@ void test_pci_bars() {
 
 void test_pci_registers() {
   if (!pci::place_all()) return;
-  pci::Bus& bus = pci::scan();
+  const pci::Bus& bus = pci::scan();
   for (uint32_t i = 0; i < bus.count; ++i) {
     const Function& f = bus.functions[i];
     if (f.vendor == edu_vendor && f.device == edu_device) {

@@ -227,7 +227,7 @@ bool run_intx(const Function& edu, const PciIntxRoute& route) {
   gic::set_hook(intid, acknowledge_edu);
   const uint64_t d = gic::distributor;
   write8(d + gic::ipriorityr + intid, 0xa0);
-  write32(d + gic::isenabler + 4 * (intid / 32), 1u << (intid % 32));
+  write32(d + gic::isenabler + uint64_t{4} * (intid / 32), 1u << (intid % 32));
   const uint16_t command = pci::read16(edu.slot, pci::reg::command);
   pci::write16(edu.slot, pci::reg::command, static_cast<uint16_t>(command | pci::command_intx_disable));
   const uint32_t before = r.count[intid];
@@ -235,7 +235,11 @@ bool run_intx(const Function& edu, const PciIntxRoute& route) {
   write32(edu_base + edu_factorial, 5);
   irqs_on();
   const bool idle = wait_edu_idle();
-  delay_us(20000);  // time for an interrupt INTx disable should hold back
+  // edu raises its line right after the computation; then give an interrupt INTx
+  // disable should hold back time to arrive.
+  const uint8_t slot = edu.slot;
+  wait_for([slot] { return (pci::read16(slot, pci::reg::status) & pci::status_interrupt) != 0; }, 1000000);
+  delay_us(20000);
   const uint32_t held = since(r.count[intid], before);
   const uint16_t status_held = pci::read16(edu.slot, pci::reg::status);
   pci::write16(edu.slot, pci::reg::command, static_cast<uint16_t>(command & ~pci::command_intx_disable));
@@ -244,7 +248,7 @@ bool run_intx(const Function& edu, const PciIntxRoute& route) {
   irqs_off();
   const uint32_t count = since(r.count[intid], before);
   const uint16_t status_after = pci::read16(edu.slot, pci::reg::status);
-  write32(d + gic::icenabler + 4 * (intid / 32), 1u << (intid % 32));
+  write32(d + gic::icenabler + uint64_t{4} * (intid / 32), 1u << (intid % 32));
   write32(edu_base + edu_status, 0);
   return expect_hex("edu factorial finished", idle ? 1 : 0, 1) &&
          expect_hex("edu factorial of 5", read32(edu_base + edu_factorial), 120) &&
@@ -265,7 +269,7 @@ bool run_dma(uint64_t source, uint64_t destination, uint64_t direction) {
   write64(edu_base + edu_dma_destination, destination);
   write64(edu_base + edu_dma_count, sizeof(dma_source));
   write64(edu_base + edu_dma_command, edu_dma_run | direction);
-  return wait_for([] { return (read64(edu_base + edu_dma_command) & edu_dma_run) == 0; }, 2000000);
+  return wait_for([] { return (read64(edu_base + edu_dma_command) & edu_dma_run) == 0; }, 5000000);
 }
 
 }  // namespace
