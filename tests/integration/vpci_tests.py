@@ -16,6 +16,9 @@ functions have decode and bus mastering off again while the peer's edu still dec
 hypervisor says so once, and an edu DMA reaches no guest RAM; unowned functions stay
 quarantined; with legacy-intx "denied" Interrupt Pin reads 0.
 
+`restart`: the probe restarts itself again and again with edu decoding and mastering;
+each boot finds the virtual bus at power-on, the old BAR address unmapped, DMA working.
+
 Usage: vpci_tests.py --build-dir build SCENARIO
 """
 import os
@@ -286,7 +289,10 @@ def bus(build):
         held.expect(peer_command == 0x0402, f"the peer's edu: command {peer_command:#06x}, expected memory decode "
                                             f"on and INTx disabled (0x0402)")
         session.type("g")
-        session.wait_for("bulkhead: partition probe off", 120)
+        at = session.wait_for("bulkhead: partition probe off", 120)
+        # The stop quarantines the functions, then detaches their streams (smmu/README.md).
+        for sbdf in probe.functions:
+            session.wait_for(f" detached partition probe function {sbdf}", 30, at)
         # Stopped: every mapping gone, decode and bus mastering off; the peer is unaffected.
         off = session.run()
         for sbdf in probe.functions:
@@ -402,6 +408,30 @@ def no_smmu(build):
     run.expect_line(f"[probe] probe: done passed {passed} failed 0")
     run.expect(run.report[-1] == "power-off reason all-partitions-off", "must end with all-partitions-off")
     print(f"{passed} probe results passed; bus master withheld, DMA blocked, unowned functions quarantined")
+
+
+@scenario()
+def restart(build):
+    """SYSTEM_RESET with edu decoding and mastering: each boot finds the bus at power-on
+    again, nothing mapped at the old BAR address, and DMA working again."""
+    args = q.machine_args(extra=TOPOLOGY)
+    run = q.boot(os.path.join(build, "probe-pci-restart.img"), args, timeout=180,
+                 until="bulkhead: partition probe restart 3 system-reset")
+    run.expect(not run.timed_out, "the probe did not restart 3 times")
+    expect_no_failures(run, "probe")
+    boots = run.lines.count("[probe] probe: reset-loop boot")
+    run.expect(boots >= 3, f"the probe booted {boots} times")
+    tests = description_bootargs("probe-pci-restart.dts", "probe").split()[0].split("=", 1)[1].split(",")
+    for test in [t for t in tests if t != "reset-loop"]:
+        count = len(passes(run, "probe", test))
+        run.expect(count >= boots, f"{test} passed {count} times in {boots} boots")
+    first = re.match(r"^1 functions at power-on .*; nothing mapped at (0x[0-9a-f]+)$", passes(run, "probe", "pci-power-on")[0])
+    run.expect(first, "pci-power-on line")
+    run.expect(f"00:01.0 bar 0 {first[1]}; decode on" in [l.replace("placed ", "") for l in passes(run, "probe", "pci-bars")],
+               "edu was not placed where pci-power-on found nothing mapped")
+    run.expect(not [l for l in run.report if "dma-fault" in l], "DMA faults across restarts")
+    run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
+    print(f"{boots} boots, each at power-on and with DMA working")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ constexpr TestEntry all_tests[] = {
     {"pci-registers", test_pci_registers},
     {"pci-move", test_pci_move},
     {"pci-decode", test_pci_decode},
+    {"pci-power-on", test_pci_power_on},
     {"pci-forbidden", test_pci_forbidden},
     {"pci-intx", test_pci_intx},
     {"pci-bus-master", test_pci_bus_master},

@@ -151,6 +151,8 @@ bool size_bars(Function& f) {
   return true;
 }
 
+uint64_t first_mem32_placement() { return host().mem32.cpu + mem32_start; }
+
 uint64_t bar_address(const Function& f, uint8_t bar) {
   const Bar& b = f.bars[bar];
   if (b.kind == BarKind::io) return host().io.cpu + (b.address - host().io.pci);

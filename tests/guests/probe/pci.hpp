@@ -112,6 +112,9 @@ bool size_bars(Function& f);
 // decode where a function has such BARs. Once; false after a FAIL line.
 bool place_all();
 
+// The first address place_all() gives a 32-bit memory BAR (the largest one goes there).
+uint64_t first_mem32_placement();
+
 // Where the CPU reaches a placed BAR: the guest-physical address, or for an I/O BAR the
 // I/O window's CPU address plus the port.
 uint64_t bar_address(const Function& f, uint8_t bar);

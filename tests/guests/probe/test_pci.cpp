@@ -7,7 +7,10 @@
 //   pci-registers  a known register of each device through its BAR and the I/O window;
 //   pci-move       BARs moved while decoding: the register at the new address, an external
 //                  abort at the old one; a BAR moved onto another one stays unmapped;
-//   pci-decode     memory decode off: an external abort at the BAR; on again: it answers.
+//   pci-decode     memory decode off: an external abort at the BAR; on again: it answers;
+//   pci-power-on   every function as after a reset: command, BARs and Interrupt Line 0,
+//                  and nothing mapped where pci-bars will put the first BAR (run before
+//                  it, in a partition that restarts: the previous boot's state is gone).
 #include "console.hpp"
 #include "pci.hpp"
 #include "tests.hpp"
@@ -549,6 +552,35 @@ void test_pci_decode() {
   put_text(" memory decode off: external abort at ");
   put_hex(base);
   put_text("; on again: id read");
+  end_line();
+}
+
+void test_pci_power_on() {
+  const pci::Bus& bus = pci::scan();
+  if (bus.count == 0) {
+    fail("no function on bus 0");
+    return;
+  }
+  for (uint32_t i = 0; i < bus.count; ++i) {
+    const uint8_t slot = bus.functions[i].slot;
+    if (!expect_hex("command at power-on", pci::read16(slot, pci::reg::command), 0) ||
+        !expect_hex("Interrupt Line at power-on", pci::read8(slot, pci::reg::interrupt_line), 0)) {
+      return;
+    }
+    for (uint8_t b = 0; b < pci::bar_slots; ++b) {
+      const uint32_t value = pci::read32(slot, static_cast<uint16_t>(pci::reg::bar0 + 4 * b));
+      const uint32_t flags = (value & pci::bar_io_space) != 0 ? pci::bar_io_flags : pci::bar_memory_flags;
+      if (!expect_hex("BAR address at power-on", value & ~flags, 0)) return;
+    }
+  }
+  const uint64_t first = pci::first_mem32_placement();
+  if (!expect_read_aborts("where the first BAR goes, before it is placed", first)) return;
+  // A value the next boot must not find again.
+  pci::write8(bus.functions[0].slot, pci::reg::interrupt_line, 0x5a);
+  begin_pass();
+  put_decimal(bus.count);
+  put_text(" functions at power-on (command, BARs, Interrupt Line 0); nothing mapped at ");
+  put_hex(first);
   end_line();
 }
 

@@ -55,6 +55,7 @@ void test_pci_bars();
 void test_pci_registers();
 void test_pci_move();
 void test_pci_decode();
+void test_pci_power_on();
 void test_pci_forbidden();
 void test_pci_intx();
 void test_pci_bus_master();
