@@ -21,8 +21,10 @@ constexpr uint16_t latency_timer = 0x0d;
 constexpr uint16_t header_type = 0x0e;
 constexpr uint16_t bist = 0x0f;
 constexpr uint16_t bar0 = 0x10;
+constexpr uint16_t subsystem_ids = 0x2c;
 constexpr uint16_t rom = 0x30;
 constexpr uint16_t capability_pointer = 0x34;
+constexpr uint16_t reserved_dword = 0x38;
 constexpr uint16_t interrupt_line = 0x3c;
 constexpr uint16_t interrupt_pin = 0x3d;
 constexpr uint16_t extended_first = 0x100;
@@ -32,6 +34,9 @@ constexpr uint16_t command_io = 1u << 0;
 constexpr uint16_t command_memory = 1u << 1;
 constexpr uint16_t command_bus_master = 1u << 2;
 constexpr uint16_t command_intx_disable = 1u << 10;
+// Every bit but those four: SERR, parity, memory write and invalidate, and the rest.
+constexpr uint16_t command_other_bits =
+    static_cast<uint16_t>(~(command_io | command_memory | command_bus_master | command_intx_disable));
 constexpr uint16_t status_interrupt = 1u << 3;
 constexpr uint16_t status_capability_list = 1u << 4;
 constexpr uint8_t header_multi_function = 0x80;

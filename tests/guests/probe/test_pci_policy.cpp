@@ -16,30 +16,13 @@
 #include "console.hpp"
 #include "gic.hpp"
 #include "pci.hpp"
+#include "qemu_devices.hpp"
 #include "tests.hpp"
 
 namespace probe {
 namespace {
 
 using pci::Function;
-
-constexpr uint16_t edu_vendor = 0x1234;
-constexpr uint16_t edu_device = 0x11e8;
-constexpr uint32_t edu_identification_value = 0x010000ed;
-constexpr uint64_t edu_factorial = 0x08;
-constexpr uint64_t edu_status = 0x20;
-constexpr uint32_t edu_status_computing = 0x01;
-constexpr uint32_t edu_status_irq_on_factorial = 0x80;
-constexpr uint64_t edu_irq_status = 0x24;
-constexpr uint64_t edu_irq_acknowledge = 0x64;
-constexpr uint32_t edu_irq_factorial = 0x1;
-constexpr uint64_t edu_dma_source = 0x80;
-constexpr uint64_t edu_dma_destination = 0x88;
-constexpr uint64_t edu_dma_count = 0x90;
-constexpr uint64_t edu_dma_command = 0x98;
-constexpr uint64_t edu_dma_run = 0x1;
-constexpr uint64_t edu_dma_to_ram = 0x2;  // device buffer -> RAM; clear: RAM -> device buffer
-constexpr uint64_t edu_dma_buffer = 0x40000;
 
 constexpr uint8_t interrupt_line_scratch = 0x5a;
 constexpr uint8_t cache_line_size_written = 0x10;  // the first unhandled write of each function
@@ -129,11 +112,19 @@ bool check_hidden(const Function& f, uint32_t& written) {
   return true;
 }
 
-// A known register of `f` still answers (no FLR or D3hot took it away).
+// A known register of `f` still answers (no FLR or D3hot took it away: its BARs would
+// be cleared, and the host bridge answers an unclaimed read with all ones).
 bool still_alive(const Function& f) {
-  if (f.vendor != edu_vendor || f.device != edu_device) return true;
-  return expect_hex("edu identification after the forbidden writes", read32(pci::bar_address(f, 0)),
-                    edu_identification_value);
+  if (f.vendor == edu::vendor && f.device == edu::device) {
+    return expect_hex("edu identification after the forbidden writes", read32(pci::bar_address(f, 0)),
+                      edu::identification_value);
+  }
+  if (f.vendor == e1000e::vendor && f.device == e1000e::device) {
+    return expect_hex("e1000e RAH0 valid bit and reserved bits after the forbidden writes",
+                      read32(pci::bar_address(f, 0) + e1000e::rah0) & (e1000e::rah_valid | e1000e::rah_reserved),
+                      e1000e::rah_valid);
+  }
+  return true;
 }
 
 bool check_forbidden(const Function& f) {
@@ -145,28 +136,28 @@ bool check_forbidden(const Function& f) {
     return false;
   }
   const uint16_t command = pci::read16(f.slot, pci::reg::command);
-  pci::write16(f.slot, pci::reg::command, static_cast<uint16_t>(command | 0xfbf8));  // every bit but the four
+  pci::write16(f.slot, pci::reg::command, static_cast<uint16_t>(command | pci::command_other_bits));
   if (!expect_hex("command after setting the non-guest bits", pci::read16(f.slot, pci::reg::command), command)) return false;
   const uint8_t pointer = pci::read8(f.slot, pci::reg::capability_pointer);
   const uint32_t identity = pci::read32(f.slot, pci::reg::vendor_device);
   const uint32_t class_revision = pci::read32(f.slot, pci::reg::class_revision);
-  const uint32_t subsystem = pci::read32(f.slot, 0x2c);
+  const uint32_t subsystem = pci::read32(f.slot, pci::reg::subsystem_ids);
   const PciIntxRoute* route = pci::intx_route(f.slot, 1);
   const uint8_t pin = route != nullptr ? 1 : 0;  // what the DT routes: INTA, or nothing
   pci::write32(f.slot, pci::reg::vendor_device, 0);
   pci::write32(f.slot, pci::reg::class_revision, 0);
-  pci::write32(f.slot, 0x2c, 0);
+  pci::write32(f.slot, pci::reg::subsystem_ids, 0);
   pci::write32(f.slot, pci::reg::rom, pci::rom_sizing);
-  pci::write32(f.slot, 0x38, 0xffffffffu);  // reserved
+  pci::write32(f.slot, pci::reg::reserved_dword, 0xffffffffu);
   if (!check_byte(f, "capability pointer", pci::reg::capability_pointer, 0xfc, pointer) ||
       !check_byte(f, "Interrupt Pin", pci::reg::interrupt_pin, 4, pin) ||
       !check_byte(f, "Interrupt Line (scratch)", pci::reg::interrupt_line, interrupt_line_scratch,
                   interrupt_line_scratch) ||
       !expect_hex("vendor/device after writing 0", pci::read32(f.slot, pci::reg::vendor_device), identity) ||
       !expect_hex("class/revision after writing 0", pci::read32(f.slot, pci::reg::class_revision), class_revision) ||
-      !expect_hex("subsystem IDs after writing 0", pci::read32(f.slot, 0x2c), subsystem) ||
+      !expect_hex("subsystem IDs after writing 0", pci::read32(f.slot, pci::reg::subsystem_ids), subsystem) ||
       !expect_hex("ROM BAR after writing it (hidden)", pci::read32(f.slot, pci::reg::rom), 0) ||
-      !expect_hex("reserved dword 0x38", pci::read32(f.slot, 0x38), 0)) {
+      !expect_hex("reserved dword 0x38", pci::read32(f.slot, pci::reg::reserved_dword), 0)) {
     return false;
   }
   uint32_t hidden = 0;
@@ -207,13 +198,13 @@ uint64_t edu_base = 0;
 volatile uint32_t edu_irq_seen = 0;
 
 void acknowledge_edu(uint32_t) {
-  const uint32_t status = read32(edu_base + edu_irq_status);
+  const uint32_t status = read32(edu_base + edu::irq_status);
   edu_irq_seen = status;
-  write32(edu_base + edu_irq_acknowledge, status);
+  write32(edu_base + edu::irq_acknowledge, status);
 }
 
 bool wait_edu_idle() {
-  return wait_for([] { return (read32(edu_base + edu_status) & edu_status_computing) == 0; }, 1000000);
+  return wait_for([] { return (read32(edu_base + edu::status) & edu::status_computing) == 0; }, 1000000);
 }
 
 bool run_intx(const Function& edu, const PciIntxRoute& route) {
@@ -231,8 +222,8 @@ bool run_intx(const Function& edu, const PciIntxRoute& route) {
   const uint16_t command = pci::read16(edu.slot, pci::reg::command);
   pci::write16(edu.slot, pci::reg::command, static_cast<uint16_t>(command | pci::command_intx_disable));
   const uint32_t before = r.count[intid];
-  write32(edu_base + edu_status, edu_status_irq_on_factorial);
-  write32(edu_base + edu_factorial, 5);
+  write32(edu_base + edu::status, edu::status_irq_on_factorial);
+  write32(edu_base + edu::factorial, 5);
   irqs_on();
   const bool idle = wait_edu_idle();
   // edu raises its line right after the computation; then give an interrupt INTx
@@ -249,14 +240,14 @@ bool run_intx(const Function& edu, const PciIntxRoute& route) {
   const uint32_t count = since(r.count[intid], before);
   const uint16_t status_after = pci::read16(edu.slot, pci::reg::status);
   write32(d + gic::icenabler + uint64_t{4} * (intid / 32), 1u << (intid % 32));
-  write32(edu_base + edu_status, 0);
+  write32(edu_base + edu::status, 0);
   return expect_hex("edu factorial finished", idle ? 1 : 0, 1) &&
-         expect_hex("edu factorial of 5", read32(edu_base + edu_factorial), 120) &&
+         expect_hex("edu factorial of 5", read32(edu_base + edu::factorial), 120) &&
          expect_hex("interrupts taken with INTx disabled", held, 0) &&
          expect_hex("status.interrupt while INTx is disabled", status_held & pci::status_interrupt, pci::status_interrupt) &&
          expect_hex("interrupt taken once INTx is enabled", taken ? 1 : 0, 1) &&
          expect_hex("interrupts taken", count, 1) &&
-         expect_hex("edu interrupt status seen by the handler", edu_irq_seen, edu_irq_factorial) &&
+         expect_hex("edu interrupt status seen by the handler", edu_irq_seen, edu::irq_factorial) &&
          expect_hex("status.interrupt after the acknowledgement", status_after & pci::status_interrupt, 0);
 }
 
@@ -265,11 +256,11 @@ alignas(4096) volatile uint8_t dma_source[256];
 alignas(4096) volatile uint8_t dma_destination[256];
 
 bool run_dma(uint64_t source, uint64_t destination, uint64_t direction) {
-  write64(edu_base + edu_dma_source, source);
-  write64(edu_base + edu_dma_destination, destination);
-  write64(edu_base + edu_dma_count, sizeof(dma_source));
-  write64(edu_base + edu_dma_command, edu_dma_run | direction);
-  return wait_for([] { return (read64(edu_base + edu_dma_command) & edu_dma_run) == 0; }, 5000000);
+  write64(edu_base + edu::dma_source, source);
+  write64(edu_base + edu::dma_destination, destination);
+  write64(edu_base + edu::dma_count, sizeof(dma_source));
+  write64(edu_base + edu::dma_command, edu::dma_run | direction);
+  return wait_for([] { return (read64(edu_base + edu::dma_command) & edu::dma_run) == 0; }, 5000000);
 }
 
 }  // namespace
@@ -284,7 +275,7 @@ void test_pci_forbidden() {
 
 void test_pci_intx() {
   if (!pci::place_all()) return;
-  const Function* edu = pci::find(edu_vendor, edu_device);
+  const Function* edu = pci::find(edu::vendor, edu::device);
   if (edu == nullptr) {
     fail("no edu function");
     return;
@@ -306,7 +297,7 @@ void test_pci_intx() {
 
 void test_pci_bus_master() {
   if (!pci::place_all()) return;
-  const Function* edu = pci::find(edu_vendor, edu_device);
+  const Function* edu = pci::find(edu::vendor, edu::device);
   if (edu == nullptr) {
     fail("no edu function");
     return;
@@ -324,7 +315,7 @@ void test_pci_bus_master() {
   dsb();
   const auto source = reinterpret_cast<uint64_t>(dma_source);
   const auto destination = reinterpret_cast<uint64_t>(dma_destination);
-  const bool done = run_dma(source, edu_dma_buffer, 0) && run_dma(edu_dma_buffer, destination, edu_dma_to_ram);
+  const bool done = run_dma(source, edu::dma_buffer, 0) && run_dma(edu::dma_buffer, destination, edu::dma_to_ram);
   dsb();
   uint32_t copied = 0;
   uint32_t untouched = 0;
