@@ -398,8 +398,7 @@ void test_pci_bars() {
     end_line();
   }
   if (!pci::place_all()) return;
-  begin_pass();
-  put_text("placed");
+  // One line per function: a console line holds at most 200 bytes.
   for (uint32_t i = 0; i < bus.count; ++i) {
     const Function& f = bus.functions[i];
     for (uint8_t b = 0; b < pci::bar_slots; ++b) {
@@ -410,16 +409,20 @@ void test_pci_bars() {
       uint64_t value = pci::read32(f.slot, offset);
       if (bar.kind == BarKind::mem64) value |= uint64_t{pci::read32(f.slot, static_cast<uint16_t>(offset + 4))} << 32;
       if (!expect_hex("BAR register after placement", value & ~uint64_t{flags}, bar.address)) return;
-      put(' ');
-      pci::put_vbdf(f.slot);
+    }
+    begin_pass();
+    put_text("placed ");
+    pci::put_vbdf(f.slot);
+    for (uint8_t b = 0; b < pci::bar_slots; ++b) {
+      if (f.bars[b].kind == BarKind::none) continue;
       put_text(" bar ");
       put_decimal(b);
       put(' ');
-      put_hex(bar.address);
+      put_hex(f.bars[b].address);
     }
+    put_text("; decode on");
+    end_line();
   }
-  put_text("; decode on");
-  end_line();
 }
 
 void test_pci_registers() {
