@@ -178,12 +178,14 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   vcpu::Vm& vm = p.vm;
   shared_console.flush(p.index);
   vm.off = true;
-  log::fact("partition {} {}", vm.name, why);
-  shared_console.detach(p.index);  // the focus moves on
   // Its other vCPUs notice at their next exit; kick them there.
   vcpu::kick_running_vcpus(vm, ~0u);
   vcpu::reset_physical_interrupts(vm);
-  quarantine_partition_pci(p);  // its functions stop decoding and mastering, their DMA aborts
+  // Its functions stop decoding, mastering and interrupting, their DMA aborts: the line
+  // below says the partition is off, devices included.
+  quarantine_partition_pci(p);
+  log::fact("partition {} {}", vm.name, why);
+  shared_console.detach(p.index);  // the focus moves on
   power_lock.lock();
   const bool last = --running_count == 0;
   power_lock.unlock();
