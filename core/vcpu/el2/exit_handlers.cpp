@@ -42,6 +42,11 @@ void deliver(ExceptionFrame& frame, InjectedKind kind, bool write) {
   frame.spsr = injected.spsr;
 }
 
+// Whether the guest's data accesses at the trapping exception level are big-endian.
+bool guest_data_big_endian(const ExceptionFrame& frame) {
+  return arch::sctlr::data_big_endian(arch::sysreg::sctlr_el1::read(), arch::psr::exception_level(frame.spsr));
+}
+
 const char* access_name(bool write) { return write ? "write" : "read"; }
 
 [[gnu::noinline, gnu::cold]] void log_unhandled(Vm& vm, const MmioRegion& region, const MmioRequest& request) {
@@ -82,24 +87,35 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
 [[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
   const arch::Esr esr(frame.esr);
   const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
-  const MmioRegion* region = vm.mmio.find(address);
+  const MmioRegion* region = vm.mmio.find(address, vcpu.mmio_hint);
   if (region == nullptr || !emulatable_data_abort(esr)) return refuse_data_abort(vm, frame, region);
-  const MmioAccess access = data_abort_access(esr, address);
-  if (MmioRegistry::check(*region, access) != MmioRefusal::none) return refuse_data_abort(vm, frame, region);
-  const bool big_endian =
-      arch::sctlr::data_big_endian(arch::sysreg::sctlr_el1::read(), arch::psr::exception_level(frame.spsr));
   MmioRequest request;
   request.offset = address - region->base;
-  request.width = access.width;
-  request.write = access.write;
+  request.width = static_cast<uint8_t>(esr.access_size());
+  request.write = esr.write();
   request.vcpu = static_cast<uint8_t>(vcpu.index);
-  if (access.write) request.value = store_data(access, frame.x[access.reg & 31], big_endian);
+  if (MmioRegistry::check(*region, {.address = address, .width = request.width}) != MmioRefusal::none) {
+    return refuse_data_abort(vm, frame, region);
+  }
+  // The rest of the access (its register, sign and size) is decoded again where it is
+  // needed rather than kept across the device's call.
+  if (request.write) {
+    request.value = store_data(data_abort_access(esr, address), frame.x[esr.transfer_register() & 31],
+                               guest_data_big_endian(frame));
+  }
   vgic::Events& events = vcpu.events;
   events.clear();
   const MmioResult result = region->device->access(request, events);
-  if (result == MmioResult::refused) return refuse_access(vm, frame, access, MmioRefusal::none, region);
-  if (result == MmioResult::unhandled) log_unhandled(vm, *region, request);
-  if (!access.write && access.reg != 31) frame.x[access.reg] = load_result(access, request.value, big_endian);
+  if (result != MmioResult::handled) {
+    if (result == MmioResult::refused) {
+      return refuse_access(vm, frame, data_abort_access(esr, address), MmioRefusal::none, region);
+    }
+    log_unhandled(vm, *region, request);
+  }
+  if (!request.write && esr.transfer_register() != 31) {
+    frame.x[esr.transfer_register()] =
+        load_result(data_abort_access(esr, address), request.value, guest_data_big_endian(frame));
+  }
   frame.elr += esr.instruction_length();
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
 }
