@@ -61,7 +61,7 @@ TEST_CASE("smmu faults: real faults become lines naming partition, function, add
   CHECK(f.bench.smmu.dma(0x18, 0x40000000, true).physical == 0x80000000);
 }
 
-TEST_CASE("smmu faults: each partition has its own budget; what is dropped is counted and said") {
+TEST_CASE("smmu faults: each partition has its own budget, what is dropped is counted and said") {
   FaultBench f;
   for (int i = 0; i < 20; ++i) REQUIRE(f.bench.smmu.inject_event(translation_fault(0x10, 0x50000000 + 0x1000 * i, true)));
   REQUIRE(f.bench.smmu.inject_event(translation_fault(0x18, 0x48000000, false)));
@@ -115,7 +115,7 @@ TEST_CASE("smmu faults: the event queue wraps around, and an overflow is reporte
   CHECK(f.faults.overflows() == 1);
 }
 
-TEST_CASE("smmu faults: a drain handles at most its limit; the rest waits for the next one") {
+TEST_CASE("smmu faults: a drain handles at most its limit, the rest waits for the next one") {
   FaultBench f;
   for (int i = 0; i < 10; ++i) REQUIRE(f.bench.smmu.inject_event(translation_fault(0x18, 0x48000000, true)));
   CHECK(f.bench.driver.service(f.faults, 4) == 4);
