@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "smmu/queues.hpp"
 #include "smmu/registers.hpp"
@@ -53,6 +54,28 @@ TEST_CASE("smmu queue: a 4-entry command queue wraps many times while the SMMU c
   CHECK(bench.operations("unknown").empty());
 }
 
+TEST_CASE("smmu queue: a single-entry command queue works, one command at a time; stuck, it is reported") {
+  sim::SimSmmuConfig config = sim::SimSmmuConfig::qemu_7_2();
+  config.idr[1] &= ~(0x1fu << 21);  // CMDQS 0: one entry
+  test::SmmuBench bench(config);
+  sim::CapturedLog log;
+  REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
+  CHECK(log.lines()[0].find(" cmdq 1 eventq 128 ") != std::string::npos);
+  const smmu::ContextId a = bench.driver.create_context(test::alpha);
+  REQUIRE(bench.driver.attach(a, 0x10, "0000:00:02.0"));
+  CHECK(bench.smmu.dma(0x10, 0x40000000, true).physical == 0x60000000);
+  REQUIRE(bench.driver.detach_context(a));
+  CHECK(bench.smmu.commands_consumed() == bench.driver.commands_issued());
+
+  test::SmmuBench stuck(config);
+  stuck.smmu.command_mode = sim::CommandMode::stuck;
+  log.clear();
+  CHECK(stuck.bring_up() == BringUpResult::stuck);  // CMD_CFGI_ALL fills it: no room for CMD_TLBI_NSNH_ALL
+  CHECK(log.errors() == std::vector<std::string>{
+                            "bulkhead: error: smmu-v3 /smmuv3@9050000: invalidating everything at bring-up: the command "
+                            "queue did not drain within 1000000 us (CMDQ_PROD 0x1 CMDQ_CONS 0x0): the SMMU is stuck"});
+}
+
 TEST_CASE("smmu queue: a queue that stops draining is a reported failure, and nothing waits forever after it") {
   test::SmmuBench bench;
   REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
@@ -90,4 +113,32 @@ TEST_CASE("smmu queue: a command the SMMU refuses is skipped, reported, and the 
   bench.smmu.refused_opcodes.clear();
   CHECK(bench.driver.attach(a, 0x10, "0000:00:02.0"));
   CHECK(bench.driver.detach_context(a));
+}
+
+TEST_CASE("smmu queue: a full queue that never drains: waiting for room is bounded too") {
+  sim::SimSmmuConfig config = sim::SimSmmuConfig::qemu_7_2();
+  config.idr[1] = (config.idr[1] & ~(0x1fu << 21)) | (2u << 21);  // CMDQS 2: 4 entries
+  const struct {
+    uint32_t streams;
+    const char* where;  // the command that found no room
+  } cases[] = {{5, "attaching a stream: "}, {4, "attaching streams: "}};  // a fifth CFGI_STE; the CMD_SYNC
+  for (const auto& c : cases) {
+    CAPTURE(c.streams);
+    test::SmmuBench bench(config);
+    REQUIRE(bench.bring_up({0x100}) == BringUpResult::enabled);
+    const smmu::ContextId a = bench.driver.create_context(test::alpha);
+    bench.smmu.command_mode = sim::CommandMode::stuck;
+    std::vector<smmu::FunctionStreams> functions(c.streams);
+    for (uint32_t i = 0; i < c.streams; ++i) functions[i] = {"0000:01:00.0", {0x100 + i, 0}, 1};
+    sim::CapturedLog log;
+    const uint64_t start = bench.clock.now();
+    CHECK_FALSE(bench.driver.attach_functions(a, functions.data(), functions.size()));
+    CHECK(bench.clock.now() - start < 1100000);
+    REQUIRE(log.errors().size() == 1);
+    // Bring-up left PROD = CONS = 3; four commands later the queue is full.
+    CHECK(log.errors()[0].find(std::string("smmu-v3 /smmuv3@9050000: ") + c.where +
+                               "the command queue did not drain within 1000000 us (CMDQ_PROD 0x7 CMDQ_CONS 0x3)") !=
+          std::string::npos);
+    CHECK(bench.driver.failed());
+  }
 }
