@@ -142,3 +142,45 @@ TEST_CASE("smmu queue: a full queue that never drains: waiting for room is bound
     CHECK(bench.driver.failed());
   }
 }
+
+TEST_CASE("smmu queue: a refusal found while waiting for room is reported by the submit and by its sync, once") {
+  sim::SimDmaMemory memory;
+  sim::SimSmmu smmu(memory);
+  sim::FakeClock clock;
+  smmu::CommandQueue queue;
+  REQUIRE(queue.allocate(memory, 2));  // 4 entries
+  smmu.write64(smmu::reg::cmdq_base, queue.base_register());
+  smmu.write32(smmu::reg::cr0, static_cast<uint32_t>(smmu::cr0::cmdqen::mask));
+  smmu.command_mode = sim::CommandMode::one_per_poll;
+  smmu.refused_opcodes = {0x11};  // CMD_TLBI_NH_ASID
+  const smmu::HardwareAccess hw{&smmu, &memory, &clock, true, 1000000};
+  const smmu::Command commands[] = {smmu::tlbi_nh_asid(1), smmu::cfgi_ste(1), smmu::cfgi_ste(2), smmu::cfgi_ste(3),
+                                    smmu::tlbi_nsnh_all()};
+  // The fifth finds the queue full; while it waits, the SMMU refuses the first.
+  CHECK(queue.submit(hw, commands, 5) == smmu::QueueStatus::command_error);
+  CHECK(queue.error_opcode() == 0x11);
+  CHECK(queue.error_code() == 1);  // CERROR_ILL
+  CHECK(queue.sync(hw) == smmu::QueueStatus::command_error);
+  CHECK(smmu.operations.back() == "CMD_SYNC");
+  CHECK(smmu.read32(smmu::reg::gerror) == smmu.read32(smmu::reg::gerrorn));
+  // Reported: the next sync covers nothing refused.
+  CHECK(queue.sync(hw) == smmu::QueueStatus::ok);
+  CHECK(smmu.commands_consumed() == queue.commands_issued());  // the refused one's slot ran as a CMD_SYNC
+  for (const auto& op : smmu.operations) CHECK(op != "CMD_TLBI_NH_ASID 1");
+}
+
+TEST_CASE("smmu queue: after a refused command, an operation with nothing to issue is not blamed for it") {
+  test::SmmuBench bench;
+  REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
+  const smmu::ContextId a = bench.driver.create_context(test::alpha);
+  REQUIRE(bench.driver.attach(a, 0x10, "0000:00:02.0"));
+  bench.smmu.refused_opcodes = {0x11};  // CMD_TLBI_NH_ASID
+  sim::CapturedLog log;
+  CHECK_FALSE(bench.driver.map_extra_page(a, 0x08090000, 0x08090000));
+  REQUIRE(log.errors().size() == 1);
+  CHECK(log.errors()[0].find("mapping an extra page: the SMMU refused CMD_TLBI_NH_ASID") != std::string::npos);
+  bench.smmu.refused_opcodes.clear();
+  log.clear();
+  CHECK(bench.driver.attach(a, 0x10, "0000:00:02.0"));  // attached already: only a CMD_SYNC
+  CHECK(log.lines().empty());
+}
