@@ -269,3 +269,31 @@ TEST_CASE("smmu faults: nothing is serviced before the SMMU is enabled") {
   CHECK(log.lines().empty());
   CHECK(bench.smmu.operations.empty());
 }
+
+TEST_CASE("smmu faults: every stalled transaction is terminated, however many one drain finds") {
+  sim::SimSmmuConfig config = sim::SimSmmuConfig::qemu_7_2();
+  config.idr[0] = (config.idr[0] & ~(3u << 24)) | (2u << 24);  // STALL_MODEL forced
+  test::SmmuBench bench(config);
+  REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
+  const ContextId a = bench.driver.create_context(test::alpha);
+  REQUIRE(bench.driver.attach(a, 0x10, "0000:00:02.0"));
+  constexpr int stalls = 70;  // more than the default limit of one service() call
+  for (int i = 0; i < stalls; ++i) {
+    REQUIRE(bench.smmu.dma(0x10, 0x50000000 + 0x1000ull * i, true).kind == sim::DmaOutcome::Kind::stalled);
+  }
+  smmu::FaultLog faults(bench.clock);
+  bench.smmu.operations.clear();
+  CHECK(bench.driver.service(faults) == 64);
+  std::vector<std::string> expected;
+  for (int tag = 1; tag <= 64; ++tag) expected.push_back("CMD_RESUME 0x10 stag " + std::to_string(tag) + " action 2");
+  CHECK(bench.operations("CMD_RESUME") == expected);
+  // Each batch of resumes is synced before the next records are read.
+  CHECK(bench.operations("CMD_SYNC").size() == 2);
+  CHECK(bench.find("CMD_SYNC") == 32);
+  // The rest at the next call.
+  bench.smmu.operations.clear();
+  CHECK(bench.driver.service(faults) == stalls - 64);
+  CHECK(bench.operations("CMD_RESUME").size() == stalls - 64);
+  CHECK(bench.operations("CMD_RESUME").back() == "CMD_RESUME 0x10 stag 70 action 2");
+  CHECK(faults.faults(a) == stalls);
+}
