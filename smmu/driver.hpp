@@ -163,6 +163,7 @@ class Driver final : public StreamOwnership {
   bool sync(const char* why);
   bool queue_failed(QueueStatus status, const char* why);
   bool check_attachable(ContextId context, uint32_t stream_id, bool& already);
+  bool make_level2_tables(const Context& context, const FunctionStreams* functions, size_t count, bool& added);
   Attachment* find_attachment(uint32_t stream_id);
   const Attachment* find_attachment(uint32_t stream_id) const;
   bool check_global_errors(FaultLog* log);

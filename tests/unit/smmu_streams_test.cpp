@@ -276,3 +276,42 @@ TEST_CASE("smmu streams: a detach the SMMU never confirms fails; after that noth
   REQUIRE(bench.driver.lookup(0x12, view) == smmu::StreamTable::Lookup::ste);
   CHECK(view.kind == smmu::SteKind::invalid);
 }
+
+TEST_CASE("smmu streams: no memory for a level-2 table: no stream changes, and the tables made are announced") {
+  // 2-level table, bus 0's level-2 table and the queues: 40 KiB; alpha's context up to
+  // 52 KiB + 64; bus 5's level-2 table then fits at 64 KiB, bus 6's no more.
+  test::SmmuBench bench(sim::SimSmmuConfig::qemu_7_2(), 0x10000, 80 << 10);
+  REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
+  const ContextId a = bench.driver.create_context(test::alpha);
+  REQUIRE(a != smmu::no_context);
+  smmu::FunctionStreams functions[3];
+  functions[0] = {"0000:00:02.0", {0x10, 0}, 1};
+  functions[1] = {"0000:05:00.0", {0x500, 0}, 1};
+  functions[2] = {"0000:06:00.0", {0x600, 0}, 1};
+  sim::CapturedLog log;
+  bench.smmu.operations.clear();
+  CHECK_FALSE(bench.driver.attach_functions(a, functions, 3));
+  CHECK(log.errors() == std::vector<std::string>{std::string(error_prefix) +
+                                                 "partition alpha: no memory for the level-2 stream table of StreamID "
+                                                 "0x600"});
+  // No STE was written: the invalidations only tell the SMMU of bus 5's new level-1 descriptor.
+  CHECK(bench.smmu.operations == std::vector<std::string>{"CMD_CFGI_STE 0x10 leaf 0 ste invalid",
+                                                         "CMD_CFGI_STE 0x500 leaf 0 ste invalid",
+                                                         "CMD_CFGI_STE 0x600 leaf 0 ste no-l2", "CMD_SYNC"});
+  CHECK(bench.driver.stream_table().l2_tables() == 2);
+  for (const uint32_t sid : {0x10u, 0x500u, 0x600u}) {
+    CAPTURE(sid);
+    CHECK(bench.smmu.route(sid) == sim::SimSmmu::Route::aborts);
+    CHECK_FALSE(bench.driver.owner_of(sid).owned);
+  }
+  CHECK(log.starting_with("bulkhead: smmu-v3-stream").empty());
+  // Bus 5's table serves the next attach; its descriptor was announced already.
+  bench.smmu.operations.clear();
+  REQUIRE(bench.driver.attach(a, 0x500, "0000:05:00.0"));
+  CHECK(bench.smmu.operations == std::vector<std::string>{"CMD_CFGI_STE 0x500 leaf 1 ste stage1 asid 1", "CMD_SYNC"});
+  CHECK(bench.smmu.dma(0x500, 0x40000000, true).physical == 0x60000000);
+  // Nothing made before running out: nothing to announce.
+  bench.smmu.operations.clear();
+  CHECK_FALSE(bench.driver.attach(a, 0x600, "0000:06:00.0"));
+  CHECK(bench.smmu.operations.empty());
+}
