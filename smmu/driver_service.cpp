@@ -12,6 +12,7 @@ struct GlobalError {
   const char* meaning;
 };
 constexpr GlobalError global_errors[] = {
+    {static_cast<uint32_t>(gerror::cmdq_err::mask), "CMDQ_ERR", "a command was refused"},
     {static_cast<uint32_t>(gerror::eventq_abt_err::mask), "EVENTQ_ABT_ERR", "event records were lost"},
     {static_cast<uint32_t>(gerror::priq_abt_err::mask), "PRIQ_ABT_ERR", "PRI queue write aborted"},
     {static_cast<uint32_t>(gerror::msi_cmdq_abt_err::mask), "MSI_CMDQ_ABT_ERR", "CMD_SYNC MSI write aborted"},
@@ -58,9 +59,11 @@ bool Driver::check_global_errors(FaultLog* log) {
   const uint32_t gerror_value = r.read32(reg::gerror);
   const uint32_t active = (gerror_value ^ r.read32(reg::gerrorn)) & gerror::all;
   if (active == 0) return true;
-  // A refused command: the command queue repairs and acknowledges it while it waits.
+  // A command of ours refused: the command queue repairs and acknowledges it while it
+  // waits. Before bring-up ends it is one firmware left (its queue, now replaced): it
+  // would stop ours at its first command, so it is reported and acknowledged here.
   if (gerror::cmdq_err::get(active) != 0 && enabled_) sync("recovering from a refused command");
-  const uint32_t others = active & ~static_cast<uint32_t>(gerror::cmdq_err::mask);
+  const uint32_t others = enabled_ ? active & ~static_cast<uint32_t>(gerror::cmdq_err::mask) : active;
   for (const GlobalError& e : global_errors) {
     if ((others & e.mask) == 0) continue;
     if (e.mask == gerror::eventq_abt_err::mask && log != nullptr) {

@@ -273,3 +273,30 @@ TEST_CASE("smmu bring-up errors: a small event queue is used at its size, and it
   CHECK(faults.overflows() == 1);
   CHECK(log.contains("bulkhead: smmu-v3 event-queue overflow: events were lost"));
 }
+
+TEST_CASE("smmu bring-up errors: a command error firmware left is acknowledged before the new queue starts") {
+  // Unacknowledged, it would stop the new queue at its first command: CMD_CFGI_ALL
+  // would be taken for the refused one and skipped, and bring-up would fail.
+  test::SmmuBench bench(sim::SimSmmuConfig::two_stages());
+  bench.smmu.raise_global_error(static_cast<uint32_t>(smmu::gerror::cmdq_err::mask));
+  sim::CapturedLog log;
+  REQUIRE(bench.bring_up() == BringUpResult::enabled);
+  CHECK(log.errors() == std::vector<std::string>{std::string(error_prefix) + "global error CMDQ_ERR: a command was refused"});
+  const long acknowledged = bench.find("GERRORN 0x1");
+  CHECK(acknowledged > 0);
+  CHECK(acknowledged < bench.find("CR0 0x8"));
+  CHECK(bench.operations("CMD_") ==
+        std::vector<std::string>{"CMD_CFGI_ALL", "CMD_TLBI_NSNH_ALL", "CMD_SYNC"});  // nothing skipped
+  CHECK(bench.driver.ready());
+}
+
+TEST_CASE("smmu bring-up errors: an SMMU in service failure mode is not enabled: DMA isolation is not assured") {
+  test::SmmuBench bench(sim::SimSmmuConfig::two_stages());
+  bench.smmu.raise_global_error(static_cast<uint32_t>(smmu::gerror::sfm_err::mask));
+  sim::CapturedLog log;
+  CHECK(bench.bring_up() == BringUpResult::stuck);
+  CHECK(log.lines() == std::vector<std::string>{std::string(error_prefix) +
+                                                "global error SFM_ERR: the SMMU entered service failure mode"});
+  CHECK(bench.driver.failed());
+  check_off_and_aborting(bench);
+}
