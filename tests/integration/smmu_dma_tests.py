@@ -234,7 +234,8 @@ def held_boot(build, name, at_hold):
     session = q.QemuSession(os.path.join(build, "probe-dma.img"), args, interactive=True)
     try:
         session.wait_for(HOLD, 180)
-        # Every fault of the probe is logged within the SMMU's 10 ms poll.
+        # The probe's faults are logged from the SMMU's event interrupt, long before the
+        # peer's next round (250 ms).
         at = session.wait_for("[peer] probe: dma-watch round", 30, len(session.text()))
         held = session.run()
         setup = Setup(build, held)
@@ -439,7 +440,7 @@ def unowned_stream(build):
                    (setup.watch_host, EDU_BUFFER, False)]
         master_unowned(held, tq, ecam, bar, attacks)
         check_memory(held, build, setup, tq)
-        for _ in attacks:  # logged within the SMMU's 10 ms poll
+        for _ in attacks:  # logged from the SMMU's event interrupt
             before = session.wait_for("bulkhead: dma-fault unowned sid", 5, before)
 
     run, setup = held_boot(build, "unowned", at_hold)
