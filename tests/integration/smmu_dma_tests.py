@@ -4,15 +4,16 @@
 `guest-dma` (build/probe-dma.img, tests/configs/probe-dma.dts): the probe drives its edu
 (tests/guests/probe/test_dma.cpp): transfers into its own RAM and back arrive intact, up
 to the last byte of its RAM; a transfer across the end of its RAM lands only the word
-inside; writes to the peer's RAM, to its own RAM by host address, to the hypervisor's
-image and to the firmware DTB, a read of the peer's RAM, the word past its RAM and
-writes of its own INTx to GICD_SETSPI_NSR and GICD_ISPENDR<n> each fault with the exact `dma-fault` line naming the partition
-and the function, in order, and nothing else faults (each is one 4-byte access: QEMU's
-SMMU refuses blocked DMA 4 bytes at a time, one event each). While the probe holds (pci-hold) the harness reads those targets through
-qtest: the hypervisor's first page is the image's, the DTB and the probe's own host
-page carry no marker, the peer's watched RAM holds its pattern. The peer checksums 1 MiB
-of its RAM every 250 ms: the same checksum (the one computed here) throughout, its
-console lines exactly the expected sequence.
+inside. Writes to the peer's RAM, to its own RAM by host address, to the hypervisor's
+image and to the firmware DTB, a read of the peer's RAM, the word past its RAM, and
+writes of its own INTx to GICD_SETSPI_NSR and GICD_ISPENDR<n> each fault with the exact
+`dma-fault` line naming the partition and the function, in order, and nothing else
+faults (each is one 4-byte access: QEMU's SMMU refuses blocked DMA 4 bytes at a time, one
+event each; eight lines, the fault log's burst). While the probe holds (pci-hold) the
+harness reads those targets through qtest: the hypervisor's first page is the image's,
+the DTB and the probe's own host page carry no marker, the peer's watched RAM holds its
+pattern. The peer checksums 1 MiB of its RAM every 250 ms: the same checksum (the one
+computed here) throughout, its console lines exactly the expected sequence.
 
 `unowned-stream` (the same image): while the probe holds, the stream table is read back
 from memory through qtest (the SMMU's own registers give its base and format) and
@@ -21,8 +22,8 @@ through a stage-1 context whose tables map exactly that partition's RAM (IOVA = 
 address) and nothing else; every other StreamID aborts. Then qtest makes the edu nobody
 owns master the bus (memory decode and bus master on in its own command register, DMA
 programmed through its BAR): its writes to the peer's RAM and the hypervisor's image
-and its read of the peer's RAM each give a `dma-fault unowned` line, and the memory is
-untouched.
+and its read of the peer's RAM, one 4-byte access each, each give a `dma-fault unowned
+... reason bad-ste` line (such records carry no address), and the memory is untouched.
 
 `linux-nvme` (build/linux-nvme.img): unmodified Linux drives a passed-through NVMe
 controller with the stock nvme driver: an 8 MiB disk image with known content made here
