@@ -8,8 +8,9 @@ import time
 
 
 def args(path):
-    """QEMU options that open the qtest socket (the protocol log discarded)."""
-    return ["-qtest", f"unix:{path},server=on,wait=off", "-qtest-log", "/dev/null"]
+    """QEMU options that open the qtest socket. Without `-qtest-log` the protocol is logged
+    to stderr, which the harness reads as console output; `none` logs nothing."""
+    return ["-qtest", f"unix:{path},server=on,wait=off", "-qtest-log", "none"]
 
 
 class Qtest:
