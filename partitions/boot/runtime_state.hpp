@@ -134,6 +134,7 @@ class SharedConsole final : public log::LineSink {
   uint64_t drainer_mpidr_ = 0;
   bool started_ = false;
   bool drainer_idle_ = false;
+  bool serving_ = false;  // the drainer runs console_work(): until then it writes at once
   size_t focus_ = console::InputRoute::nobody;  // the multiplexer's, for other CPUs
   bool tx_waiting_[console::max_consoles] = {};
   uint64_t crash_reporters_ = 0;  // CPUs (bit per platform index) reporting a crash
