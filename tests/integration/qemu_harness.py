@@ -3,8 +3,10 @@
 Every run has a timeout; tests judge the printed lines, never the exit status alone.
 """
 import argparse
+import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,6 +240,17 @@ def cells_to_ints(cells, group):
             number = (number << 32) | v
         out.append(number)
     return out
+
+
+def qmp_socket():
+    """A QMP socket path and the QEMU arguments that serve it. A UNIX socket's path must
+    fit in 108 bytes (sun_path), so it lives in a fresh directory under /tmp, not in the
+    build tree (a checkout in a deep folder would not fit); the directory is removed when
+    the script exits."""
+    directory = tempfile.mkdtemp(prefix="bulkhead-qmp-", dir="/tmp")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = os.path.join(directory, "qmp.sock")
+    return path, ["-qmp", f"unix:{path},server=on,wait=off"]
 
 
 def work_dir(name):
