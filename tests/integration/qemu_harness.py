@@ -23,6 +23,20 @@ class TestFailure(Exception):
     pass
 
 
+class TestSkipped(Exception):
+    """The scenario cannot judge anything on this host (e.g. QEMU too old for the
+    architecture feature it needs): `SKIP SCENARIO: reason`, which CTest reports as skipped."""
+
+
+def qemu_version():
+    """(major, minor) of the QEMU the tests run."""
+    text = subprocess.run([QEMU, "--version"], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"version ([0-9]+)\.([0-9]+)", text)
+    if not match:
+        raise TestFailure(f"cannot read QEMU's version from {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
 def machine_args(smp=4, memory="2G", machine=DEFAULT_MACHINE, extra=()):
     return ["-M", machine, "-cpu", "cortex-a57", "-smp", str(smp), "-m", str(memory),
             "-nographic", "-nic", "none", *extra]
@@ -262,7 +276,8 @@ def work_dir(name):
 
 class Scenarios(dict):
     """The named scenarios of one test script and its command line:
-    `SCRIPT --image|--build-dir PATH SCENARIO` prints `PASS SCENARIO` or `FAIL ...`."""
+    `SCRIPT --image|--build-dir PATH SCENARIO` prints `PASS SCENARIO`, `FAIL ...` or
+    `SKIP SCENARIO: reason`."""
 
     def __call__(self, name=None):
         def register(function):
@@ -280,5 +295,8 @@ class Scenarios(dict):
         except TestFailure as failure:
             print(f"FAIL {options.scenario}: {failure}")
             return 1
+        except TestSkipped as reason:
+            print(f"SKIP {options.scenario}: {reason}")
+            return 0
         print(f"PASS {options.scenario}")
         return 0
