@@ -119,7 +119,7 @@ TEST_CASE("sysreg trap: writes TVM traps are done, reads of the same registers a
   CHECK(action({"PAR_EL1", 3, 0, 7, 4, 0}, false) == SysregAction::undefined);
 }
 
-TEST_CASE("sysreg trap: SGI register writes send an SGI; reads of these write-only registers are undefined") {
+TEST_CASE("sysreg trap: SGI register writes send an SGI, reads of these write-only registers are undefined") {
   const Named registers[] = {
       {"ICC_SGI1R_EL1", 3, 0, 12, 11, 5}, {"ICC_ASGI1R_EL1", 3, 0, 12, 11, 6}, {"ICC_SGI0R_EL1", 3, 0, 12, 11, 7}};
   for (const Named& r : registers) {
