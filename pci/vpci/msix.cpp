@@ -39,8 +39,17 @@ bool MsixHandler::configure(const MessageSetup& setup, VirtualPciBus& bus, MsixV
   }
   const Function& function = *setup.function;
   const MsixInfo& msix = function.caps.msix;
-  if (msix.offset == 0 || vectors == nullptr || capacity < msix.table_size || msix.table_size == 0) return false;
-  if (msix.table_bar >= bar_slots || msix.pba_bar >= bar_slots) return false;
+  if (msix.offset == 0) return false;
+  const auto refuse = [&setup](const char* why) {
+    FixedBuffer<256> line;
+    format(line, "partition {} vpci 00:{}.0 msix not emulated: {}", setup.partition, plain_hex(setup.slot, 2), why);
+    setup.host->log(line.c_str());
+    return false;
+  };
+  if (vectors == nullptr || capacity < msix.table_size || msix.table_size == 0) {
+    return refuse("no room for its table's entries");
+  }
+  if (msix.table_bar >= bar_slots || msix.pba_bar >= bar_slots) return refuse("its table or PBA BAR is beyond BAR 5");
   const Bar& table_bar = function.bars[msix.table_bar];
   const Bar& pba_bar = function.bars[msix.pba_bar];
   const uint64_t table_bytes = uint64_t{msix.table_size} * reg::msix::entry_bytes;
@@ -48,7 +57,7 @@ bool MsixHandler::configure(const MessageSetup& setup, VirtualPciBus& bus, MsixV
   if (!is_memory_bar(table_bar) || !is_memory_bar(pba_bar) || !table_bar.assigned || !pba_bar.assigned ||
       msix.table_offset > table_bar.size || table_bytes > table_bar.size - msix.table_offset ||
       msix.pba_offset > pba_bar.size || pba_bytes > pba_bar.size - msix.pba_offset) {
-    return false;
+    return refuse("its table or PBA is not inside a placed memory BAR");
   }
   setup_ = setup;
   cap_ = msix.offset;
@@ -68,8 +77,10 @@ bool MsixHandler::configure(const MessageSetup& setup, VirtualPciBus& bus, MsixV
     if (pba_offset_ < trap_first) trap_first = pba_offset_;
     if (pba_offset_ + pba_bytes > trap_end) trap_end = pba_offset_ + pba_bytes;
   }
-  if (!bus.attach_capability(setup.slot, CapabilityKind::msix, *this)) return false;
-  if (!bus.trap_bar_range(setup.slot, table_bar_, trap_first, trap_end - trap_first, *this)) return false;
+  if (!bus.attach_capability(setup.slot, CapabilityKind::msix, *this) ||
+      !bus.trap_bar_range(setup.slot, table_bar_, trap_first, trap_end - trap_first, *this)) {
+    return refuse("the virtual bus refused its capability or its table's pages");
+  }
   for (uint16_t v = 0; v < table_size_; ++v) vectors_[v] = MsixVector{0, 0, 0, 0, guest_masked};
   control_ = 0;
   physical_control_ = 0;

@@ -43,7 +43,9 @@ class MsixHandler final : public CapabilityHandler {
   // traps the table's pages (with the PBA's when they share the BAR). `vectors` holds the
   // guest's table: at least the function's table size entries, kept by the caller. Every
   // physical vector is masked (memory decode is turned on for that moment if it is off).
-  // False when the function has none, the storage is too small, or the bus refuses.
+  // False when the function has none, the setup lacks an interface, or (logged through the
+  // host) the storage is too small, the table or PBA is not inside a placed memory BAR, or
+  // the bus refuses.
   bool configure(const MessageSetup& setup, VirtualPciBus& bus, MsixVector* vectors, size_t capacity);
 
   uint32_t read_config(uint16_t offset) override;

@@ -108,7 +108,7 @@ constexpr uint64_t entry_vector_control = 0xc;
 constexpr uint32_t vector_control_mask = 1u << 0;
 constexpr uint32_t entry_address_low_mask = 0xfffffffcu;
 constexpr unsigned max_vectors = 2048;
-constexpr uint64_t pba_bytes(uint32_t vectors) { return (vectors + 63) / 64 * 8; }
+constexpr uint64_t pba_bytes(uint32_t vectors) { return (uint64_t{vectors} + 63) / 64 * 8; }
 }  // namespace msix
 
 }  // namespace bulkhead::pci::vpci::reg

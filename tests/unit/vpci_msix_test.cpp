@@ -279,5 +279,8 @@ TEST_CASE("vpci msix: too little storage for the table, or no MSI-X, is refused"
   std::vector<pci::vpci::MsixVector> storage(7);
   pci::vpci::MsixHandler handler;
   CHECK_FALSE(handler.configure(f.setup_for(1, 2), *f.bus, storage.data(), storage.size()));
+  CHECK(f.host.logs == std::vector<std::string>{"partition guest vpci 00:01.0 msix not emulated: no room for its "
+                                                "table's entries"});
   CHECK_FALSE(handler.configure(f.setup_for(2, 3), *f.bus, storage.data(), storage.size()));
+  CHECK(f.host.logs.size() == 1);  // no MSI-X at all: nothing to say
 }
