@@ -190,7 +190,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
     } else {
       log::fact("boot cpu idle: partitions running; console output only");
     }
-    serve_console_input(platform, console, console_input_intid);
+    serve_system_interrupts(platform, console, console_input_intid);
   }
   if (hold) arch::park_forever();
   power_off("done");

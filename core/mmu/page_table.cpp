@@ -127,9 +127,9 @@ MapResult PageTable::unmap(uint64_t virtual_address, uint64_t size) {
   if ((virtual_address | size) & (page_size - 1)) return MapResult::misaligned;
   if (virtual_address >= limit || size > limit - virtual_address) return MapResult::misaligned;
   if (size == 0 || root_ == 0) return MapResult::ok;
-  uint64_t* root = pool_.pointer(root_);
-  if (!unmap_level(root, 0, virtual_address, size, false)) return MapResult::conflict;
-  unmap_level(root, 0, virtual_address, size, true);
+  uint64_t* top = pool_.pointer(root_);
+  if (!unmap_level(top, 0, virtual_address, size, false)) return MapResult::conflict;
+  unmap_level(top, 0, virtual_address, size, true);
   return MapResult::ok;
 }
 

@@ -180,7 +180,9 @@ bool Reader::read_smmu() {
   return true;
 }
 
-// libfdt follows an alias with strlen(): make sure the alias value is a string first.
+// libfdt follows an alias with strlen(): make sure the alias value is a string first. It
+// also resolves the value as a path again, so a value that is another alias would recurse
+// without bound (libfdt before 1.7.1): only a full path is taken.
 bool Reader::check_alias(const char* path, size_t length) {
   size_t alias_length = 0;
   while (alias_length < length && path[alias_length] != '/') ++alias_length;
@@ -189,8 +191,12 @@ bool Reader::check_alias(const char* path, size_t length) {
   int value_length = 0;
   const char* value = static_cast<const char*>(
       fdt_getprop_namelen(fdt_, aliases, path, static_cast<int>(alias_length), &value_length));
-  if (value == nullptr || (value_length > 0 && value[value_length - 1] == '\0')) return true;
-  return fail("/aliases: {}: not a NUL-terminated string", Text{path, alias_length});
+  if (value == nullptr) return true;
+  if (value_length == 0 || value[value_length - 1] != '\0') {
+    return fail("/aliases: {}: not a NUL-terminated string", Text{path, alias_length});
+  }
+  if (value[0] != '/') return fail("/aliases: {}: \"{}\" is not a full path", Text{path, alias_length}, value);
+  return true;
 }
 
 bool Reader::read_chosen() {

@@ -92,6 +92,28 @@ constexpr ExitKind exit_kind(arch::Esr esr) {
   }
 }
 
+// Whether a stage-2 data abort is an access the hypervisor can emulate: a translation
+// fault with a valid syndrome, not on a stage-1 walk, not cache maintenance, FAR valid.
+// One mask and compare: the emulation fast path asks this first, decode_data_abort()
+// gives the reason when it is false.
+constexpr bool emulatable_data_abort(arch::Esr esr) {
+  constexpr uint64_t checked = arch::esr::isv | arch::esr::s1ptw | arch::esr::cm | arch::esr::fnv |
+                               (arch::esr::fsc_mask & ~uint64_t{arch::fault_status::level_mask});
+  return (esr.value() & checked) == (arch::esr::isv | arch::fault_status::translation_level0);
+}
+
+// The access of an emulatable data abort (see emulatable_data_abort) at `address`.
+constexpr MmioAccess data_abort_access(arch::Esr esr, uint64_t address) {
+  MmioAccess access;
+  access.address = address;
+  access.write = esr.write();
+  access.width = static_cast<uint8_t>(esr.access_size());
+  access.reg = static_cast<uint8_t>(esr.transfer_register());
+  access.sign_extend = esr.sign_extend();
+  access.sixty_four = esr.sixty_four_bit_register();
+  return access;
+}
+
 // The data access a stage-2 data abort describes, or why it cannot be emulated.
 constexpr Exit decode_data_abort(arch::Esr esr, uint64_t far, uint64_t hpfar) {
   Exit exit;
@@ -118,10 +140,7 @@ constexpr Exit decode_data_abort(arch::Esr esr, uint64_t far, uint64_t hpfar) {
     exit.kind = ExitKind::mmio_refused;
     return exit;
   }
-  access.width = static_cast<uint8_t>(esr.access_size());
-  access.reg = static_cast<uint8_t>(esr.transfer_register());
-  access.sign_extend = esr.sign_extend();
-  access.sixty_four = esr.sixty_four_bit_register();
+  access = data_abort_access(esr, access.address);
   return exit;
 }
 

@@ -43,19 +43,19 @@ enum class HardwareRequest : uint8_t {
 };
 const char* hardware_request_name(HardwareRequest request);
 
-// Left uninitialised in Events (only the first hardware_count are meaningful), so an
-// exit that changes nothing does not pay for clearing the array.
 struct HardwareEvent {
-  HardwareRequest request;
-  uint8_t vcpu;  // the interrupt's target vCPU (SPIs; 0xff: none) or owning vCPU (PPIs)
-  uint16_t physical_intid;
+  HardwareRequest request = HardwareRequest::enable;
+  uint8_t vcpu = 0;  // the interrupt's target vCPU (SPIs; 0xff: none) or owning vCPU (PPIs)
+  uint16_t physical_intid = 0;
 };
 
 // Everything one access changed that the target must act on. At most one hardware event
 // per interrupt per access, and one access touches at most 32 interrupts.
 struct Events {
   static constexpr size_t capacity = 32;
-  HardwareEvent hardware[capacity];  // NOLINT(cppcoreguidelines-pro-type-member-init): see above
+  // Only the first hardware_count are meaningful. Exits use per-CPU Events (cleared with
+  // clear(), not constructed), so they do not pay for initialising the array.
+  HardwareEvent hardware[capacity] = {};
   uint8_t hardware_count = 0;
   bool hardware_overflow = false;  // never expected; the target should log it
   // vCPUs whose deliverable interrupts may have changed: refill their list registers
@@ -135,7 +135,27 @@ constexpr uint32_t typer_mbis = 1u << 16;
 }  // namespace gicd_message
 
 // Which bitmap register an offset in [0x080, 0x400) or [0xd00, 0xd80) names; false otherwise.
-bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index);
+// Inline: it is on the path of every trapped GIC register access.
+inline bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index) {
+  if (offset >= gic_bank::igroupr && offset < gic_bank::ipriorityr) {
+    // Seven consecutive 128-byte blocks, in BitRegister order.
+    which = static_cast<BitRegister>((offset - gic_bank::igroupr) / gic_bank::bitmap_block);
+    register_index = static_cast<uint32_t>((offset % gic_bank::bitmap_block) / 4);
+    return true;
+  }
+  if (offset >= gic_bank::igrpmodr && offset < gic_bank::igrpmodr + gic_bank::bitmap_block) {
+    which = BitRegister::group_modifier;
+    register_index = static_cast<uint32_t>((offset - gic_bank::igrpmodr) / 4);
+    return true;
+  }
+  return false;
+}
+
+// An access the GIC register models take: 1, 2, 4 or 8 bytes, naturally aligned, inside
+// a frame of `frame_size` bytes. Masks, not division: on every trapped access.
+constexpr bool valid_access(uint64_t offset, unsigned width, uint64_t frame_size) {
+  return width != 0 && width <= 8 && (width & (width - 1)) == 0 && (offset & (width - 1)) == 0 && offset < frame_size;
+}
 
 bool read_bit(const InterruptState& irq, BitRegister which);
 // Applies one bit of a guest write; `bit` is the written value (set/clear registers act

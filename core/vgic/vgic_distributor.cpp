@@ -133,39 +133,7 @@ void VirtualDistributor::write_router(InterruptState& irq, uint64_t router, Even
   if (irq.hardware && target != no_vcpu) events.add(HardwareRequest::route, target, irq.physical_intid);
 }
 
-AccessResult VirtualDistributor::read(uint64_t offset, unsigned width, uint64_t& value) const {
-  value = 0;
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
-  if (width == 4 && offset < irouter_first) {
-    uint32_t word = 0;
-    const AccessResult result = read_word(offset, word);
-    value = word;
-    return result;
-  }
-  if (offset >= irouter_first && offset < irouter_end) {
-    if (width != 8 && width != 4) return AccessResult::unhandled;
-    const InterruptState* irq = spi(static_cast<uint32_t>((offset - gicd::irouter) / 8));
-    if (irq == nullptr) return AccessResult::handled;
-    value = width == 8 ? irq->router : (offset % 8 == 0 ? irq->router & 0xffffffff : irq->router >> 32);
-    return AccessResult::handled;
-  }
-  if (width == 1) {
-    if (offset >= gic_bank::ipriorityr && offset < gicd::itargetsr) {
-      const InterruptState* irq = spi(static_cast<uint32_t>(offset - gic_bank::ipriorityr));
-      if (irq != nullptr) value = irq->priority;
-      return AccessResult::handled;
-    }
-    if (offset >= gicd::itargetsr && offset < gic_bank::icfgr) return AccessResult::handled;  // RES0 with ARE
-    return AccessResult::unhandled;
-  }
-  if (width != 4) return AccessResult::unhandled;
-  uint32_t word = 0;
-  const AccessResult result = read_word(offset, word);
-  value = word;
-  return result;
-}
-
-AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& value) const {
+inline AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& value) const {
   value = 0;
   // The control and identification block first: the registers guests read most often.
   if (offset < gic_bank::igroupr) {
@@ -219,8 +187,41 @@ AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& value) con
   return AccessResult::unhandled;
 }
 
+AccessResult VirtualDistributor::read(uint64_t offset, unsigned width, uint64_t& value) const {
+  value = 0;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
+  if (width == 4 && offset < irouter_first) {
+    uint32_t word = 0;
+    const AccessResult result = read_word(offset, word);
+    value = word;
+    return result;
+  }
+  if (offset >= irouter_first && offset < irouter_end) {
+    if (width != 8 && width != 4) return AccessResult::unhandled;
+    const InterruptState* irq = spi(static_cast<uint32_t>((offset - gicd::irouter) / 8));
+    if (irq == nullptr) return AccessResult::handled;
+    value = width == 8 ? irq->router : (offset % 8 == 0 ? irq->router & 0xffffffff : irq->router >> 32);
+    return AccessResult::handled;
+  }
+  if (width == 1) {
+    if (offset >= gic_bank::ipriorityr && offset < gicd::itargetsr) {
+      const InterruptState* irq = spi(static_cast<uint32_t>(offset - gic_bank::ipriorityr));
+      if (irq != nullptr) value = irq->priority;
+      return AccessResult::handled;
+    }
+    if (offset >= gicd::itargetsr && offset < gic_bank::icfgr) return AccessResult::handled;  // RES0 with ARE
+    return AccessResult::unhandled;
+  }
+  if (width != 4) return AccessResult::unhandled;
+  uint32_t word = 0;
+  const AccessResult result = read_word(offset, word);
+  value = word;
+  return result;
+}
+
+
 AccessResult VirtualDistributor::write(uint64_t offset, unsigned width, uint64_t value, Events& events) {
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
   if (offset >= irouter_first && offset < irouter_end) {
     if (width != 8 && width != 4) return AccessResult::unhandled;
     InterruptState* irq = spi(static_cast<uint32_t>((offset - gicd::irouter) / 8));

@@ -86,7 +86,7 @@ class VirtualDistributor {
 
  private:
   size_t slot_of(uint32_t intid) const;  // max_owned_spis when not owned
-  AccessResult read_word(uint64_t offset, uint32_t& value) const;
+  [[gnu::always_inline]] inline AccessResult read_word(uint64_t offset, uint32_t& value) const;
   AccessResult write_word(uint64_t offset, uint32_t value, Events& events);
   AccessResult write_message(uint64_t offset, uint32_t value, Events& events);
   void write_router(InterruptState& irq, uint64_t router, Events& events);

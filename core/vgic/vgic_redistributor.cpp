@@ -46,7 +46,7 @@ uint64_t VirtualRedistributor::typer() const {
 
 AccessResult VirtualRedistributor::read(uint64_t offset, unsigned width, uint64_t& value) const {
   value = 0;
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
   if (offset == gicr::typer && width == 8) {
     value = typer();
     return AccessResult::handled;
@@ -109,7 +109,7 @@ AccessResult VirtualRedistributor::read_sgi_word(uint64_t offset, uint32_t& valu
 }
 
 AccessResult VirtualRedistributor::write(uint64_t offset, unsigned width, uint64_t value, Events& events) {
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
   const uint8_t mask = distributor_ != nullptr ? distributor_->priority_mask() : 0xff;
   if (width == 1) {
     if (offset < gicr::sgi_base + gic_bank::ipriorityr || offset >= sgi_priority_end) return AccessResult::unhandled;

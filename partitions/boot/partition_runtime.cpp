@@ -104,6 +104,8 @@ bool configure_partition(PartitionRuntime& p, const PciHardware& pci) {
   const Partition& partition = *p.partition;
   vcpu::Vm& vm = p.vm;
   vm.name = partition.name;
+  vm.ram_host_base = partition.ram.host_base;
+  vm.ram_size = partition.ram.size;
   vm.owner = p.index;
   vm.vcpu_count = static_cast<uint32_t>(partition.cpu_count);
   for (size_t i = 0; i < partition.cpu_count; ++i) vm.vcpu_cpu[i] = partition.cpus[i].index;
@@ -176,12 +178,14 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   vcpu::Vm& vm = p.vm;
   shared_console.flush(p.index);
   vm.off = true;
-  log::fact("partition {} {}", vm.name, why);
-  shared_console.detach(p.index);  // the focus moves on
   // Its other vCPUs notice at their next exit; kick them there.
   vcpu::kick_running_vcpus(vm, ~0u);
   vcpu::reset_physical_interrupts(vm);
-  quarantine_partition_pci(p);  // its functions stop decoding and mastering, their DMA aborts
+  // Its functions stop decoding, mastering and interrupting, their DMA aborts: the line
+  // below says the partition is off, devices included.
+  quarantine_partition_pci(p);
+  log::fact("partition {} {}", vm.name, why);
+  shared_console.detach(p.index);  // the focus moves on
   power_lock.lock();
   const bool last = --running_count == 0;
   power_lock.unlock();
@@ -238,6 +242,7 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   p.uart_line = false;
   vm.faults = 0;
   vm.unhandled = 0;
+  vm.set_way_flushed = false;
   vm.counter_offset = arch::counter();
   // Again: an SPI taken while the other vCPUs were stopping may have been left active.
   vcpu::reset_physical_interrupts(vm);

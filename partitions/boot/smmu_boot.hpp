@@ -21,5 +21,10 @@ const char* smmu_bring_up(const BootContext& context, const pci::PciTopology& to
 // CPU holds smmu_lock().
 smmu::Driver* smmu_driver();
 arch::SpinLock& smmu_lock();
+// Drains the event queue and global errors into fault lines (rate-limited per partition);
+// the caller holds smmu_lock(). Also from the SMMU's interrupts (handle_device_interrupt).
+void smmu_service_locked();
+// A partition (its DMA context) restarts: its fault lines get a fresh budget.
+void smmu_restarted(smmu::ContextId context);
 
 }  // namespace bulkhead::boot

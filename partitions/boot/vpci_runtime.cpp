@@ -100,11 +100,11 @@ bool PartitionPciHost::bus_master_allowed(const pci::Function& function) {
 
 void PartitionPciHost::log(const char* line) { log::fact("{}", line); }
 
-void PartitionPciHost::permit(size_t function) {
+void PartitionPciHost::permit_bus_master(size_t function) {
   if (function < partitions::max_pci_devices) master_permitted_[function] = true;
 }
 
-void PartitionPciHost::disable(size_t function) {
+void PartitionPciHost::disable_bus_master(size_t function) {
   if (function >= owner_->pci.function_count) return;
   master_permitted_[function] = false;
   const pci::Function& f = hardware_.topology->functions[owner_->plan->functions[function].function];
@@ -162,6 +162,7 @@ bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware) {
   pci.function_count = p.plan->function_count;
   if (!pci.present) return true;
   pci.host.attach(p, hardware);
+  pci.bus_mastering.attach(pci.host);
   pci::vpci::BusSetup setup;
   partitions::describe_virtual_bus(*p.partition, *p.plan, *hardware.topology, setup);
   pci::vpci::SetupError error;
@@ -179,10 +180,13 @@ bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware) {
 
 bool connect_partition_pci(PartitionRuntime& p) {
   PartitionPci& pci = p.pci;
+  if (!pci.present) return true;
+  pci.bus.reset();  // power-on state, INTx included, after a stop's quarantine
   smmu::Driver* driver = smmu_driver();
-  if (!pci.present || driver == nullptr || pci.dma_context == smmu::no_context) return true;
+  if (driver == nullptr || pci.dma_context == smmu::no_context) return true;
+  smmu_restarted(pci.dma_context);
   const arch::SpinLockGuard guard(smmu_lock());
-  pci.dma_connected = smmu::connect_partition_dma(*driver, pci.dma_context, pci.streams, pci.function_count, pci.host);
+  pci.dma_connected = smmu::connect_partition_dma(*driver, pci.dma_context, pci.streams, pci.function_count, pci.bus_mastering);
   if (!pci.dma_connected) log::error("partition {}: the SMMU did not take its streams", p.partition->name);
   return pci.dma_connected;
 }
@@ -190,15 +194,16 @@ bool connect_partition_pci(PartitionRuntime& p) {
 bool quarantine_partition_pci(PartitionRuntime& p) {
   PartitionPci& pci = p.pci;
   if (!pci.present) return true;
-  pci.bus.reset();
+  pci.bus.quarantine();
   smmu::Driver* driver = smmu_driver();
   if (driver == nullptr || pci.dma_context == smmu::no_context || !pci.dma_connected) {
-    for (size_t i = 0; i < pci.function_count; ++i) pci.host.disable(i);
+    for (size_t i = 0; i < pci.function_count; ++i) pci.host.disable_bus_master(i);
     return true;
   }
   const arch::SpinLockGuard guard(smmu_lock());
+  smmu_service_locked();  // its functions' faults still name it
   pci.dma_connected = false;
-  if (smmu::disconnect_partition_dma(*driver, pci.dma_context, pci.function_count, pci.host)) return true;
+  if (smmu::disconnect_partition_dma(*driver, pci.dma_context, pci.function_count, pci.bus_mastering)) return true;
   log::error("partition {}: the SMMU did not confirm its streams abort; its RAM is not reused", p.partition->name);
   return false;
 }

@@ -49,9 +49,9 @@ class PciRegionDevice final : public vcpu::MmioDevice {
   uint64_t base_ = 0;
 };
 
-// The machine side of one partition's virtual bus, and the bus-master gate the SMMU
-// ordering drives (smmu/partition_dma.hpp).
-class PartitionPciHost final : public pci::vpci::VpciHost, public smmu::BusMastering {
+// The machine side of one partition's virtual bus, with the bus-master gate the SMMU
+// ordering drives (smmu/partition_dma.hpp) through PartitionBusMastering.
+class PartitionPciHost final : public pci::vpci::VpciHost {
  public:
   void attach(PartitionRuntime& owner, const PciHardware& hardware) {
     owner_ = &owner;
@@ -65,8 +65,8 @@ class PartitionPciHost final : public pci::vpci::VpciHost, public smmu::BusMaste
   void io_write(uint64_t address, pci::AccessWidth width, uint32_t value) override;
   bool bus_master_allowed(const pci::Function& function) override;
   void log(const char* line) override;
-  void permit(size_t function) override;
-  void disable(size_t function) override;
+  void permit_bus_master(size_t function);
+  void disable_bus_master(size_t function);
 
  private:
   pci::ConfigAccessor* accessor_for(const pci::Function& function) const;
@@ -77,10 +77,22 @@ class PartitionPciHost final : public pci::vpci::VpciHost, public smmu::BusMaste
   bool master_permitted_[partitions::max_pci_devices] = {};
 };
 
+// The SMMU ordering's view of the gate (one interface per object: no thunks).
+class PartitionBusMastering final : public smmu::BusMastering {
+ public:
+  void attach(PartitionPciHost& host) { host_ = &host; }
+  void permit(size_t function) override { host_->permit_bus_master(function); }
+  void disable(size_t function) override { host_->disable_bus_master(function); }
+
+ private:
+  PartitionPciHost* host_ = nullptr;
+};
+
 struct PartitionPci {
   bool present = false;  // the partition owns PCI functions
   pci::vpci::VirtualPciBus bus;
   PartitionPciHost host;
+  PartitionBusMastering bus_mastering;
   PciRegionDevice ecam;
   PciRegionDevice io;
   PciRegionDevice mmio32;

@@ -27,13 +27,20 @@ OBJDUMP = os.environ.get("BULKHEAD_OBJDUMP", "aarch64-linux-gnu-objdump")
 
 # The code a guest exit can run: traced (everything else, the boot above all, is not).
 TRACED = re.compile(r"^(el2_vectors|exception_entry|dispatch_el2_exception|__stack_chk|memcpy|memset)|"
-                    r"^bulkhead::(vcpu|vgic|psci_guest|arch|console|boot::runtime)::")
+                    r"^bulkhead::(vcpu|vgic|psci_guest|arch|console|boot::runtime|pci::vpci)::")
 # Phases by function. exception_entry is split at the call into the dispatcher.
 LR_WORK = re.compile(r"^bulkhead::vcpu::(fold|sync|load)_list_registers|^bulkhead::vgic::VirqQueue::|"
                      r"^bulkhead::vgic::VirtualGic::(fold|sync|fill|rebuild)")
 DISPATCH = re.compile(r"^dispatch_el2_exception|^bulkhead::vcpu::handle_exit")
 PHASES = ("entry-save", "dispatch", "handler", "lr-work", "restore")
 VECTOR_SYNC_LOWER = 0x400
+# The machine the probe benchmark (tests/configs/probe-bench.dts) runs on, with the PCI
+# function its probe partition owns.
+PROBE_BENCH_DEVICES = ["-device", "pci-testdev"]
+
+
+def probe_bench_args():
+    return q.machine_args(smp=3, memory="1G", extra=["-icount", "shift=0,sleep=off", *PROBE_BENCH_DEVICES])
 VECTOR_IRQ_LOWER = 0x480
 
 
@@ -115,6 +122,10 @@ def classify(symbols, pcs):
         return "null-hvc"
     if any("VirtualDistributor::read" in name for name in names):
         return "gicd-read"
+    if any("VirtualPciBus::config_read" in name for name in names):
+        return "ecam-read"
+    if any("VirtualPciBus::config_write" in name for name in names):
+        return "ecam-write"
     return None
 
 
@@ -137,7 +148,7 @@ def lines(elf, image, args, cpu):
     run, exits = trace_exits(symbols, image, args, cpu)
     figures = breakdown(symbols, exits)
     output = []
-    for kind in ("null-hvc", "gicd-read", "irq-latency"):
+    for kind in ("null-hvc", "gicd-read", "ecam-read", "ecam-write", "irq-latency"):
         run.expect(kind in figures, f"no {kind} exit in the trace")
         phases = figures[kind]
         words = " ".join(f"{phase} {count}" for phase, count in zip(PHASES, phases))
@@ -150,7 +161,7 @@ def main():
     parser.add_argument("--elf", required=True)
     parser.add_argument("--image", required=True)
     options = parser.parse_args()
-    args = q.machine_args(smp=3, memory="1G", extra=["-icount", "shift=0,sleep=off"])
+    args = probe_bench_args()
     try:
         print("\n".join(lines(options.elf, options.image, args, cpu=1)))
     except q.TestFailure as failure:

@@ -203,11 +203,44 @@ constexpr uint32_t sysreg_key(Esr esr) {
   return static_cast<uint32_t>(esr.value() & fields);
 }
 
-// The GICv3 SGI generation registers a guest's writes trap on (ICC_SGI1R_EL1 and friends).
+// The system registers and instructions a guest's accesses trap on.
 namespace sysregs {
+// GICv3 SGI generation (ICH_HCR_EL2.TC is not used: these trap with ICC_SRE_EL2).
 constexpr SysregEncoding icc_sgi1r_el1{3, 0, 12, 11, 5};
 constexpr SysregEncoding icc_asgi1r_el1{3, 0, 12, 11, 6};
 constexpr SysregEncoding icc_sgi0r_el1{3, 0, 12, 11, 7};
+// HCR_EL2.TACR.
+constexpr SysregEncoding actlr_el1{3, 0, 1, 0, 1};
+// HCR_EL2.TSW: data cache maintenance by set/way.
+constexpr SysregEncoding dc_isw{1, 0, 7, 6, 2};
+constexpr SysregEncoding dc_csw{1, 0, 7, 10, 2};
+constexpr SysregEncoding dc_cisw{1, 0, 7, 14, 2};
+// HCR_EL2.TVM: writes to the EL1 memory-system controls.
+constexpr SysregEncoding sctlr_el1{3, 0, 1, 0, 0};
+constexpr SysregEncoding ttbr0_el1{3, 0, 2, 0, 0};
+constexpr SysregEncoding ttbr1_el1{3, 0, 2, 0, 1};
+constexpr SysregEncoding tcr_el1{3, 0, 2, 0, 2};
+constexpr SysregEncoding afsr0_el1{3, 0, 5, 1, 0};
+constexpr SysregEncoding afsr1_el1{3, 0, 5, 1, 1};
+constexpr SysregEncoding esr_el1{3, 0, 5, 2, 0};
+constexpr SysregEncoding far_el1{3, 0, 6, 0, 0};
+constexpr SysregEncoding mair_el1{3, 0, 10, 2, 0};
+constexpr SysregEncoding amair_el1{3, 0, 10, 3, 0};
+constexpr SysregEncoding contextidr_el1{3, 0, 13, 0, 1};
+
+// MDCR_EL2.TPM: the performance monitors, PMCR_EL0 .. PMCCFILTR_EL0 and PMEVCNTR/TYPER<n>
+// (op0 3, op1 3, CRn 9 CRm 12-14, or CRn 14 CRm 8-15) and PMINTENSET/CLR_EL1 (op1 0, CRn 9,
+// CRm 14).
+constexpr bool is_performance_monitor(SysregEncoding e) {
+  if (e.op0 != 3) return false;
+  if (e.op1 == 3 && e.crn == 9 && e.crm >= 12 && e.crm <= 14) return true;
+  if (e.op1 == 3 && e.crn == 14 && e.crm >= 8) return true;
+  return e.op1 == 0 && e.crn == 9 && e.crm == 14 && (e.op2 == 1 || e.op2 == 2);
+}
 }  // namespace sysregs
+
+constexpr SysregEncoding sysreg_encoding(Esr esr) {
+  return {esr.sysreg_op0(), esr.sysreg_op1(), esr.sysreg_crn(), esr.sysreg_crm(), esr.sysreg_op2()};
+}
 
 }  // namespace bulkhead::arch

@@ -49,6 +49,26 @@ constexpr uint64_t rw = uint64_t{1} << 31;     // EL1 is AArch64
 }  // namespace bulkhead::arch::hcr
 
 namespace bulkhead::arch {
+// MDCR_EL2: the guest's access to the performance monitors and debug.
+namespace mdcr {
+constexpr uint64_t hpmn_mask = 0x1f;          // counters 0..HPMN-1 belong to EL1/EL0
+constexpr uint64_t tpmcr = uint64_t{1} << 5;  // PMCR_EL0 accesses trap
+constexpr uint64_t tpm = uint64_t{1} << 6;    // every performance-monitor access traps
+constexpr uint64_t tde = uint64_t{1} << 8;    // debug exceptions to EL2
+constexpr uint64_t tda = uint64_t{1} << 9;    // debug register accesses trap
+constexpr uint64_t tdosa = uint64_t{1} << 10; // OS-lock and power-down debug registers trap
+constexpr uint64_t tdra = uint64_t{1} << 11;  // debug ROM address registers trap
+}  // namespace mdcr
+
+// ID_AA64DFR0_EL1: how many breakpoints and watchpoints there are.
+namespace id_aa64dfr0 {
+constexpr unsigned breakpoints(uint64_t value) { return static_cast<unsigned>((value >> 12) & 0xf) + 1; }
+constexpr unsigned watchpoints(uint64_t value) { return static_cast<unsigned>((value >> 20) & 0xf) + 1; }
+}  // namespace id_aa64dfr0
+
+// PMCR_EL0.N [15:11]: the number of event counters.
+constexpr uint64_t pmcr_counters(uint64_t pmcr) { return (pmcr >> 11) & 0x1f; }
+
 constexpr uint64_t cptr_el2_no_traps = BULKHEAD_CPTR_EL2_NO_TRAPS;
 constexpr uint64_t cnthctl_el2_value = BULKHEAD_CNTHCTL_EL2_VALUE;
 // CNTHP_CTL_EL2 / CNTV_CTL_EL0 / CNTP_CTL_EL0.

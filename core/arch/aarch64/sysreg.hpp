@@ -39,6 +39,25 @@ BULKHEAD_SYSREG(sctlr_el1, "sctlr_el1")
 BULKHEAD_SYSREG(cntkctl_el1, "cntkctl_el1")
 BULKHEAD_SYSREG(cntv_ctl_el0, "cntv_ctl_el0")
 BULKHEAD_SYSREG(cntp_ctl_el0, "cntp_ctl_el0")
+BULKHEAD_SYSREG(cntv_cval_el0, "cntv_cval_el0")
+BULKHEAD_SYSREG(cntp_cval_el0, "cntp_cval_el0")
+BULKHEAD_SYSREG(ttbr0_el1, "ttbr0_el1")
+BULKHEAD_SYSREG(ttbr1_el1, "ttbr1_el1")
+BULKHEAD_SYSREG(tcr_el1, "tcr_el1")
+BULKHEAD_SYSREG(mair_el1, "mair_el1")
+BULKHEAD_SYSREG(amair_el1, "amair_el1")
+BULKHEAD_SYSREG(contextidr_el1, "contextidr_el1")
+BULKHEAD_SYSREG(afsr0_el1, "afsr0_el1")
+BULKHEAD_SYSREG(afsr1_el1, "afsr1_el1")
+BULKHEAD_SYSREG(par_el1, "par_el1")
+BULKHEAD_SYSREG(cpacr_el1, "cpacr_el1")
+BULKHEAD_SYSREG(csselr_el1, "csselr_el1")
+BULKHEAD_SYSREG(mdscr_el1, "mdscr_el1")
+BULKHEAD_SYSREG(tpidr_el0, "tpidr_el0")
+BULKHEAD_SYSREG(tpidrro_el0, "tpidrro_el0")
+BULKHEAD_SYSREG(tpidr_el1, "tpidr_el1")
+BULKHEAD_SYSREG(sp_el0, "sp_el0")
+BULKHEAD_SYSREG(sp_el1, "sp_el1")
 // EL2 controls.
 BULKHEAD_SYSREG(hcr_el2, "hcr_el2")
 BULKHEAD_SYSREG(hpfar_el2, "hpfar_el2")
@@ -50,11 +69,15 @@ BULKHEAD_SYSREG(vpidr_el2, "vpidr_el2")
 BULKHEAD_SYSREG(cntvoff_el2, "cntvoff_el2")
 BULKHEAD_SYSREG(cnthp_tval_el2, "cnthp_tval_el2")
 BULKHEAD_SYSREG(cnthp_ctl_el2, "cnthp_ctl_el2")
+BULKHEAD_SYSREG(mdcr_el2, "mdcr_el2")
+BULKHEAD_SYSREG(pmcr_el0, "pmcr_el0")
 // Identification.
 BULKHEAD_SYSREG(midr_el1, "midr_el1")
 BULKHEAD_SYSREG(mpidr_el1, "mpidr_el1")
 BULKHEAD_SYSREG(id_aa64mmfr0_el1, "id_aa64mmfr0_el1")
 BULKHEAD_SYSREG(id_aa64mmfr1_el1, "id_aa64mmfr1_el1")
+BULKHEAD_SYSREG(id_aa64dfr0_el1, "id_aa64dfr0_el1")
+BULKHEAD_SYSREG(ctr_el0, "ctr_el0")
 // GICv3 CPU interface (EL1 registers as EL2 uses them for itself) and the EL2 virtual
 // CPU interface controls.
 BULKHEAD_SYSREG(icc_iar1_el1, "S3_0_C12_C12_0")
@@ -101,6 +124,27 @@ inline void write_list_register(size_t index, uint64_t value) {
     BULKHEAD_LR_WRITE(8, C13, 0) BULKHEAD_LR_WRITE(9, C13, 1) BULKHEAD_LR_WRITE(10, C13, 2) BULKHEAD_LR_WRITE(11, C13, 3)
     BULKHEAD_LR_WRITE(12, C13, 4) BULKHEAD_LR_WRITE(13, C13, 5) BULKHEAD_LR_WRITE(14, C13, 6) BULKHEAD_LR_WRITE(15, C13, 7)
 #undef BULKHEAD_LR_WRITE
+    default: break;
+  }
+}
+
+// The debug breakpoint and watchpoint registers DBGB{C,V}R<n>_EL1 / DBGW{C,V}R<n>_EL1,
+// n < 16: cleared when a vCPU (re)starts (the guest owns them while it runs).
+inline void clear_debug_register_pair(size_t index, bool watchpoint) {
+  switch (index) {
+#define BULKHEAD_DEBUG_CLEAR(n)                                                                              \
+  case n:                                                                                                    \
+    if (watchpoint) {                                                                                        \
+      asm volatile("msr dbgwcr" #n "_el1, xzr\n msr dbgwvr" #n "_el1, xzr");                                  \
+    } else {                                                                                                 \
+      asm volatile("msr dbgbcr" #n "_el1, xzr\n msr dbgbvr" #n "_el1, xzr");                                  \
+    }                                                                                                        \
+    break;
+    BULKHEAD_DEBUG_CLEAR(0) BULKHEAD_DEBUG_CLEAR(1) BULKHEAD_DEBUG_CLEAR(2) BULKHEAD_DEBUG_CLEAR(3)
+    BULKHEAD_DEBUG_CLEAR(4) BULKHEAD_DEBUG_CLEAR(5) BULKHEAD_DEBUG_CLEAR(6) BULKHEAD_DEBUG_CLEAR(7)
+    BULKHEAD_DEBUG_CLEAR(8) BULKHEAD_DEBUG_CLEAR(9) BULKHEAD_DEBUG_CLEAR(10) BULKHEAD_DEBUG_CLEAR(11)
+    BULKHEAD_DEBUG_CLEAR(12) BULKHEAD_DEBUG_CLEAR(13) BULKHEAD_DEBUG_CLEAR(14) BULKHEAD_DEBUG_CLEAR(15)
+#undef BULKHEAD_DEBUG_CLEAR
     default: break;
   }
 }

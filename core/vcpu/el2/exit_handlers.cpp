@@ -5,6 +5,7 @@
 // rate-limited log line.
 #include "core/arch/aarch64/esr.hpp"
 #include "core/arch/aarch64/gic_el2.hpp"
+#include "core/arch/aarch64/hcr.hpp"
 #include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/psr.hpp"
 #include "core/arch/aarch64/sctlr.hpp"
@@ -41,6 +42,11 @@ void deliver(ExceptionFrame& frame, InjectedKind kind, bool write) {
   frame.spsr = injected.spsr;
 }
 
+// Whether the guest's data accesses at the trapping exception level are big-endian.
+bool guest_data_big_endian(const ExceptionFrame& frame) {
+  return arch::sctlr::data_big_endian(arch::sysreg::sctlr_el1::read(), arch::psr::exception_level(frame.spsr));
+}
+
 const char* access_name(bool write) { return write ? "write" : "read"; }
 
 [[gnu::noinline, gnu::cold]] void log_unhandled(Vm& vm, const MmioRegion& region, const MmioRequest& request) {
@@ -67,32 +73,50 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   deliver(frame, InjectedKind::data_abort, access.write);
 }
 
+// An access that is not emulated: decoded in full for the reason, logged, aborted.
+[[gnu::noinline, gnu::cold]] void refuse_data_abort(Vm& vm, ExceptionFrame& frame, const MmioRegion* region) {
+  const Exit exit = decode_data_abort(arch::Esr(frame.esr), frame.far, arch::sysreg::hpfar_el2::read());
+  MmioRefusal refusal = exit.refusal;
+  if (refusal == MmioRefusal::none && region != nullptr) refusal = MmioRegistry::check(*region, exit.access);
+  refuse_access(vm, frame, exit.access, refusal, region);
+}
+
 // Every trapped access to an emulated register comes through here. Its only address-taken
 // local is the fixed-size request handed to the device (the events are per-CPU scratch):
 // no buffer a stack canary would guard.
 [[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
-  const Exit exit = decode_data_abort(arch::Esr(frame.esr), frame.far, arch::sysreg::hpfar_el2::read());
-  const MmioAccess access = exit.access;
-  const MmioRegion* region = vm.mmio.find(access.address);
-  if (region == nullptr) return refuse_access(vm, frame, access, MmioRefusal::none, nullptr);
-  if (exit.kind == ExitKind::mmio_refused) return refuse_access(vm, frame, access, exit.refusal, region);
-  const MmioRefusal refusal = MmioRegistry::check(*region, access);
-  if (refusal != MmioRefusal::none) return refuse_access(vm, frame, access, refusal, region);
-  const bool big_endian =
-      arch::sctlr::data_big_endian(arch::sysreg::sctlr_el1::read(), arch::psr::exception_level(frame.spsr));
+  const arch::Esr esr(frame.esr);
+  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+  const MmioRegion* region = vm.mmio.find(address, vcpu.mmio_hint);
+  if (region == nullptr || !emulatable_data_abort(esr)) return refuse_data_abort(vm, frame, region);
   MmioRequest request;
-  request.offset = access.address - region->base;
-  request.width = access.width;
-  request.write = access.write;
+  request.offset = address - region->base;
+  request.width = static_cast<uint8_t>(esr.access_size());
+  request.write = esr.write();
   request.vcpu = static_cast<uint8_t>(vcpu.index);
-  if (access.write) request.value = store_data(access, frame.x[access.reg & 31], big_endian);
+  if (MmioRegistry::check(*region, {.address = address, .width = request.width}) != MmioRefusal::none) {
+    return refuse_data_abort(vm, frame, region);
+  }
+  // The rest of the access (its register, sign and size) is decoded again where it is
+  // needed rather than kept across the device's call.
+  if (request.write) {
+    request.value = store_data(data_abort_access(esr, address), frame.x[esr.transfer_register() & 31],
+                               guest_data_big_endian(frame));
+  }
   vgic::Events& events = vcpu.events;
   events.clear();
   const MmioResult result = region->device->access(request, events);
-  if (result == MmioResult::refused) return refuse_access(vm, frame, access, MmioRefusal::none, region);
-  if (result == MmioResult::unhandled) log_unhandled(vm, *region, request);
-  if (!access.write && access.reg != 31) frame.x[access.reg] = load_result(access, request.value, big_endian);
-  frame.elr += exit.instruction_length;
+  if (result != MmioResult::handled) {
+    if (result == MmioResult::refused) {
+      return refuse_access(vm, frame, data_abort_access(esr, address), MmioRefusal::none, region);
+    }
+    log_unhandled(vm, *region, request);
+  }
+  if (!request.write && esr.transfer_register() != 31) {
+    frame.x[esr.transfer_register()] =
+        load_result(data_abort_access(esr, address), request.value, guest_data_big_endian(frame));
+  }
+  frame.elr += esr.instruction_length();
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
 }
 
@@ -140,24 +164,95 @@ void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
   }
 }
 
+void set_tvm(Vcpu& vcpu, bool on) {
+  vcpu.hcr = on ? vcpu.hcr | arch::hcr::tvm : vcpu.hcr & ~arch::hcr::tvm;
+  arch::sysreg::hcr_el2::write(vcpu.hcr);
+  arch::instruction_barrier();
+}
+
+// Set/way maintenance (HCR_EL2.TSW) works on a CPU's caches as a whole, other partitions'
+// lines included, so it is emulated on the partition's own RAM, by address, as KVM does:
+// the first set/way operation cleans and invalidates all of it; the ones after it (a
+// guest loops over every set and way) do nothing more until its caches are switched on
+// or off, which TVM (trapping writes to SCTLR_EL1 and its companions) then reveals.
+void emulate_set_way(Vcpu& vcpu, Vm& vm) {
+  if (vm.set_way_flushed) return;
+  const uint64_t line = uint64_t{4} << ((arch::sysreg::ctr_el0::read() >> 16) & 0xf);  // DminLine
+  asm volatile("dsb sy" ::: "memory");
+  for (uint64_t address = vm.ram_host_base; address < vm.ram_host_base + vm.ram_size; address += line) {
+    asm volatile("dc civac, %0" ::"r"(address) : "memory");
+  }
+  asm volatile("dsb sy" ::: "memory");
+  vm.set_way_flushed = true;
+  set_tvm(vcpu, true);
+}
+
+// A write HCR_EL2.TVM trapped: done as asked; a change of SCTLR_EL1's M or C bits ends the
+// set/way epoch.
+bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, const arch::SysregEncoding& encoding, uint64_t value) {
+  using namespace arch::sysreg;
+  namespace r = arch::sysregs;
+  const uint32_t key = encoding.key();
+  if (key == r::sctlr_el1.key()) {
+    const uint64_t changed = sctlr_el1::read() ^ value;
+    sctlr_el1::write(value);
+    if ((changed & (arch::sctlr::mmu | arch::sctlr::data_cache)) != 0) {
+      vm.set_way_flushed = false;
+      set_tvm(vcpu, false);
+    }
+  } else if (key == r::ttbr0_el1.key()) {
+    ttbr0_el1::write(value);
+  } else if (key == r::ttbr1_el1.key()) {
+    ttbr1_el1::write(value);
+  } else if (key == r::tcr_el1.key()) {
+    tcr_el1::write(value);
+  } else if (key == r::afsr0_el1.key()) {
+    afsr0_el1::write(value);
+  } else if (key == r::afsr1_el1.key()) {
+    afsr1_el1::write(value);
+  } else if (key == r::esr_el1.key()) {
+    esr_el1::write(value);
+  } else if (key == r::far_el1.key()) {
+    far_el1::write(value);
+  } else if (key == r::mair_el1.key()) {
+    mair_el1::write(value);
+  } else if (key == r::amair_el1.key()) {
+    amair_el1::write(value);
+  } else if (key == r::contextidr_el1.key()) {
+    contextidr_el1::write(value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
 [[gnu::noinline]] void handle_system_register(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
-  // ICC_SGI1R_EL1, ICC_ASGI1R_EL1 and ICC_SGI0R_EL1 writes. With one Security state there
-  // is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0 SGIs, as ICC_SGI0R_EL1 does (so
-  // KVM, and QEMU's GICv3 with DS = 1).
-  const Exit exit = decode_exit(frame.esr, frame.far, 0);
-  const uint32_t key = exit.sysreg_key;
-  const bool sgi1r = key == arch::sysregs::icc_sgi1r_el1.key();
-  if (!exit.sysreg_read && (sgi1r || key == arch::sysregs::icc_asgi1r_el1.key() ||
-                            key == arch::sysregs::icc_sgi0r_el1.key())) {
+  namespace r = arch::sysregs;
+  const arch::Esr esr(frame.esr);
+  const arch::SysregEncoding encoding = arch::sysreg_encoding(esr);
+  const uint32_t key = encoding.key();
+  const bool read = esr.sysreg_is_read();
+  const unsigned rt = esr.sysreg_rt();
+  const uint64_t value = rt == 31 ? 0 : frame.x[rt];
+  bool emulated = true;
+  if (!read && (key == r::icc_sgi1r_el1.key() || key == r::icc_asgi1r_el1.key() || key == r::icc_sgi0r_el1.key())) {
+    // With one Security state there is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0
+    // SGIs, as ICC_SGI0R_EL1 does (so KVM, and QEMU's GICv3 with DS = 1).
     vgic::Events& events = vcpu.events;
     events.clear();
-    const uint64_t value = exit.sysreg_register == 31 ? 0 : frame.x[exit.sysreg_register];
-    vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, sgi1r, events);
+    vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, key == r::icc_sgi1r_el1.key(), events);
     if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
-    frame.elr += exit.instruction_length;
+  } else if (r::is_performance_monitor(encoding) || key == r::actlr_el1.key()) {
+    if (read && rt != 31) frame.x[rt] = 0;  // a PMU without counters; no auxiliary controls
+  } else if (!read && (key == r::dc_isw.key() || key == r::dc_csw.key() || key == r::dc_cisw.key())) {
+    emulate_set_way(vcpu, vm);
+  } else {
+    emulated = !read && emulate_vm_register_write(vcpu, vm, encoding, value);
+  }
+  if (emulated) {
+    frame.elr += esr.instruction_length();
     return;
   }
-  const arch::Esr esr(frame.esr);
   if (log_allowed(vm.faults)) {
     log::fact("partition {} sysreg trap op0 {} op1 {} crn {} crm {} op2 {} pc {}", vm.name, esr.sysreg_op0(),
               esr.sysreg_op1(), esr.sysreg_crn(), esr.sysreg_crm(), esr.sysreg_op2(), hex(frame.elr));
@@ -228,7 +323,7 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
 }
 
-[[gnu::noinline, noreturn]] void stop_exiting_vcpu(Vcpu& vcpu, Vm& vm) {
+[[gnu::noinline, noreturn]] void stop_exiting_vcpu(const Vcpu& vcpu, Vm& vm) {
   vm.psci.vcpu_stopped(vcpu.index);
   vm.lock.unlock();
   stop_this_cpu();

@@ -18,35 +18,42 @@ void write_ich_hcr(Vcpu& vcpu, uint64_t maintenance) {
 
 }  // namespace
 
-void apply_events(const Vm& vm, const vgic::Events& events, const Vcpu* self) {
+namespace {
+
+// One change the vGIC asked of the physical GIC. A PPI belongs to the CPU of its vCPU:
+// only that vCPU's own exit can act on it.
+void apply_hardware_event(const Vm& vm, const vgic::HardwareEvent& event, const Vcpu* self) {
   const PlatformInfo& platform = machine();
-  const uint32_t self_index = self != nullptr ? self->index : ~0u;
-  for (size_t i = 0; i < events.hardware_count; ++i) {
-    const vgic::HardwareEvent& event = events.hardware[i];
-    const arch::Intid intid(event.physical_intid);
-    switch (event.request) {
-      case vgic::HardwareRequest::enable:
-      case vgic::HardwareRequest::disable: {
-        const bool enable = event.request == vgic::HardwareRequest::enable;
-        if (intid.is_spi()) {
-          arch::gic::enable_spi(platform.gic, intid.value(), enable);
-        } else if (event.vcpu == self_index) {
-          arch::gic::set_ppi_enabled(self->redistributor, intid.value(), enable);
-        }
-        break;
+  const arch::Intid intid(event.physical_intid);
+  const bool own_ppi = self != nullptr && event.vcpu == self->index;
+  switch (event.request) {
+    case vgic::HardwareRequest::enable:
+    case vgic::HardwareRequest::disable: {
+      const bool enable = event.request == vgic::HardwareRequest::enable;
+      if (intid.is_spi()) {
+        arch::gic::enable_spi(platform.gic, intid.value(), enable);
+      } else if (own_ppi) {
+        arch::gic::set_ppi_enabled(self->redistributor, intid.value(), enable);
       }
-      case vgic::HardwareRequest::route:
-        if (intid.is_spi() && event.vcpu < vm.vcpu_count) {
-          arch::gic::route_spi(platform.gic, intid.value(), vcpu_mpidr(vm, event.vcpu));
-        }
-        break;
-      case vgic::HardwareRequest::deactivate:
-        arch::gic::clear_active(platform.gic, self != nullptr ? self->redistributor : 0, intid.value());
-        break;
-      case vgic::HardwareRequest::activate:
-        break;  // the physical interrupt becomes active when it next fires
+      return;
     }
+    case vgic::HardwareRequest::route:
+      if (intid.is_spi() && event.vcpu < vm.vcpu_count) {
+        arch::gic::route_spi(platform.gic, intid.value(), vcpu_mpidr(vm, event.vcpu));
+      }
+      return;
+    case vgic::HardwareRequest::deactivate:
+      arch::gic::clear_active(platform.gic, self != nullptr ? self->redistributor : 0, intid.value());
+      return;
+    case vgic::HardwareRequest::activate: return;  // the physical interrupt becomes active when it next fires
   }
+}
+
+}  // namespace
+
+void apply_events(const Vm& vm, const vgic::Events& events, const Vcpu* self) {
+  for (size_t i = 0; i < events.hardware_count; ++i) apply_hardware_event(vm, events.hardware[i], self);
+  const uint32_t self_index = self != nullptr ? self->index : ~0u;
   for (uint32_t kicks = events.kick_vcpus & ~(self_index < 32 ? uint32_t{1} << self_index : 0); kicks != 0;
        kicks &= kicks - 1) {
     const auto index = static_cast<uint32_t>(__builtin_ctz(kicks));

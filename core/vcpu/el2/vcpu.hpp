@@ -44,6 +44,12 @@ struct Vm {
   GicRegionDevice gic_redistributors;
   arch::SpinLock lock;
 
+  // Its RAM, as the hypervisor reaches it (EL2 maps host RAM at its physical address):
+  // set/way emulation cleans and invalidates it by address.
+  uint64_t ram_host_base = 0;
+  uint64_t ram_size = 0;
+  bool set_way_flushed = false;  // since its caches last changed state (see exit_handlers.cpp)
+
   uint32_t faults = 0;     // accesses and fetches nothing maps, refused accesses
   uint32_t unhandled = 0;  // accesses an emulated device does not implement
   bool off = false;
@@ -60,6 +66,8 @@ struct Vcpu {
   uint64_t x0 = 0;
   uint32_t lr_count = 0;
   uint64_t ich_hcr = 0;  // ICH_HCR_EL2 as last written
+  uint64_t hcr = 0;      // HCR_EL2 as last written (TVM comes and goes)
+  uint8_t mmio_hint = 0;  // the region of its last emulated access (MmioRegistry::find)
   const vgic::VirqQueue* queue = nullptr;  // its list-register queue, asked on every exit
   // Per-exit scratch, here rather than on the stack: exits need no stack buffers (and so
   // no stack-protector checks on the hot path).

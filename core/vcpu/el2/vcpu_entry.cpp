@@ -27,9 +27,64 @@ constinit Vcpu vcpus[max_cpus];
 //   FB BSU     its TLB maintenance and barriers reach every CPU of the inner shareable
 //              domain, as its vCPUs may run on several;
 //   TSC        its SMCs trap (PSCI through SMC, nothing reaches firmware);
+//   TIDCP      IMPLEMENTATION DEFINED registers trap (an undefined instruction for it):
+//              they may control a core's shared caches or power;
+//   TACR       ACTLR_EL1 traps (read as zero, writes ignored), for the same reason;
+//   TSW        set/way cache maintenance traps: emulated on its own RAM by address, so
+//              it cannot clean or invalidate lines of other partitions (exit_handlers.cpp);
 //   RW         EL1 is AArch64.
+// TVM is added per vCPU while set/way emulation watches for the caches being switched.
 constexpr uint64_t guest_hcr = arch::hcr::vm | arch::hcr::swio | arch::hcr::fmo | arch::hcr::imo | arch::hcr::amo |
-                               arch::hcr::fb | arch::hcr::bsu_inner | arch::hcr::tsc | arch::hcr::rw;
+                               arch::hcr::fb | arch::hcr::bsu_inner | arch::hcr::tsc | arch::hcr::tidcp |
+                               arch::hcr::tacr | arch::hcr::tsw | arch::hcr::rw;
+
+// MDCR_EL2: every performance-monitor access traps (read as zero, writes ignored: a guest
+// sees a PMU without counters), so no counter of a guest ever counts at EL2 (Armv8.0 has
+// no MDCR_EL2.HPMD) and none leaks across a restart. Debug stays the guest's own: with
+// TDE clear, debug exceptions go to EL1 and cannot be generated at EL2, so breakpoints and
+// watchpoints (cleared at every start) affect only the guest.
+uint64_t guest_mdcr() {
+  return arch::mdcr::tpm | arch::mdcr::tpmcr | (arch::pmcr_counters(arch::sysreg::pmcr_el0::read()) & arch::mdcr::hpmn_mask);
+}
+
+// Every EL1/EL0 register a guest can read, as at its reset (zero where the architecture
+// leaves it UNKNOWN): nothing of an earlier run of this CPU (another run of the
+// partition, before a restart) survives. General and FP/SIMD registers: guest_entry.S.
+void reset_el1_state() {
+  using namespace arch::sysreg;
+  sctlr_el1::write(arch::sctlr::el1_reset);
+  ttbr0_el1::write(0);
+  ttbr1_el1::write(0);
+  tcr_el1::write(0);
+  mair_el1::write(0);
+  amair_el1::write(0);
+  contextidr_el1::write(0);
+  vbar_el1::write(0);
+  esr_el1::write(0);
+  far_el1::write(0);
+  afsr0_el1::write(0);
+  afsr1_el1::write(0);
+  par_el1::write(0);
+  elr_el1::write(0);
+  spsr_el1::write(0);
+  cpacr_el1::write(0);
+  csselr_el1::write(0);
+  tpidr_el0::write(0);
+  tpidrro_el0::write(0);
+  tpidr_el1::write(0);
+  sp_el0::write(0);
+  sp_el1::write(0);
+  mdscr_el1::write(0);
+  const uint64_t dfr0 = id_aa64dfr0_el1::read();
+  for (size_t i = 0; i < arch::id_aa64dfr0::breakpoints(dfr0); ++i) clear_debug_register_pair(i, false);
+  for (size_t i = 0; i < arch::id_aa64dfr0::watchpoints(dfr0); ++i) clear_debug_register_pair(i, true);
+  // The timers as at reset: off, compare values zero.
+  cntv_ctl_el0::write(0);
+  cntp_ctl_el0::write(0);
+  cntv_cval_el0::write(0);
+  cntp_cval_el0::write(0);
+  cntkctl_el1::write(0);
+}
 
 void run_vcpu_task(uint64_t cpu) { enter_vcpu(vcpus[cpu]); }
 
@@ -96,15 +151,13 @@ int64_t start_vcpu_cpu(uint32_t cpu) { return boot::start_cpu(*platform, cpu, ru
   vmpidr_el2::write((uint64_t{1} << 31) | vcpu.index);  // RES1 bit 31; Aff0 = the vCPU index
   vpidr_el2::write(midr_el1::read());
   cntvoff_el2::write(vm.counter_offset);
-  sctlr_el1::write(arch::sctlr::el1_reset);
+  reset_el1_state();
   icc_sre_el1::write(arch::icc::sre_el1_sre);  // the guest uses the system-register interface
   ich_vmcr_el2::write(0);
   ich_ap0r0_el2::write(0);  // no active priorities (5 priority bits: one register each)
   ich_ap1r0_el2::write(0);
-  // The timers as at reset, whatever an earlier run of this vCPU left in them.
-  cntv_ctl_el0::write(0);
-  cntp_ctl_el0::write(0);
-  cntkctl_el1::write(0);
+  mdcr_el2::write(guest_mdcr());
+  vcpu.hcr = guest_hcr;
   hcr_el2::write(guest_hcr);
   arch::instruction_barrier();
   asm volatile("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
