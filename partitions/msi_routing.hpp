@@ -136,9 +136,17 @@ class MsiDispatch {
   // `lpi` was acknowledged: whose SPI it is now. Not routed: no partition owns the LPI,
   // or the owner has nothing bound to it.
   Delivery deliver(uint32_t lpi);
+  // Partition `partition`'s router, nullptr when it has none (the LPI handler asks the
+  // router of the VM it interrupted).
+  PartitionMsi* router(size_t partition) const { return partition < max_partitions ? routers_[partition] : nullptr; }
+  // LPIs no partition's router owned where they arrived (never expected: each CPU's LPIs
+  // are its partition's).
+  void count_stray() { __atomic_fetch_add(&stray_, 1, __ATOMIC_RELAXED); }
+  uint64_t stray() const { return __atomic_load_n(&stray_, __ATOMIC_RELAXED); }
 
  private:
   PartitionMsi* routers_[max_partitions] = {};
+  uint64_t stray_ = 0;
 };
 
 }  // namespace bulkhead::partitions
