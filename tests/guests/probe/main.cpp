@@ -61,6 +61,7 @@ constexpr TestEntry all_tests[] = {
     {"pci-bus-master", test_pci_bus_master},
     {"pci-hold", test_pci_hold},
     {"park", test_park},
+    {"msi", test_msi},
 };
 
 // A test name from the bootargs, kept for the result lines.

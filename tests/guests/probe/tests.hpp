@@ -61,5 +61,6 @@ void test_pci_intx();
 void test_pci_bus_master();
 void test_pci_hold();
 void test_park();
+void test_msi();
 
 }  // namespace probe
