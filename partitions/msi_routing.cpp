@@ -249,9 +249,9 @@ void MsiDispatch::add(uint8_t partition, PartitionMsi& router) {
 
 MsiDispatch::Delivery MsiDispatch::deliver(uint32_t lpi) {
   for (size_t i = 0; i < max_partitions; ++i) {
-    PartitionMsi* router = routers_[i];
-    if (router == nullptr || !router->owns_lpi(lpi)) continue;
-    const uint32_t spi = router->deliver(lpi);
+    PartitionMsi* owner = routers_[i];
+    if (owner == nullptr || !owner->owns_lpi(lpi)) continue;
+    const uint32_t spi = owner->deliver(lpi);
     if (spi == 0) return {};
     return {true, static_cast<uint8_t>(i), static_cast<uint16_t>(spi)};
   }

@@ -39,22 +39,25 @@ void report_off(const PartitionRuntime& p, const PciHardware& hardware, const ch
   log::fact("{}", line.c_str());
 }
 
+// The 4 KiB pages holding [address, address + bytes).
+AddressRange pages_of(uint64_t address, uint64_t bytes) {
+  const uint64_t first = address & ~(page - 1);
+  return {first, ((address + bytes + page - 1) & ~(page - 1)) - first};
+}
+
 // The pages of the function's MSI-X table and PBA, for the handler's accesses at EL2.
 bool map_msix_pages(const pci::Function& function) {
   const pci::MsixInfo& msix = function.caps.msix;
-  const uint64_t table = function.bars[msix.table_bar].cpu_address + msix.table_offset;
-  const uint64_t table_end = table + uint64_t{msix.table_size} * pci::vpci::reg::msix::entry_bytes;
-  const uint64_t pba = function.bars[msix.pba_bar].cpu_address + msix.pba_offset;
-  const uint64_t pba_end = pba + pci::vpci::reg::msix::pba_bytes(msix.table_size);
-  const uint64_t first[2] = {table & ~(page - 1), pba & ~(page - 1)};
-  const uint64_t end[2] = {(table_end + page - 1) & ~(page - 1), (pba_end + page - 1) & ~(page - 1)};
-  if (first[1] < end[0] && first[0] < end[1]) {  // one run of pages holds both
-    const uint64_t low = first[0] < first[1] ? first[0] : first[1];
-    const uint64_t high = end[0] > end[1] ? end[0] : end[1];
+  const AddressRange entries = pages_of(function.bars[msix.table_bar].cpu_address + msix.table_offset,
+                                        uint64_t{msix.table_size} * pci::vpci::reg::msix::entry_bytes);
+  const AddressRange pending = pages_of(function.bars[msix.pba_bar].cpu_address + msix.pba_offset,
+                                        pci::vpci::reg::msix::pba_bytes(msix.table_size));
+  if (entries.base < pending.end() && pending.base < entries.end()) {  // one run of pages holds both
+    const uint64_t low = entries.base < pending.base ? entries.base : pending.base;
+    const uint64_t high = entries.end() > pending.end() ? entries.end() : pending.end();
     return map_device({low, high - low}, "pci msi-x table and pba");
   }
-  return map_device({first[0], end[0] - first[0]}, "pci msi-x table") &&
-         map_device({first[1], end[1] - first[1]}, "pci msi-x pba");
+  return map_device(entries, "pci msi-x table") && map_device(pending, "pci msi-x pba");
 }
 
 }  // namespace
