@@ -88,6 +88,65 @@ vgic::MessageRange partition_message_spis(const partitions::Partition& partition
           static_cast<uint16_t>(partition.msi_spis.count)};
 }
 
+namespace {
+
+// Why the partition's MSIs cannot be routed on this machine (in `why`), or true.
+bool routable(const PartitionRuntime& p, const PciHardware& hardware, FixedBuffer<128>& why) {
+  if (its_driver() == nullptr) {
+    format(why, "no GICv3 ITS in service ({})", its_absence());
+    return false;
+  }
+  if (smmu_driver() == nullptr || p.pci.dma_context == smmu::no_context) {
+    format(why, "no SMMU context for the ITS doorbell (its functions never master)");
+    return false;
+  }
+  // The DeviceID the router uses is the msi-map's: it must be this ITS's.
+  for (size_t i = 0; i < p.pci.function_count; ++i) {
+    const pci::Function& function = function_of(p, hardware, i);
+    if (has_messages(function) && function.dma.its_device_id_valid &&
+        function.dma.msi_phandle != vcpu::machine().gic.its_phandle) {
+      format(why, "{}'s msi-map names {}, not the ITS", pci::sbdf_text(function.address).text,
+             hex(function.dma.msi_phandle));
+      return false;
+    }
+  }
+  if (partition_message_spis(*p.partition).count == 0) {
+    format(why, "no msi-spis");
+    return false;
+  }
+  return true;
+}
+
+// The function's MSI and MSI-X handlers on the bus; the vectors it brings.
+size_t attach_handlers(PartitionRuntime& p, size_t index, const pci::Function& function, size_t& vector_used) {
+  PartitionMessages& messages = p.pci.messages;
+  const vgic::MessageRange spis = partition_message_spis(*p.partition);
+  pci::vpci::MessageSetup& message = messages.setups[index];
+  message.partition = p.partition->name;
+  message.function = &function;
+  message.slot = p.plan->functions[index].guest_slot;
+  message.target = {partitions::guest_gicd_setspi_nsr, spis.first, spis.count};
+  message.host = &p.pci.host;
+  message.bars = &messages.bars;
+  message.router = &messages.router;
+  size_t vectors = 0;
+  if (function.caps.msi.offset != 0 && messages.msi[index].configure(message, p.pci.bus)) vectors += function.caps.msi.vectors;
+  if (function.caps.msix.offset == 0) return vectors;
+  const uint16_t table_size = function.caps.msix.table_size;
+  if (table_size > partitions::max_partition_message_vectors - vector_used || !map_msix_pages(function)) {
+    log::error("partition {}: vpci 00:{}.0: no room for its {} MSI-X vectors; MSI-X stays hidden", p.partition->name,
+               plain_hex(message.slot, 2), table_size);
+    return vectors;
+  }
+  if (messages.msix[index].configure(message, p.pci.bus, &messages.vectors[vector_used], table_size)) {
+    vector_used += table_size;
+    vectors += table_size;
+  }
+  return vectors;
+}
+
+}  // namespace
+
 bool configure_partition_msi(PartitionRuntime& p, const PciHardware& hardware) {
   PartitionPci& pci = p.pci;
   PartitionMessages& messages = pci.messages;
@@ -96,21 +155,9 @@ bool configure_partition_msi(PartitionRuntime& p, const PciHardware& hardware) {
   size_t with_messages = 0;
   for (size_t i = 0; i < pci.function_count; ++i) with_messages += has_messages(function_of(p, hardware, i)) ? 1 : 0;
   if (with_messages == 0) return true;
-  its::Driver* its = its_driver();
-  if (its == nullptr) {
-    FixedBuffer<96> why;
-    format(why, "no GICv3 ITS in service ({})", its_absence());
+  FixedBuffer<128> why;
+  if (!routable(p, hardware, why)) {
     report_off(p, hardware, why.c_str());
-    return true;
-  }
-  smmu::Driver* smmu = smmu_driver();
-  if (smmu == nullptr || pci.dma_context == smmu::no_context) {
-    report_off(p, hardware, "no SMMU context for the ITS doorbell (its functions never master)");
-    return true;
-  }
-  const vgic::MessageRange spis = partition_message_spis(partition);
-  if (spis.count == 0) {
-    report_off(p, hardware, "no msi-spis");
     return true;
   }
   // The doorbell: GITS_TRANSLATER's page and nothing else of the ITS, where the guest
@@ -118,7 +165,8 @@ bool configure_partition_msi(PartitionRuntime& p, const PciHardware& hardware) {
   bool mapped = false;
   {
     const arch::SpinLockGuard guard(smmu_lock());
-    mapped = smmu->map_extra_page(pci.dma_context, partitions::guest_its_doorbell_page.range.base, its_translater_page());
+    mapped = smmu_driver()->map_extra_page(pci.dma_context, partitions::guest_its_doorbell_page.range.base,
+                                           its_translater_page());
   }
   if (!mapped) {
     report_off(p, hardware, "the SMMU did not map the ITS doorbell in its DMA context");
@@ -131,7 +179,7 @@ bool configure_partition_msi(PartitionRuntime& p, const PciHardware& hardware) {
   setup.doorbell = partitions::guest_its_doorbell_page.range.base + its::translater_page_offset;
   setup.vcpu_count = partition.cpu_count;
   for (size_t i = 0; i < partition.cpu_count; ++i) setup.vcpu_cpus[i] = static_cast<uint8_t>(partition.cpus[i].index);
-  if (!messages.router.configure(setup, *its, p.vm.gic, &its_lock())) {
+  if (!messages.router.configure(setup, *its_driver(), p.vm.gic, &its_lock())) {
     report_off(p, hardware, "the ITS could not reserve its events and LPIs");
     return true;
   }
@@ -139,30 +187,11 @@ bool configure_partition_msi(PartitionRuntime& p, const PciHardware& hardware) {
   size_t vectors = 0;
   for (size_t i = 0; i < pci.function_count; ++i) {
     const pci::Function& function = function_of(p, hardware, i);
-    if (!has_messages(function)) continue;
-    pci::vpci::MessageSetup& message = messages.setups[i];
-    message.partition = partition.name;
-    message.function = &function;
-    message.slot = p.plan->functions[i].guest_slot;
-    message.target = {partitions::guest_gicd_setspi_nsr, spis.first, spis.count};
-    message.host = &pci.host;
-    message.bars = &messages.bars;
-    message.router = &messages.router;
-    if (function.caps.msi.offset != 0 && messages.msi[i].configure(message, pci.bus)) vectors += function.caps.msi.vectors;
-    if (function.caps.msix.offset == 0) continue;
-    const uint16_t table_size = function.caps.msix.table_size;
-    if (table_size > partitions::max_partition_message_vectors - vector_used || !map_msix_pages(function)) {
-      log::error("partition {}: vpci 00:{}.0: no room for its {} MSI-X vectors; MSI-X stays hidden", partition.name,
-                 plain_hex(message.slot, 2), table_size);
-      continue;
-    }
-    if (messages.msix[i].configure(message, pci.bus, &messages.vectors[vector_used], table_size)) {
-      vector_used += table_size;
-      vectors += table_size;
-    }
+    if (has_messages(function)) vectors += attach_handlers(p, i, function, vector_used);
   }
   messages.routed = true;
   msi_dispatch().add(static_cast<uint8_t>(p.index), messages.router);
+  const vgic::MessageRange spis = partition_message_spis(partition);
   const uint32_t lpi_first = messages.router.lpi_base();
   log::fact("partition {} msi-spis {}-{} vectors {} lpis {}-{} doorbell-iova {}", partition.name,
             spis.first - arch::Intid::first_spi, spis.first + spis.count - 1 - arch::Intid::first_spi, vectors,

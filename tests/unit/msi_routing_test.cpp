@@ -299,3 +299,19 @@ TEST_CASE("msi routing: stopping the partition (bus reset) unbinds everything; r
   p.msi.clear_counts();
   CHECK(p.msi.delivered(0) == 0);
 }
+
+TEST_CASE("msi routing: the dispatch gives the LPI handler each partition's router, and counts stray LPIs") {
+  Partition p;
+  CHECK(p.dispatch.router(0) == &p.msi);
+  CHECK(p.dispatch.router(1) == nullptr);
+  CHECK(p.dispatch.router(partitions::max_partitions) == nullptr);
+  CHECK(p.dispatch.stray() == 0);
+  p.dispatch.count_stray();
+  p.dispatch.count_stray();
+  CHECK(p.dispatch.stray() == 2);
+  // The handler's order (its_boot.cpp take_message_interrupt): the interrupted partition's
+  // router; an LPI it does not own is no delivery of it.
+  CHECK_FALSE(p.dispatch.router(0)->owns_lpi(p.msi.lpi_base() + p.msi.lpi_count()));
+  CHECK(p.dispatch.router(0)->deliver(p.msi.lpi_base() + p.msi.lpi_count()) == 0);
+  CHECK(p.msi.dropped() == 0);  // not one of its LPIs: not its drop either
+}

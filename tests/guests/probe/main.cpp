@@ -62,6 +62,7 @@ constexpr TestEntry all_tests[] = {
     {"pci-hold", test_pci_hold},
     {"park", test_park},
     {"msi", test_msi},
+    {"msi-bench", test_msi_bench},
 };
 
 // A test name from the bootargs, kept for the result lines.

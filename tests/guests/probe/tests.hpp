@@ -62,5 +62,6 @@ void test_pci_bus_master();
 void test_pci_hold();
 void test_park();
 void test_msi();
+void test_msi_bench();
 
 }  // namespace probe
