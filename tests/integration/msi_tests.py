@@ -10,6 +10,9 @@ peer's SPI is never sent, and edu's DMA to the ITS doorbell raises nothing
 physical GICD_SETSPI_NSR is a DMA fault. The boot report shows
 the ITS, each partition's MBI range and LPIs; the stop line counts each function's MSIs.
 
+`restart`: the probe takes 50 of edu's MSIs (msi-bench) after every SYSTEM_RESET
+(probe-msi-restart.dts): each stop reports and unbinds the vector, each boot binds it anew.
+
 `no-its`: a firmware DT without an ITS (QEMU's, its ITS node and the PCIe msi-map removed:
 with its=off QEMU gives no function an MSI capability at all, and refuses edu): the
 partitions still boot, the report says why MSIs are off and which functions it concerns,
@@ -69,6 +72,22 @@ def probe(build):
     run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
     print(its)
     print(lpis)
+
+
+@scenario()
+def restart(build):
+    run = q.boot(os.path.join(build, "probe-msi-restart.img"), q.machine_args(extra=TOPOLOGY), timeout=180,
+                 until="bulkhead: partition probe restart 3 system-reset")
+    run.expect(not run.timed_out, "the probe did not restart 3 times")
+    failures = [line for line in probe_lines(run) if line.startswith("probe: FAIL ")]
+    run.expect(not failures, "the probe reported failures:\n" + "\n".join(failures))
+    passes = run.lines.count("[probe] probe: PASS msi-bench means over 50 edu MSIs and 50 vtimer irqs")
+    counts = [line for line in run.lines if line.startswith("bulkhead: partition probe msi delivered ")]
+    run.expect(passes >= 3, f"the msi-bench test passed {passes} times")
+    run.expect(counts[:3] == ["bulkhead: partition probe msi delivered 00:01.0 50 dropped 0"] * 3,
+               f"delivered lines across restarts: {counts}")
+    run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
+    print(f"{passes} boots with every vector delivered")
 
 
 @scenario("no-its")
