@@ -159,7 +159,7 @@ TEST_CASE("msi routing: an MSI-X vector arrives as the guest's SPI, on the CPU o
   CHECK(p.its.operations("MAPTI device 0x10 event 4")[0] == "MAPTI device 0x10 event 4 lpi 8196 icid 2");
 }
 
-TEST_CASE("msi routing: edu's MSI arrives as its SPI; disabling removes the translation") {
+TEST_CASE("msi routing: edu's MSI arrives as its SPI, disabling removes the translation") {
   Partition p;
   const uint16_t cap = p.function(3).caps.msi.offset;
   p.write32(2, cap + 4, static_cast<uint32_t>(guest_doorbell));
@@ -284,7 +284,7 @@ TEST_CASE("msi routing: a reservation the ITS cannot make is an error that keeps
   CHECK(p.its.driver.lpis_free() == free);
 }
 
-TEST_CASE("msi routing: stopping the partition (bus reset) unbinds everything; release gives it all back") {
+TEST_CASE("msi routing: stopping the partition (bus reset) unbinds everything, release gives it all back") {
   Partition p;
   p.msix_vector(1, 66);
   p.msix_vector(6, 67);

@@ -89,7 +89,7 @@ TEST_CASE("vpci msix: configuring masks every physical vector, turning memory de
   CHECK(f.handler.function_masked());
 }
 
-TEST_CASE("vpci msix: the table holds the guest's values at every width; the PBA is the function's") {
+TEST_CASE("vpci msix: the table holds the guest's values at every width, the PBA is the function's") {
   MsixFixture f;
   CHECK(f.table_read(0, 3) == 1);  // masked at reset
   CHECK(f.table_read(7, 0) == 0);
@@ -157,7 +157,7 @@ TEST_CASE("vpci msix: a vector the guest points at its doorbell and an SPI gets 
   CHECK(f.router.problems.empty());
 }
 
-TEST_CASE("vpci msix: a masked vector's message is held pending (PBA) and sent on unmask; the function mask too") {
+TEST_CASE("vpci msix: a masked vector's message is held pending (PBA) and sent on unmask, the function mask too") {
   MsixFixture f;
   f.control(enable);
   f.program(2, guest_doorbell, 90, false);
@@ -259,7 +259,7 @@ TEST_CASE("vpci msix: reset with memory decode off still masks every vector, the
   CHECK(f.table_read(3, 3) == 1);
 }
 
-TEST_CASE("vpci msix: a PBA in its own BAR is mapped, not trapped; the table's page alone is") {
+TEST_CASE("vpci msix: a PBA in its own BAR is mapped, not trapped, the table's page alone is") {
   MsixFixture f(3);
   CHECK(f.host.mapped.count(0x10100000) == 1);  // BAR 1, the PBA, mapped whole
   CHECK_FALSE(f.bus->trapped_read(0x10100000, 4).ok);
