@@ -63,5 +63,9 @@ void test_pci_hold();
 void test_park();
 void test_msi();
 void test_msi_bench();
+void test_dma_own();
+void test_dma_isolation();
+void test_dma_watch();
+void test_dma_bench();
 
 }  // namespace probe
