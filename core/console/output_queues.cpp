@@ -146,16 +146,17 @@ bool OutputQueues::take_partition(size_t partition, Item& item) {
     item.kind = kind == record_detach ? Item::Kind::detach : Item::Kind::flush;
     return true;
   }
-  // The partition's bytes, up to and including one newline, up to the next record.
+  // The partition's bytes, up to and including one newline, up to the next record, and
+  // no more than a line's worth of characters on the console (`\xHH` is four).
   size_t consumed = 0;
   size_t length = 0;
+  size_t shown = 0;
   while (consumed < used && length < sizeof(item.text)) {
-    uint8_t byte = ring.peek(consumed);
-    if (byte == record) {
-      if (ring.peek(consumed + 1) != record_byte) break;
-      ++consumed;
-    }
-    ++consumed;
+    const uint8_t byte = ring.peek(consumed);
+    if (byte == record && ring.peek(consumed + 1) != record_byte) break;
+    if (length != 0 && shown + shown_width(byte) > item_characters) break;
+    consumed += byte == record ? 2 : 1;
+    shown += shown_width(byte);
     item.text[length++] = static_cast<char>(byte);
     if (byte == '\n') break;
   }

@@ -68,6 +68,9 @@ constexpr size_t line_reserve = 1024;
 // Room those lines always leave: a FIFO's worth of bytes, each perhaps escaped (0xff),
 // that a guest told its FIFO is empty may write without looking.
 constexpr size_t guest_burst_reserve = 2 * VirtualPl011::tx_fifo_depth;
+// What one item of a partition's bytes shows as on the console at most (shown_width):
+// as long as the longest hypervisor line, whatever bytes the guest writes.
+constexpr size_t item_characters = log::max_line;
 
 class OutputQueues {
  public:
@@ -107,8 +110,8 @@ class OutputQueues {
   bool line_fits(size_t source, size_t length) const;
 
   // Drainer: the next thing to do, taking sources in turn (partitions, then the
-  // hypervisor), one item each: a partition's bytes up to and including one '\n', a
-  // line, a marker. False when everything is empty.
+  // hypervisor), one item each: a partition's bytes up to and including one '\n' and
+  // showing as at most item_characters, a line, a marker. False when everything is empty.
   bool next(Item& item);
   bool empty() const;
   bool partition_empty(size_t partition) const;

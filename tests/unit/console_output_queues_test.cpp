@@ -93,6 +93,31 @@ TEST_CASE("console output queues: every byte value passes, 0xff included") {
   CHECK(seen == all);
 }
 
+TEST_CASE("console output queues: an item of a partition's bytes shows as a line's worth of characters at most") {
+  // Bytes shown as `\xHH` take four characters each: the drainer's items stay as short on
+  // the console as the longest hypervisor line, so the bound holds whatever a guest writes.
+  OutputQueues q;
+  std::string written;
+  for (int i = 0; i < 1000; ++i) written += static_cast<char>(i % 3 == 0 ? 'a' : 0xf0 + i % 16);
+  guest(q, 6, written);
+  std::string seen;
+  std::vector<size_t> widths;
+  OutputQueues::Item item;
+  while (q.next(item)) {
+    REQUIRE(item.kind == Kind::guest_bytes);
+    size_t shown = 0;
+    for (size_t i = 0; i < item.length; ++i) shown += shown_width(static_cast<uint8_t>(item.text[i]));
+    widths.push_back(shown);
+    seen.append(item.text, item.length);
+  }
+  CHECK(seen == written);
+  REQUIRE(widths.size() > 1);
+  for (size_t i = 0; i < widths.size(); ++i) {
+    CHECK(widths[i] <= item_characters);
+    if (i + 1 < widths.size()) CHECK(widths[i] + 4 > item_characters);  // as full as the next byte allows
+  }
+}
+
 TEST_CASE("console output queues: markers keep their place behind the bytes before them") {
   OutputQueues q;
   guest(q, 1, "prompt$ ");
