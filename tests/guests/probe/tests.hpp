@@ -76,5 +76,7 @@ void test_dma_own();
 void test_dma_isolation();
 void test_dma_watch();
 void test_dma_bench();
+void test_console_flood();
+void test_console_witness();
 
 }  // namespace probe
