@@ -282,7 +282,7 @@ TEST_CASE("virtual pl011: a full console reads as a full TX FIFO, and room bring
   CHECK(transmit(uart, "ok") == "ok");
 }
 
-TEST_CASE("virtual pl011: the FIFO reads empty only while a FIFO's worth is offered; what is accepted beyond goes out") {
+TEST_CASE("virtual pl011: the FIFO reads empty only while a FIFO's worth is offered, and what is accepted beyond goes out") {
   VirtualPl011 uart;
   uart.write(pl011::imsc, 4, pl011::int_tx);
   uart.set_transmit_room({.offered = VirtualPl011::tx_fifo_depth, .accepted = 40});
