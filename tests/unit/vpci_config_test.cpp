@@ -371,7 +371,7 @@ class FakeCapability final : public pci::vpci::CapabilityHandler {
 
 }  // namespace
 
-TEST_CASE("vpci config: the capability list shows PCI Express and PM only; the extended list is empty") {
+TEST_CASE("vpci config: the capability list shows PCI Express and PM only, the extended list is empty") {
   CapabilityFixture f;
   CHECK(f.chain() == std::vector<std::pair<int, int>>{{f.pcie, 0x10}, {f.pm, 0x01}});
   CHECK((f.read16(slot, 0x06) & 0x10) != 0);

@@ -165,6 +165,7 @@ inline uint64_t counter() {
 }
 inline uint64_t counter_frequency() { return BULKHEAD_READ_SYSREG(cntfrq_el0); }
 // MPIDR_EL1 affinity fields (Aff3 [39:32], Aff2..Aff0 [23:0]): the rest says nothing about which CPU.
+constexpr uint64_t mpidr_aff2_to_aff0 = 0xffffff;  // what descriptions name a CPU by
 inline uint64_t own_mpidr() { return sysreg::mpidr_el1::read() & 0xff00ffffffull; }
 
 // Writes dirty lines of [start, start+size) to the point of coherency, so a CPU that
