@@ -69,12 +69,6 @@ void SharedConsole::kick_drainer() {
 
 void SharedConsole::write_line(const char* text, size_t length) {
   if (!__atomic_load_n(&started_, __ATOMIC_ACQUIRE)) return;
-  if (arch::own_mpidr() == drainer_mpidr_) {
-    // The drainer's own lines are never dropped: it makes room by writing.
-    const arch::SpinLockGuard drain(drain_lock_);
-    static constinit console::OutputQueues::Item item;  // only under drain_lock_
-    while (!queues_.line_fits(console::OutputQueues::hypervisor, length) && queues_.next(item)) write_item(item);
-  }
   const size_t source = source_of_this_cpu();
   {
     const arch::SpinLockGuard guard(source_locks_[source]);

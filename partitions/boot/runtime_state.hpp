@@ -95,7 +95,8 @@ class SharedConsole final : public log::LineSink {
  public:
   // Any CPU: a hypervisor line, queued for the partition whose vCPU this CPU runs.
   void write_line(const char* text, size_t length) override;
-  // Drains every queue (the machine powers off next).
+  // Drains every queue: the boot CPU before it serves the console from its loop (it calls
+  // this after what it logs while booting), and whichever CPU powers the machine off.
   void flush_output() override;
 
   // The partition's lock held. transmit: false when its queue is full (nothing queued).

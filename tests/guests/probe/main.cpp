@@ -8,6 +8,7 @@
 
 extern "C" {
 uint64_t entry_counters[2];
+uint64_t entry_el1_controls[probe::max_vcpus][2];
 
 // The compiler may emit calls to these even in freestanding code. Byte loops: RAM is
 // Device memory with the MMU off, so no unaligned wide accesses.
@@ -55,6 +56,11 @@ constexpr TestEntry all_tests[] = {
     {"bench", test_bench},
     {"entry", test_entry},
     {"traps", test_traps},
+    {"restart-state", test_restart_state},
+    {"pmu", test_pmu},
+    {"actlr", test_actlr},
+    {"impdef", test_impdef},
+    {"set-way", test_set_way},
     {"pci-enumerate", test_pci_enumerate},
     {"pci-bars", test_pci_bars},
     {"pci-registers", test_pci_registers},
@@ -91,6 +97,7 @@ void read_settings(uint64_t dtb) {
   current.fault_address = current.guest.ram_base + current.guest.ram_size;
   if (parse_number(bootarg(args, "probe.fault-address"), value)) current.fault_address = value;
   if (parse_number(bootarg(args, "probe.cpus"), value)) current.guest.vcpu_count = static_cast<uint32_t>(value);
+  if (parse_number(bootarg(args, "probe.reset-from"), value)) current.reset_from = static_cast<uint32_t>(value);
 }
 
 }  // namespace
