@@ -57,6 +57,7 @@ struct PartitionRuntime {
   // Typed for it, not yet in its UART: the boot CPU adds, whoever holds its lock takes.
   console::ByteRing<64> held_input;
   uint32_t restarts = 0;
+  vcpu::Vcpu* boot_vcpu = nullptr;  // its vCPU 0 as assigned at boot
   bool uart_line = false;  // the level last given to the vGIC
 };
 
