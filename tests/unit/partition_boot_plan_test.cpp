@@ -609,7 +609,7 @@ TEST_CASE("boot plan: with message interrupts the guest's GIC offers its msi-spi
   CHECK(fdt32_to_cpu(parent[0]) == guest_gic_phandle);
 }
 
-TEST_CASE("boot plan: each function's reset is reported; one without a method needs reset = \"none\"") {
+TEST_CASE("boot plan: each function's reset is reported, and one without a method needs reset = \"none\"") {
   Machine machine;
   machine.topology.functions[4].reset = {pci::ResetMethod::none, pci::ResetReason::root_bus, 0};  // the NVMe
   machine.topology.functions[2].reset = {pci::ResetMethod::bus, pci::ResetReason::alone_below_bridge,
