@@ -74,6 +74,7 @@ constexpr TestEntry all_tests[] = {
     {"park", test_park},
     {"msi", test_msi},
     {"msi-bench", test_msi_bench},
+    {"pci-reset-dirty", test_pci_reset_dirty},
     {"dma-own", test_dma_own},
     {"dma-isolation", test_dma_isolation},
     {"dma-watch", test_dma_watch},

@@ -72,6 +72,7 @@ void test_pci_hold();
 void test_park();
 void test_msi();
 void test_msi_bench();
+void test_pci_reset_dirty();
 void test_dma_own();
 void test_dma_isolation();
 void test_dma_watch();
