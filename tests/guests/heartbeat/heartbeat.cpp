@@ -95,10 +95,9 @@ const volatile uint8_t* find_bootargs(const volatile uint8_t* dtb, uint32_t& len
       at = (at + 4) & ~3u;  // the name's terminator, then padding to 4
     } else if (token == fdt_prop) {
       const uint32_t size = big_endian(dtb + at), name = big_endian(dtb + at + 4);
-      const volatile uint8_t* value = dtb + at + 8;
       if (strings + name < total && equal(dtb + strings + name, "bootargs")) {
         length = size;
-        return value;
+        return dtb + at + 8;
       }
       at = (at + 8 + size + 3) & ~3u;
     } else if (token != fdt_end_node && token != fdt_nop) {
