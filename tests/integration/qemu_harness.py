@@ -53,6 +53,23 @@ def main_job_args(name, machine=main_job.MACHINE, memory=main_job.MEMORY, extra=
     return main_job.machine_args(disk, machine=machine, memory=memory, extra=extra)
 
 
+def without_redrawn_fragments(lines):
+    """The console lines without the fragments of live-line redraws. Once somebody types,
+    the console shows the focused partition's unfinished line as it grows
+    (core/console/console_mux.cpp); a line from elsewhere closes it (a fragment line) and
+    it is drawn again, whole, after that line. A `[NAME] ` line is such a fragment when
+    NAME's next line, past other lines, starts with it."""
+    kept = []
+    for index, line in enumerate(lines):
+        prefix = line[:line.find("] ") + 2] if line.startswith("[") and "] " in line else None
+        if prefix is not None:
+            later = next((j for j in range(index + 1, len(lines)) if lines[j].startswith(prefix)), None)
+            if later is not None and later > index + 1 and lines[later].startswith(line):
+                continue
+        kept.append(line)
+    return kept
+
+
 class Run:
     def __init__(self, output, exit_code, timed_out, command):
         self.output = output
