@@ -4,7 +4,10 @@
 // see it, at worst: a CPU taken away from it shows here) and `heartbeat done`, and powers
 // its partition off. By default 20 beats of 100 ms; its `/chosen/bootargs` (the device
 // tree in x0) may say `heartbeat.beats=N` (0: until stopped) and `heartbeat.period-ms=N`.
-// A `q` on its console stops it at the next beat.
+// A `q` on its console stops it at the next beat. A counted heartbeat polls the counter
+// between beats (the probe tests bound its lateness); one that runs until stopped sleeps
+// in WFI until its virtual timer's interrupt (PPI 27, acknowledged with IRQs masked: no
+// vector), so that it leaves its CPU idle for as long as it runs.
 #include <cstdint>
 
 extern "C" int64_t psci_hvc(uint64_t function);
@@ -20,6 +23,20 @@ constexpr uint32_t default_beats = 20;
 constexpr uint32_t default_period_ms = 100;
 constexpr char stop_key = 'q';
 constexpr uint64_t psci_system_off = 0x84000008;
+
+// The partition's virtual GICv3 (partitions/guest_layout.hpp), vCPU 0's redistributor.
+constexpr uint64_t gic_distributor = 0x08000000;
+constexpr uint64_t gicd_ctlr = 0x0000;
+constexpr uint32_t gicd_ctlr_enable_group1 = 1u << 1;
+constexpr uint64_t gic_redistributor = 0x080a0000;
+constexpr uint64_t gicr_waker = 0x0014;
+constexpr uint32_t waker_processor_sleep = 1u << 1;
+constexpr uint32_t waker_children_asleep = 1u << 2;
+constexpr uint64_t gicr_sgi_frame = 0x10000;
+constexpr uint64_t gicr_isenabler0 = 0x0100;
+constexpr uint32_t virtual_timer_ppi = 27;
+constexpr uint32_t spurious_intid = 1020;  // 1020-1023: nothing to acknowledge
+constexpr uint64_t timer_enable = 1u << 0;  // CNTV_CTL_EL0.ENABLE, IMASK clear
 
 volatile uint32_t* const uart = reinterpret_cast<volatile uint32_t*>(uart_base);
 
@@ -62,6 +79,45 @@ uint64_t counter_frequency() {
   uint64_t value;
   asm volatile("mrs %0, cntfrq_el0" : "=r"(value));
   return value;
+}
+
+volatile uint32_t& gic_register(uint64_t address) { return *reinterpret_cast<volatile uint32_t*>(address); }
+
+// The virtual timer's PPI enabled in Group 1 and the CPU interface open, so that its
+// interrupt wakes WFI (PSTATE.I stays masked: it is acknowledged by polling).
+void enable_timer_interrupt() {
+  volatile uint32_t& waker = gic_register(gic_redistributor + gicr_waker);
+  waker = waker & ~waker_processor_sleep;
+  while ((waker & waker_children_asleep) != 0) {
+  }
+  gic_register(gic_redistributor + gicr_sgi_frame + gicr_isenabler0) = 1u << virtual_timer_ppi;
+  asm volatile("msr icc_pmr_el1, %0; msr icc_igrpen1_el1, %1; isb" ::"r"(uint64_t{0xff}), "r"(uint64_t{1}));
+  volatile uint32_t& ctlr = gic_register(gic_distributor + gicd_ctlr);
+  ctlr = ctlr | gicd_ctlr_enable_group1;
+}
+
+uint64_t poll_until(uint64_t deadline) {
+  uint64_t now = counter();
+  while (now < deadline) now = counter();
+  return now;
+}
+
+// Sleeps until the virtual counter reaches `deadline`; returns the counter then.
+uint64_t sleep_until(uint64_t deadline) {
+  asm volatile("msr cntv_cval_el0, %0; msr cntv_ctl_el0, %1; isb" ::"r"(deadline), "r"(timer_enable));
+  uint64_t now = counter();
+  while (now < deadline) {
+    asm volatile("wfi" ::: "memory");
+    now = counter();
+  }
+  asm volatile("msr cntv_ctl_el0, xzr; isb");  // the timer's level drops
+  for (;;) {  // acknowledge and end what arrived (the timer's interrupt)
+    uint64_t intid;
+    asm volatile("mrs %0, icc_iar1_el1" : "=r"(intid));
+    if ((intid & 0xffffff) >= spurious_intid) break;
+    asm volatile("msr icc_eoir1_el1, %0; isb" ::"r"(intid));
+  }
+  return now;
 }
 
 // The flattened device tree, read byte by byte (the MMU is off: RAM is Device memory).
@@ -135,6 +191,8 @@ extern "C" void heartbeat_main(const volatile uint8_t* dtb) {
   const uint32_t beats = option(bootargs, bootargs ? length : 0, "heartbeat.beats", default_beats);
   const uint32_t period_ms = option(bootargs, bootargs ? length : 0, "heartbeat.period-ms", default_period_ms);
   const uint64_t period = counter_frequency() / 1000 * (period_ms == 0 ? default_period_ms : period_ms);
+  const bool sleeps = beats == 0;
+  if (sleeps) enable_timer_interrupt();
   uint64_t next = counter();
   uint64_t worst_lateness = 0;
   for (uint32_t beat = 1; beats == 0 || beat <= beats; ++beat) {
@@ -142,8 +200,7 @@ extern "C" void heartbeat_main(const volatile uint8_t* dtb) {
     put_decimal(beat);
     put_text("\n");
     next += period;
-    uint64_t now = counter();
-    while (now < next) now = counter();
+    const uint64_t now = sleeps ? sleep_until(next) : poll_until(next);
     if (now - next > worst_lateness) worst_lateness = now - next;
     if (stop_requested()) break;
   }
