@@ -69,12 +69,13 @@ def present_streams(run, entries):
     return streams
 
 
-def boot_with(image, extra, name, bootargs):
-    """Boots until the report is complete (the partitions have started); QEMU is then stopped."""
+def boot_with(image, extra, name, bootargs, until="bulkhead: boot-complete"):
+    """Boots until the report is complete (the partitions have started), or until `until`;
+    QEMU is then stopped."""
     args = q.machine_args(smp=4, memory="2G", extra=extra)
     dtb = q.dump_dtb(args, os.path.join(q.work_dir(f"smmu-{name}"), "qemu.dtb"))
     append = ["-append", bootargs] if bootargs else []
-    run = q.boot(image, [*args, *append], timeout=90, until="bulkhead: boot-complete")
+    run = q.boot(image, [*args, *append], timeout=90, until=until)
     return run, dtb
 
 
@@ -113,7 +114,9 @@ def check_report(run, dtb):
 
 @scenario("report-and-dump")
 def report_and_dump(image):
-    run, dtb = boot_with(image, DEVICES, "dump", "bulkhead.smmu-dump")
+    # A partition's streams are attached on its own CPU once its functions are reset,
+    # just before its guest's first instruction: wait for Linux's first line.
+    run, dtb = boot_with(image, DEVICES, "dump", "bulkhead.smmu-dump", until="[linux] ")
     run.expect_line("bulkhead: boot-complete")
     sid_bits, blocks = check_report(run, dtb)
     run.expect(len(blocks) >= 4, f"the topology spreads over several buses, got blocks {sorted(blocks)}")
