@@ -294,14 +294,19 @@ def cells_to_ints(cells, group):
     return out
 
 
-def qmp_socket():
-    """A QMP socket path and the QEMU arguments that serve it. A UNIX socket's path must
-    fit in 108 bytes (sun_path), so it lives in a fresh directory under /tmp, not in the
-    build tree (a checkout in a deep folder would not fit); the directory is removed when
-    the script exits."""
-    directory = tempfile.mkdtemp(prefix="bulkhead-qmp-", dir="/tmp")
+def socket_path(name):
+    """A path for a UNIX socket QEMU serves (QMP, qtest). Its path must fit in 108 bytes
+    (sun_path), so it lives in a fresh directory under /tmp, not in the build tree (a
+    checkout in a deep folder would not fit); the directory is removed when the script
+    exits."""
+    directory = tempfile.mkdtemp(prefix=f"bulkhead-{name}-", dir="/tmp")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = os.path.join(directory, "qmp.sock")
+    return os.path.join(directory, f"{name}.sock")
+
+
+def qmp_socket():
+    """A QMP socket path (socket_path) and the QEMU arguments that serve it."""
+    path = socket_path("qmp")
     return path, ["-qmp", f"unix:{path},server=on,wait=off"]
 
 
