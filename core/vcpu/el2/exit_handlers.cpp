@@ -110,6 +110,8 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
 // they are masked here; they are then taken as usual once the guest runs again.
 void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
   sync_list_registers(vcpu);
+  // What the sync found (a kick for another vCPU) must not wait for this one to wake.
+  if (vm.gic.needs_attention(static_cast<uint8_t>(vcpu.index))) do_gic_work(vcpu);
   if (vm.gic.has_work(static_cast<uint8_t>(vcpu.index))) return;
   vm.lock.unlock();
   arch::wait_for_interrupt();
@@ -140,6 +142,7 @@ void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
     case psci_guest::ActionKind::start_vcpu: return start_vcpu(vm, result.action);
     case psci_guest::ActionKind::wait_for_interrupt: return wait_for_interrupt(vcpu, vm);
     case psci_guest::ActionKind::stop_this_vcpu:
+      forget_list_registers(vcpu);
       vm.psci.vcpu_stopped(vcpu.index);
       vm.lock.unlock();
       stop_this_cpu();
@@ -219,6 +222,16 @@ bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, const arch::SysregEncoding& e
   const unsigned rt = esr.sysreg_rt();
   const uint64_t value = rt == 31 ? 0 : frame.x[rt];
   bool emulated = true;
+  if (r::is_group_interface(encoding)) {
+    // Only ICH_HCR_EL2.TALL0/TALL1 trap these: the vGIC's acknowledgement check (a
+    // hardware level line that dropped is withdrawn first). The PC stays: the guest's
+    // access runs natively once the sync at the end of this exit has lifted the trap.
+    vgic::Events& events = vcpu.events;
+    events.clear();
+    vm.gic.check_acknowledgement(static_cast<uint8_t>(vcpu.index), events);
+    if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+    return;
+  }
   if (!read && (key == r::icc_sgi1r_el1.key() || key == r::icc_asgi1r_el1.key() || key == r::icc_sgi0r_el1.key())) {
     // With one Security state there is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0
     // SGIs, as ICC_SGI0R_EL1 does (so KVM, and QEMU's GICv3 with DS = 1).
@@ -333,6 +346,7 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
     unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
   }
   if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);
+  if (vm.gic.needs_attention(static_cast<uint8_t>(vcpu.index))) do_gic_work(vcpu);
   vm.lock.unlock();
   return true;
 }
