@@ -111,13 +111,17 @@ const Function* resolve_selector(const PciDeviceSelector& selector, const pci::P
   FixedBuffer<96> name;
   selector_text(selector, name);
   const Function* by_address = selector.has_sbdf ? topology.find(selector.sbdf) : nullptr;
+  // With an address the IDs only check the function there; without one they select the
+  // instance-th function with those IDs.
+  const bool select_by_ids = selector.has_ids && !selector.has_sbdf;
   const Function* by_ids =
-      selector.has_ids ? topology.find_by_id(selector.vendor, selector.device, selector.instance) : nullptr;
-  if ((selector.has_sbdf && by_address == nullptr) || (selector.has_ids && by_ids == nullptr)) {
+      select_by_ids ? topology.find_by_id(selector.vendor, selector.device, selector.instance) : nullptr;
+  if ((selector.has_sbdf && by_address == nullptr) || (select_by_ids && by_ids == nullptr)) {
     failures.add("{}: device not present", name.c_str());
     return nullptr;
   }
-  if (selector.has_sbdf && selector.has_ids && by_address != by_ids) {
+  if (selector.has_sbdf && selector.has_ids &&
+      (by_address->vendor_id != selector.vendor || by_address->device_id != selector.device)) {
     failures.add("{}: the address and the IDs name different functions", name.c_str());
     return nullptr;
   }

@@ -189,6 +189,9 @@ BringUpResult Driver::enable(const BringUpOptions& options) {
   r.write32(reg::eventq_prod, 0);
   r.write32(reg::eventq_cons, 0);
 
+  // What firmware left is reported and acknowledged before our queue starts; service
+  // failure mode means the SMMU cannot be trusted with DMA isolation.
+  if (!check_global_errors(nullptr)) return BringUpResult::stuck;
   uint32_t cr0_value = static_cast<uint32_t>(cr0::cmdqen::mask);
   if (!write_cr0(cr0_value)) return BringUpResult::stuck;
   // Nothing cached from before (firmware's tables) may survive.
@@ -199,7 +202,7 @@ BringUpResult Driver::enable(const BringUpOptions& options) {
   cr0_value |= static_cast<uint32_t>(cr0::eventqen::mask);
   if (!write_cr0(cr0_value)) return BringUpResult::stuck;
 
-  check_global_errors(nullptr);  // what firmware left is reported and acknowledged
+  if (!check_global_errors(nullptr)) return BringUpResult::stuck;  // anything the invalidation raised
   if (features_.msi) {
     // Wired interrupts: no MSI address.
     r.write64(reg::gerror_irq_cfg0, 0);

@@ -48,7 +48,7 @@ enum class BringUpResult : uint8_t {
   enabled,        // translating: every StreamID aborts until attached
   absent,         // the firmware DT has no SMMUv3
   refused,        // it lacks something (logged); it stays off with global bypass aborting
-  stuck,          // a bounded wait expired (logged): fatal, DMA isolation is not assured
+  stuck,          // a bounded wait expired or the SMMU failed (logged): fatal, DMA isolation is not assured
   out_of_memory,  // the DMA memory pool is too small (logged)
 };
 const char* bring_up_result_name(BringUpResult result);
@@ -163,6 +163,7 @@ class Driver final : public StreamOwnership {
   bool sync(const char* why);
   bool queue_failed(QueueStatus status, const char* why);
   bool check_attachable(ContextId context, uint32_t stream_id, bool& already);
+  bool make_level2_tables(const Context& context, const FunctionStreams* functions, size_t count, bool& added);
   Attachment* find_attachment(uint32_t stream_id);
   const Attachment* find_attachment(uint32_t stream_id) const;
   bool check_global_errors(FaultLog* log);

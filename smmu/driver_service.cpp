@@ -12,6 +12,7 @@ struct GlobalError {
   const char* meaning;
 };
 constexpr GlobalError global_errors[] = {
+    {static_cast<uint32_t>(gerror::cmdq_err::mask), "CMDQ_ERR", "a command was refused"},
     {static_cast<uint32_t>(gerror::eventq_abt_err::mask), "EVENTQ_ABT_ERR", "event records were lost"},
     {static_cast<uint32_t>(gerror::priq_abt_err::mask), "PRIQ_ABT_ERR", "PRI queue write aborted"},
     {static_cast<uint32_t>(gerror::msi_cmdq_abt_err::mask), "MSI_CMDQ_ABT_ERR", "CMD_SYNC MSI write aborted"},
@@ -21,14 +22,16 @@ constexpr GlobalError global_errors[] = {
     {static_cast<uint32_t>(gerror::sfm_err::mask), "SFM_ERR", "the SMMU entered service failure mode"},
 };
 
-// Collects what the driver must do about the records it hands to the fault log.
+// Collects what the driver must do about the records it hands to the fault log. It is
+// given at most max_stalled records (service() drains in batches of that size), so each
+// stalled one has its slot.
 class EventHandler final : public EventConsumer {
  public:
   EventHandler(FaultLog& log, const StreamOwnership& owners) : log_(log), owners_(owners) {}
   void event(const EventRecord& record) override {
     const DmaEvent decoded = decode_event(record);
     log_.report(decoded, owners_.owner_of(decoded.stream_id));
-    if (decoded.stalled && stalled_count < max_stalled) {
+    if (decoded.stalled) {
       stalled[stalled_count++] = resume(decoded.stream_id, decoded.stall_tag, true);
     }
   }
@@ -56,9 +59,11 @@ bool Driver::check_global_errors(FaultLog* log) {
   const uint32_t gerror_value = r.read32(reg::gerror);
   const uint32_t active = (gerror_value ^ r.read32(reg::gerrorn)) & gerror::all;
   if (active == 0) return true;
-  // A refused command: the command queue repairs and acknowledges it while it waits.
+  // A command of ours refused: the command queue repairs and acknowledges it while it
+  // waits. Before bring-up ends it is one firmware left (its queue, now replaced): it
+  // would stop ours at its first command, so it is reported and acknowledged here.
   if (gerror::cmdq_err::get(active) != 0 && enabled_) sync("recovering from a refused command");
-  const uint32_t others = active & ~static_cast<uint32_t>(gerror::cmdq_err::mask);
+  const uint32_t others = enabled_ ? active & ~static_cast<uint32_t>(gerror::cmdq_err::mask) : active;
   for (const GlobalError& e : global_errors) {
     if ((others & e.mask) == 0) continue;
     if (e.mask == gerror::eventq_abt_err::mask && log != nullptr) {
@@ -76,14 +81,26 @@ bool Driver::check_global_errors(FaultLog* log) {
 size_t Driver::service(FaultLog& log, const StreamOwnership& owners, size_t limit) {
   if (!enabled_) return 0;
   check_global_errors(&log);
-  EventHandler handler(log, owners);
-  const EventQueue::DrainResult drained = eventq_.drain(hw_, handler, limit);
-  if (drained.overflowed) log.overflow();
-  // Stalled transactions (an SMMU that forces stalls) are terminated with an abort.
-  if (handler.stalled_count != 0 && issue(handler.stalled, handler.stalled_count, "terminating stalled transactions")) {
-    sync("terminating stalled transactions");
+  // In batches no larger than the handler holds resumes: every stalled transaction
+  // drained is terminated, however many there are.
+  size_t handled = 0;
+  bool overflowed = false;
+  bool more = true;
+  while (more && handled < limit) {
+    const size_t left = limit - handled;
+    const size_t batch = left < EventHandler::max_stalled ? left : EventHandler::max_stalled;
+    EventHandler handler(log, owners);
+    const EventQueue::DrainResult drained = eventq_.drain(hw_, handler, batch);
+    overflowed = overflowed || drained.overflowed;
+    handled += drained.records;
+    more = drained.records == batch;  // a short batch: the queue is empty
+    // Stalled transactions (an SMMU that forces stalls) are terminated with an abort.
+    if (handler.stalled_count != 0 && issue(handler.stalled, handler.stalled_count, "terminating stalled transactions")) {
+      sync("terminating stalled transactions");
+    }
   }
-  return drained.records;
+  if (overflowed) log.overflow();
+  return handled;
 }
 
 void Driver::dump_stream_table() const {

@@ -178,6 +178,38 @@ bool Driver::check_attachable(ContextId context, uint32_t stream_id, bool& alrea
   return true;
 }
 
+// The level-2 tables a list of streams needs, made before any STE is written (their
+// STEs are invalid: the streams still abort). `added`: some level-1 descriptor changed.
+bool Driver::make_level2_tables(const Context& c, const FunctionStreams* functions, size_t count, bool& added) {
+  added = false;
+  size_t f = 0;
+  bool made = true;
+  for (; made && f < count; ++f) {
+    for (size_t s = 0; made && s < functions[f].count && s < 2; ++s) {
+      bool fresh = false;
+      made = table_.populate(*hw_.memory, hw_.coherent, functions[f].stream_ids[s], fresh);
+      added = added || fresh;
+      if (!made) {
+        log::error("smmu-v3 {}: partition {}: no memory for the level-2 stream table of StreamID {}", path_, c.name,
+                   hex(functions[f].stream_ids[s]));
+      }
+    }
+  }
+  if (made) return true;
+  if (added) {
+    // The descriptors added so far stay; the SMMU is told of them (leaf 0), as of any
+    // change to its tables, so that a later attach on those buses is seen.
+    for (size_t g = 0; g < f; ++g) {
+      for (size_t t = 0; t < functions[g].count && t < 2; ++t) {
+        const Command invalidate = cfgi_ste(functions[g].stream_ids[t], false);
+        issue(&invalidate, 1, "announcing level-2 stream tables");
+      }
+    }
+    sync("announcing level-2 stream tables");
+  }
+  return false;
+}
+
 bool Driver::attach(ContextId context, uint32_t stream_id, const char* function_label) {
   FunctionStreams function;
   function.label = function_label;
@@ -202,19 +234,16 @@ bool Driver::attach_functions(ContextId context, const FunctionStreams* function
     return false;
   }
   const Context& c = contexts_[context];
+  bool table_added = false;
+  if (!make_level2_tables(c, functions, count, table_added)) return false;
   const size_t first_new = attached_count_;
   for (size_t f = 0; f < count; ++f) {
     for (size_t s = 0; s < functions[f].count && s < 2; ++s) {
       const uint32_t sid = functions[f].stream_ids[s];
       if (find_attachment(sid) != nullptr) continue;  // already this context's (or listed twice)
-      bool added = false;
-      if (!table_.populate(*hw_.memory, hw_.coherent, sid, added)) {
-        log::error("smmu-v3 {}: partition {}: no memory for the level-2 stream table of StreamID {}", path_, c.name,
-                   hex(sid));
-        return false;
-      }
       write_ste(sid, c.ste);
-      const Command invalidate = cfgi_ste(sid, !added);
+      // Leaf 0 when a level-1 descriptor changed: the SMMU may hold the old one.
+      const Command invalidate = cfgi_ste(sid, !table_added);
       if (!issue(&invalidate, 1, "attaching a stream")) return false;
       Attachment& a = attached_[attached_count_++];
       a.stream_id = sid;

@@ -76,7 +76,9 @@ QueueStatus CommandQueue::sync(const HardwareAccess& hw) {
   const QueueStatus queued = submit(hw, &sync_command, 1);
   if (queued == QueueStatus::timeout) return queued;
   refused_ = refused_before || queued == QueueStatus::command_error;
-  return wait(hw, [](uint32_t used) { return used == 0; });
+  const QueueStatus status = wait(hw, [](uint32_t used) { return used == 0; });
+  refused_ = false;  // reported once: the next sync covers only what comes after this one
+  return status;
 }
 
 bool EventQueue::allocate(DmaMemory& memory, unsigned log2_entries) {

@@ -119,6 +119,7 @@ PsciConduit power_conduit() { return conduit_for_power; }
 
 void power_off(const char* reason) {
   log::fact("power-off reason {}", reason);
+  log::flush_output();
   arch::system_off(conduit_for_power);
 }
 

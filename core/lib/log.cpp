@@ -11,6 +11,10 @@ LineSink* set_output(LineSink* output) {
   return previous;
 }
 
+void flush_output() {
+  if (current_output != nullptr) current_output->flush_output();
+}
+
 void emit(const char* prefix, const char* format, const FormatArg* args, size_t count) {
   if (current_output == nullptr) return;
   FixedBuffer<max_line> line;

@@ -79,6 +79,17 @@ class MmioRegistry {
     }
     return nullptr;
   }
+  // The same, trying the region at index `hint` first and leaving the found region's
+  // index there: a vCPU keeps one, since a driver's accesses tend to stay in one region.
+  const MmioRegion* find(uint64_t address, uint8_t& hint) const {
+    if (hint < count_ && regions_[hint].contains(address)) return &regions_[hint];
+    for (size_t i = 0; i < count_; ++i) {
+      if (!regions_[i].contains(address)) continue;
+      hint = static_cast<uint8_t>(i);
+      return &regions_[i];
+    }
+    return nullptr;
+  }
   // Whether `region` takes this access: all its bytes inside, width allowed, aligned.
   static MmioRefusal check(const MmioRegion& region, MmioAccess access) {
     if (!widths::allows(region.widths, access.width)) return MmioRefusal::width;

@@ -176,14 +176,16 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
 
 [[noreturn]] void stop_partition_locked(PartitionRuntime& p, const char* why) {
   vcpu::Vm& vm = p.vm;
-  shared_console.flush(p.index);
+  shared_console.end_partial_line(p.index);
   vm.off = true;
-  log::fact("partition {} {}", vm.name, why);
-  shared_console.detach(p.index);  // the focus moves on
   // Its other vCPUs notice at their next exit; kick them there.
   vcpu::kick_running_vcpus(vm, ~0u);
   vcpu::reset_physical_interrupts(vm);
-  quarantine_partition_pci(p);  // its functions stop decoding and mastering, their DMA aborts
+  // Its functions stop decoding, mastering and interrupting, their DMA aborts: the line
+  // below says the partition is off, devices included.
+  quarantine_partition_pci(p);
+  log::fact("partition {} {}", vm.name, why);
+  shared_console.detach(p.index);  // the focus moves on
   power_lock.lock();
   const bool last = --running_count == 0;
   power_lock.unlock();
@@ -193,16 +195,28 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   vcpu::stop_this_cpu();
 }
 
+// A guest that resets in a loop must not fill the console with its restarts: the first
+// few are told, then only restart 16, 32, 64... (the count in each line says how many).
+constexpr uint32_t restarts_logged_each = 8;
+bool restart_logged(uint32_t restarts) {
+  return restarts <= restarts_logged_each || (restarts & (restarts - 1)) == 0;
+}
+
 // Called with the VM's lock held by one of its vCPUs (`self`), which never returns to its
 // guest: stops the other vCPUs, scrubs and reloads the partition's RAM from the package,
 // resets its virtual devices and starts its boot vCPU at the payload entry again. The
 // other partitions run on meanwhile; nothing here waits for them.
 [[noreturn]] void restart_partition_locked(vcpu::Vcpu& self, PartitionRuntime& p, const char* why) {
   vcpu::Vm& vm = p.vm;
-  shared_console.flush(p.index);
+  shared_console.end_partial_line(p.index);
   vm.restarting = true;
   ++p.restarts;
-  log::fact("partition {} restart {} {}", vm.name, p.restarts, why);
+  const bool logged = restart_logged(p.restarts);
+  if (logged) log::fact("partition {} restart {} {}", vm.name, p.restarts, why);
+  if (p.restarts == restarts_logged_each) {
+    log::fact("partition {} restart-logging sparse after {} restarts: then restarts 2^n only", vm.name,
+              restarts_logged_each);
+  }
   vm.psci.vcpu_stopped(self.index);
   vcpu::kick_running_vcpus(vm, self.index);
   vcpu::reset_physical_interrupts(vm);
@@ -247,7 +261,7 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   vm.restarting = false;
   vcpu::Vcpu& boot = vcpu::assign_vcpu(vm, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
   const uint32_t boot_cpu = boot.cpu;
-  log::fact("partition {} running vmid {} entry {} cpu {}", vm.name, vm.vmid, hex(boot.entry), boot_cpu);
+  if (logged) log::fact("partition {} running vmid {} entry {} cpu {}", vm.name, vm.vmid, hex(boot.entry), boot_cpu);
   vm.lock.unlock();
   if (&boot == &self) vcpu::enter_vcpu(self);
   if (vcpu::start_vcpu_cpu(boot_cpu) != 0) {
@@ -261,6 +275,15 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
 }  // namespace runtime
 
 using namespace runtime;
+
+namespace {
+bool uses_this_cpu(const Partition& partition) {
+  for (size_t c = 0; c < partition.cpu_count; ++c) {
+    if (partition.cpus[c].mpidr == (arch::own_mpidr() & arch::mpidr_aff2_to_aff0)) return true;
+  }
+  return false;
+}
+}  // namespace
 
 bool partitions_running() { return running_count != 0; }
 
@@ -289,6 +312,13 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     p.index = i;
     p.vm.vmid = static_cast<uint16_t>(i + 1);
     p.vm.counter_offset = arch::counter();
+    if (uses_this_cpu(*p.partition)) {
+      // The checker refuses CPU 0 (cpu-boot); firmware that boots another CPU lands here.
+      log::error("partition {}: cpu mpidr {} is the boot CPU, which serves the console and the system's interrupts; "
+                 "the partition does not start",
+                 p.partition->name, hex(arch::own_mpidr()));
+      continue;
+    }
     if (!configure_partition(p, pci)) {
       log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
       continue;

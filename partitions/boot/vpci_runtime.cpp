@@ -180,8 +180,10 @@ bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware) {
 
 bool connect_partition_pci(PartitionRuntime& p) {
   PartitionPci& pci = p.pci;
+  if (!pci.present) return true;
+  pci.bus.reset();  // power-on state, INTx included, after a stop's quarantine
   smmu::Driver* driver = smmu_driver();
-  if (!pci.present || driver == nullptr || pci.dma_context == smmu::no_context) return true;
+  if (driver == nullptr || pci.dma_context == smmu::no_context) return true;
   smmu_restarted(pci.dma_context);
   const arch::SpinLockGuard guard(smmu_lock());
   pci.dma_connected = smmu::connect_partition_dma(*driver, pci.dma_context, pci.streams, pci.function_count, pci.bus_mastering);
@@ -192,7 +194,7 @@ bool connect_partition_pci(PartitionRuntime& p) {
 bool quarantine_partition_pci(PartitionRuntime& p) {
   PartitionPci& pci = p.pci;
   if (!pci.present) return true;
-  pci.bus.reset();
+  pci.bus.quarantine();
   smmu::Driver* driver = smmu_driver();
   if (driver == nullptr || pci.dma_context == smmu::no_context || !pci.dma_connected) {
     for (size_t i = 0; i < pci.function_count; ++i) pci.host.disable_bus_master(i);

@@ -264,6 +264,22 @@ bool VirtualPciBus::trap_bar_range(uint8_t slot, uint8_t bar_index, uint64_t off
   return true;
 }
 
+namespace {
+
+// Appends what stage 2 maps of one BAR to `out` (as far as `capacity` allows) and counts it.
+size_t append_mapped_pieces(MappedRange base, uint64_t trap_first, uint64_t trap_end, MappedRange* out,
+                            size_t capacity, size_t count) {
+  Piece pieces[2];
+  const size_t piece_count = bar_pieces(base.size, trap_first, trap_end, pieces);
+  for (size_t p = 0; p < piece_count; ++p, ++count) {
+    if (count >= capacity) continue;
+    out[count] = {base.slot, base.bar, base.guest + pieces[p].offset, base.host + pieces[p].offset, pieces[p].size};
+  }
+  return count;
+}
+
+}  // namespace
+
 size_t VirtualPciBus::mapped_ranges(MappedRange* out, size_t capacity) const {
   size_t count = 0;
   for (uint8_t slot = 0; slot < bus_slots; ++slot) {
@@ -272,13 +288,8 @@ size_t VirtualPciBus::mapped_ranges(MappedRange* out, size_t capacity) const {
     for (uint8_t b = 0; b < bar_slots; ++b) {
       const BarState& bar = f.bars[b];
       if (!bar.mapped) continue;
-      Piece pieces[2];
-      const size_t piece_count = bar_pieces(bar.size, bar.trap_first, bar.trap_end, pieces);
-      for (size_t p = 0; p < piece_count; ++p, ++count) {
-        if (count < capacity) {
-          out[count] = {slot, b, bar.mapped_guest + pieces[p].offset, bar.host + pieces[p].offset, pieces[p].size};
-        }
-      }
+      count = append_mapped_pieces({slot, b, bar.mapped_guest, bar.host, bar.size}, bar.trap_first, bar.trap_end, out,
+                                   capacity, count);
     }
   }
   return count;

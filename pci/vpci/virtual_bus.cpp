@@ -114,6 +114,7 @@ void VirtualPciBus::clear() {
   trap_decoder_count_ = 0;
   partition_ = "";
   legacy_intx_ = false;
+  quarantined_ = false;
   windows_ = GuestWindows();
 }
 
@@ -253,7 +254,7 @@ void VirtualPciBus::apply_physical_command(FunctionState& f) {
       log_event(f, "bus-master withheld: DMA is not isolated");
     }
   }
-  if (!legacy_intx_ || (f.guest_command & reg::command_interrupt_disable) != 0) {
+  if (quarantined_ || !legacy_intx_ || (f.guest_command & reg::command_interrupt_disable) != 0) {
     command |= reg::command_interrupt_disable;
   }
   if (command == f.physical_command) return;
@@ -308,7 +309,14 @@ bool VirtualPciBus::reset_function(uint8_t slot) {
   return true;
 }
 
-void VirtualPciBus::reset() {
+void VirtualPciBus::reset() { reset_every_function(false); }
+
+void VirtualPciBus::quarantine() { reset_every_function(true); }
+
+// Quarantined first, so a stopping partition's functions never pass through power-on's
+// INTx enable on their way to quarantine.
+void VirtualPciBus::reset_every_function(bool quarantine) {
+  quarantined_ = quarantine;
   for (uint8_t slot = 0; slot < bus_slots; ++slot) {
     if (slot_entry_[slot] != 0) reset_function(slot);
   }

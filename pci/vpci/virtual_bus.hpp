@@ -147,6 +147,10 @@ class VirtualPciBus {
   // function resets.
   void reset();
   bool reset_function(uint8_t slot);
+  // A stopped partition's bus: as reset(), and every function's INTx disabled too, so
+  // nothing decodes, masters or interrupts until reset() gives the next start its
+  // power-on state.
+  void quarantine();
 
   // The stage-2 ranges mapped now, in slot and BAR order: fills up to `capacity`, returns
   // how many there are.
@@ -228,6 +232,7 @@ class VirtualPciBus {
   void write_status(FunctionState& f, uint16_t written);
   uint16_t virtual_status(FunctionState& f);
   void apply_physical_command(FunctionState& f);
+  void reset_every_function(bool quarantine);
   void reset_state(FunctionState& f);
   void read_identity(FunctionState& f);
   void clear();
@@ -263,6 +268,7 @@ class VirtualPciBus {
   VpciHost* host_ = nullptr;
   const char* partition_ = "";
   bool legacy_intx_ = false;
+  bool quarantined_ = false;  // quarantine() until the next reset()
   GuestWindows windows_;
   NamedRange reserved_[max_reserved_ranges];
   size_t reserved_count_ = 0;

@@ -227,7 +227,7 @@ class CompilerFacts:
 CI_NODE = re.compile(r'^node: \{ title: "([^"]*)" label: "([^"]*)"')
 CI_EDGE = re.compile(r'^edge: \{ sourcename: "([^"]*)" targetname: "__indirect_call"')
 DUMP_HEADER = re.compile(r"^;; Function .* \((\S+), funcdef_no=")
-VIRTUAL_CALL = re.compile(r"OBJ_TYPE_REF\(.*?;\((?:struct|class|union) ([^)]+)\).*?->(\d+)B?\)")
+VIRTUAL_CALL = re.compile(r"OBJ_TYPE_REF\(.*?;\((?:const )?(?:struct|class|union) ([^)]+)\).*?->(\d+)B?\)")
 CALL = re.compile(r"^\s+(?:[\w.]+(?:\(D\))? = )?([\w.]+)(\(D\))? \(")
 
 

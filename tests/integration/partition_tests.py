@@ -256,10 +256,8 @@ def guest_dtb_in_memory(build):
     """Each partition's generated device tree is in its RAM where the report says: read it
     back from guest memory through QMP and decompile it with dtc."""
     from qmp import Qmp
-    socket_path = os.path.join(q.work_dir("guest-dtb"), "qmp.sock")
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
-    args = q.machine_args(**MAIN_JOB, extra=["-append", "bulkhead.hold", "-qmp", f"unix:{socket_path},server=on,wait=off"])
+    socket_path, qmp_args = q.qmp_socket()
+    args = q.machine_args(**MAIN_JOB, extra=["-append", "bulkhead.hold", *qmp_args])
     with q.boot_held(os.path.join(build, "bulkhead.img"), args, until="bulkhead: hold: bulkhead.hold set, machine stays up",
                      timeout=120) as run:
         qmp = Qmp(socket_path)

@@ -246,11 +246,9 @@ def check_commands(run, qmp, report, partition, virtual, expected):
                                 f"(the guest's is {virtual[vbdf]:#06x})")
 
 
-def held_session(image, name, machine=q.DEFAULT_MACHINE):
-    socket_path = os.path.join(q.work_dir(name), "qmp.sock")
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
-    args = q.machine_args(machine=machine, extra=[*TOPOLOGY, "-qmp", f"unix:{socket_path},server=on,wait=off"])
+def held_session(image, machine=q.DEFAULT_MACHINE):
+    socket_path, qmp_args = q.qmp_socket()
+    args = q.machine_args(machine=machine, extra=[*TOPOLOGY, *qmp_args])
     return q.QemuSession(image, args, interactive=True), socket_path
 
 
@@ -268,7 +266,7 @@ scenario = q.Scenarios()
 
 @scenario()
 def bus(build):
-    session, socket_path = held_session(os.path.join(build, "probe-pci.img"), "vpci-bus")
+    session, socket_path = held_session(os.path.join(build, "probe-pci.img"))
     try:
         session.wait_for(PARKED, 180)
         session.wait_for(HOLD, 180)
@@ -288,18 +286,22 @@ def bus(build):
         peer_command = Physical(qmp, report.ecam, peer_edu).read(0x04, 2)
         held.expect(peer_command == 0x0402, f"the peer's edu: command {peer_command:#06x}, expected memory decode "
                                             f"on and INTx disabled (0x0402)")
+        resumed = len(session.text())
         session.type("g")
-        at = session.wait_for("bulkhead: partition probe off", 120)
-        # The stop quarantines the functions, then detaches their streams (smmu/README.md).
+        off_at = session.wait_for("bulkhead: partition probe off", 120, resumed)
+        # The stop quarantines the functions and detaches their streams (smmu/README.md)
+        # before it says the partition is off.
+        stopping = session.run()
         for sbdf in probe.functions:
-            session.wait_for(f" detached partition probe function {sbdf}", 30, at)
+            detached = stopping.output.find(f" detached partition probe function {sbdf}", resumed)
+            stopping.expect(0 <= detached < off_at, f"{sbdf}: no stream detach line before 'partition probe off'")
         # Stopped: every mapping gone, decode and bus mastering off; the peer is unaffected.
         off = session.run()
         for sbdf in probe.functions:
             command = Physical(qmp, report.ecam, sbdf).read(0x04, 2)
             off.expect(command & COMMAND_DECODE_AND_MASTER == 0, f"{sbdf}: command {command:#06x} after the stop")
-            if command & COMMAND_INTX_DISABLE == 0:
-                print(f"note: {sbdf} has INTx enabled (command {command:#06x}) after its partition stopped")
+            off.expect(command & COMMAND_INTX_DISABLE != 0, f"{sbdf}: INTx enabled (command {command:#06x}) "
+                                                            f"after its partition stopped")
         check_bars_unmoved(off, qmp, report, probe, qemu)
         peer_command = Physical(qmp, report.ecam, peer_edu).read(0x04, 2)
         off.expect(peer_command == 0x0402, f"the peer's edu lost its decode: {peer_command:#06x}")
@@ -361,7 +363,7 @@ def bus(build):
 @scenario()
 def no_smmu(build):
     machine = "virt,virtualization=on,gic-version=3"
-    session, socket_path = held_session(os.path.join(build, "probe-pci-no-smmu.img"), "vpci-no-smmu", machine)
+    session, socket_path = held_session(os.path.join(build, "probe-pci-no-smmu.img"), machine)
     try:
         session.wait_for(HOLD, 180)
         held = session.run()

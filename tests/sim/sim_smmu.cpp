@@ -133,7 +133,7 @@ void SimSmmu::write32(uint32_t offset, uint32_t value) {
   switch (offset) {
     case CR0:
       cr0_ = value & 0x1f;
-      if (!cr0ack_stuck) cr0ack_ = cr0_;
+      if (!cr0ack_stuck) cr0ack_ = cr0_ & ~cr0ack_ignored_bits;
       operations.push_back("CR0 " + hex_text(cr0_));
       if (command_mode == CommandMode::immediate) consume_commands(SIZE_MAX);
       return;
@@ -142,6 +142,9 @@ void SimSmmu::write32(uint32_t offset, uint32_t value) {
     case GBPA:
       if (!config_.gbpa_implemented) {
         operations.push_back("GBPA ignored");
+      } else if ((value & GBPA_UPDATE) != 0 && gbpa_update_stuck) {
+        gbpa_ |= GBPA_UPDATE;  // pending for ever: the new value never takes effect
+        operations.push_back("GBPA update pending");
       } else if ((value & GBPA_UPDATE) != 0) {
         gbpa_ = value & ~GBPA_UPDATE;  // the update completes at once
         operations.push_back("GBPA " + hex_text(gbpa_));
@@ -149,7 +152,7 @@ void SimSmmu::write32(uint32_t offset, uint32_t value) {
       return;
     case IRQ_CTRL:
       irq_ctrl_ = value & 7;
-      irq_ctrlack_ = irq_ctrl_;
+      if (!irq_ctrlack_stuck) irq_ctrlack_ = irq_ctrl_;
       operations.push_back("IRQ_CTRL " + hex_text(irq_ctrl_));
       return;
     case GERRORN:

@@ -4,7 +4,9 @@
 // stream table (linear and 2-level) with its own STE and CD decoding and page-table
 // walks, a configuration cache and a TLB that only commands invalidate, the event queue
 // (records written as the hardware would, and injected by tests), and failure modes: a
-// command queue that never drains, CR0ACK that never follows CR0, refused commands.
+// command queue that never drains, CR0ACK that never follows CR0 (or some of its bits),
+// IRQ_CTRLACK that never follows IRQ_CTRL, a GBPA update that never completes, refused
+// commands.
 //
 // Memory the SMMU reads goes through SimDmaMemory, which models a non-coherent SMMU:
 // it sees only what the driver published (cleaned), and the driver sees its writes
@@ -102,6 +104,9 @@ class SimSmmu final : public smmu::Registers {
   // Failure modes and knobs.
   CommandMode command_mode = CommandMode::immediate;
   bool cr0ack_stuck = false;
+  uint32_t cr0ack_ignored_bits = 0;  // CR0 bits CR0ACK never reflects (e.g. SMMUEN)
+  bool irq_ctrlack_stuck = false;    // IRQ_CTRLACK keeps its value
+  bool gbpa_update_stuck = false;    // a GBPA write with Update set never completes
   std::set<uint8_t> refused_opcodes;  // answered with CERROR_ILL
   // What happened, in order: register writes that change state ("CR0 0x..."), commands
   // as consumed ("CMD_CFGI_STE 0x8 ste stage1 asid 1"), interrupts. Tests add their own.

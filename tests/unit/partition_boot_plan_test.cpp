@@ -298,6 +298,33 @@ TEST_CASE("boot plan: PCI selectors name one present, usable endpoint that nobod
   CHECK(startable_count(run.plan) == 1);
 }
 
+TEST_CASE("boot plan: with an address, the IDs check the function there, whichever instance it is") {
+  Machine machine;
+  SystemDescription description;
+  // The second of two 8086:10d3 (instance 1), named by its address and its IDs: the IDs
+  // match, so what is reported is its own state (unusable), not a disagreement.
+  Partition& a = description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  select_sbdf(a, {0, 2, 0}, 1);
+  a.pci_devices[0].has_ids = true;
+  a.pci_devices[0].vendor = 0x8086;
+  a.pci_devices[0].device = 0x10d3;
+  // The NVMe at 0000:00:03.0 with its own IDs: selected.
+  Partition& b = description.partitions[1] = make_partition("b", {2}, 0x46000000);
+  select_sbdf(b, {0, 3, 0}, 1);
+  b.pci_devices[0].has_ids = true;
+  b.pci_devices[0].vendor = 0x1b36;
+  b.pci_devices[0].device = 0x0010;
+  description.partition_count = 2;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition a: pci-device@0 sbdf 0000:00:02.0 vendor-device 8086:10d3 instance 0: "
+                      "unusable (its BARs could not be placed)"));
+  CHECK(run.lines.has("bulkhead: partition b pci 0000:00:03.0 slot 01 1b36:0010 selector pci-device@0"));
+  CHECK(run.lines.has("bulkhead: partition b start yes"));
+  CHECK(startable_count(run.plan) == 1);
+}
+
 TEST_CASE("boot plan: a selector with neither address nor IDs is refused, not followed") {
   Machine machine;
   SystemDescription description;

@@ -50,7 +50,7 @@ TEST_CASE("smmu bring-up: global abort first, translation last, after the tables
             test::hex_string(bench.driver.memory_used()) + " gbpa abort coherent yes");
 }
 
-TEST_CASE("smmu bring-up: QEMU 7.2 ignores GBPA; the report says so and stage 1 is used") {
+TEST_CASE("smmu bring-up: QEMU 7.2 ignores GBPA, the report says so and stage 1 is used") {
   test::SmmuBench bench;
   sim::CapturedLog log;
   REQUIRE(bench.bring_up() == BringUpResult::enabled);

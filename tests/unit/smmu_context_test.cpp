@@ -104,7 +104,7 @@ TEST_CASE("smmu contexts: a non-coherent SMMU sees everything the driver wrote")
   CHECK(bench.memory.publishes() > 0);
 }
 
-TEST_CASE("smmu contexts: detaching aborts at once; without CFGI_STE the SMMU would go on translating") {
+TEST_CASE("smmu contexts: detaching aborts at once, without CFGI_STE the SMMU would go on translating") {
   test::SmmuBench bench;
   REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
   const ContextId a = bench.driver.create_context(test::alpha);

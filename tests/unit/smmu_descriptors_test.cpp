@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 
 #include "smmu/commands.hpp"
 #include "smmu/descriptors.hpp"
@@ -204,4 +205,76 @@ TEST_CASE("smmu events: records decode into stream, address, direction and reaso
     x.word[0] = n.type;
     CHECK(std::string(decode_event(x).reason) == n.reason);
   }
+}
+
+TEST_CASE("smmu descriptors: STE kinds by the dump's names, Config 0b111 is nested, not abort") {
+  const std::pair<SteKind, std::string> kinds[] = {{SteKind::invalid, "invalid"}, {SteKind::abort, "abort"},
+                                                   {SteKind::bypass, "bypass"},   {SteKind::stage1, "stage1"},
+                                                   {SteKind::stage2, "stage2"},   {SteKind::nested, "nested"}};
+  for (const auto& [kind, name] : kinds) CHECK(ste_kind_name(kind) == name);
+  CHECK(std::string(ste_kind_name(static_cast<SteKind>(6))) == "unknown");
+  SteWords nested;
+  nested.word[0] = 1 | (7u << 1);  // V, Config 0b111: both stages
+  CHECK(decode_ste(nested).kind == SteKind::nested);
+  CHECK_FALSE(decode_ste(nested).aborts());  // it can reach memory
+}
+
+TEST_CASE("smmu commands: every opcode by its architecture name, RESUME's terminate action") {
+  const std::pair<uint8_t, std::string> opcodes[] = {
+      {0x01, "CMD_PREFETCH_CONFIG"}, {0x03, "CMD_CFGI_STE"},      {0x04, "CMD_CFGI_STE_RANGE"},
+      {0x05, "CMD_CFGI_CD"},         {0x06, "CMD_CFGI_CD_ALL"},   {0x10, "CMD_TLBI_NH_ALL"},
+      {0x11, "CMD_TLBI_NH_ASID"},    {0x12, "CMD_TLBI_NH_VA"},    {0x20, "CMD_TLBI_EL2_ALL"},
+      {0x28, "CMD_TLBI_S12_VMALL"},  {0x2a, "CMD_TLBI_S2_IPA"},   {0x30, "CMD_TLBI_NSNH_ALL"},
+      {0x44, "CMD_RESUME"},          {0x45, "CMD_STALL_TERM"},    {0x46, "CMD_SYNC"}};
+  for (const auto& [opcode, name] : opcodes) {
+    CAPTURE(opcode);
+    CHECK(opcode_name(opcode) == name);
+  }
+  CHECK(std::string(opcode_name(0x00)) == "unknown-command");
+  const Command terminate = resume(0x42, 7, false);
+  CHECK(terminate.word[0] == (0x44ull | (0x42ull << 32)));  // Action 0b00: terminate
+  CHECK(terminate.word[1] == 7);
+  CHECK(std::string(access_name(Access::read)) == "read");
+  CHECK(std::string(access_name(Access::write)) == "write");
+  CHECK(std::string(access_name(Access::unknown)) == "unknown");
+  CHECK(std::string(access_name(static_cast<Access>(3))) == "unknown");
+}
+
+TEST_CASE("smmu events: the remaining record types carry the fields their layout has") {
+  EventRecord r;
+  r.word[1] = 1ull << 35;  // RnW: read
+  r.word[2] = 0x1234000;
+  r.word[3] = 0x7000002040ull;
+
+  r.word[0] = 0x05;  // F_BAD_ATS_TREQ: address and direction
+  DmaEvent e = decode_event(r);
+  CHECK(std::string(e.reason) == "bad-ats-request");
+  CHECK(e.has_address);
+  CHECK(e.address == 0x1234000);
+  CHECK(e.access == Access::read);
+  CHECK_FALSE(e.has_fetch_address);
+
+  r.word[0] = 0x24;  // E_PAGE_REQUEST: an address, no direction
+  e = decode_event(r);
+  CHECK(std::string(e.reason) == "page-request");
+  CHECK(e.has_address);
+  CHECK(e.access == Access::unknown);
+
+  for (const uint8_t fetch_type : {uint8_t{0x09}, uint8_t{0x25}}) {  // F_CD_FETCH, F_VMS_FETCH: the fetch address
+    CAPTURE(fetch_type);
+    r.word[0] = fetch_type;
+    e = decode_event(r);
+    CHECK(std::string(e.reason) == (fetch_type == 0x09 ? "cd-fetch-abort" : "vms-fetch-abort"));
+    CHECK(e.has_fetch_address);
+    CHECK(e.fetch_address == 0x7000002040ull);
+    CHECK_FALSE(e.has_address);
+    CHECK(e.access == Access::unknown);
+  }
+
+  r.word[0] = 0x08 | (0x31ull << 32);  // C_BAD_SUBSTREAMID: the stream only
+  e = decode_event(r);
+  CHECK(std::string(e.reason) == "bad-substreamid");
+  CHECK(e.stream_id == 0x31);
+  CHECK_FALSE(e.has_address);
+  CHECK_FALSE(e.has_fetch_address);
 }

@@ -119,3 +119,34 @@ TEST_CASE("smmu features: stall models") {
   c.idr[0] |= 2u << 24;
   CHECK(features_of(c).stall == StallModel::forced);
 }
+
+TEST_CASE("smmu features: both table formats will do, presets and reserved sizes are named") {
+  sim::SimSmmuConfig c = sim::SimSmmuConfig::qemu_7_2();
+  c.idr[0] |= 3u << 2;  // TTF: AArch32 and AArch64
+  CHECK(features_of(c).aarch64_tables);
+  CHECK(choose_stage(features_of(c), qemu_needs()).usable);
+
+  c = sim::SimSmmuConfig::qemu_7_2();
+  c.idr[1] |= 1u << 29;
+  CHECK(refusal(c) ==
+        "the stream table or the queues are fixed by the implementation (IDR1.TABLES_PRESET 0, IDR1.QUEUES_PRESET 1)");
+
+  c = sim::SimSmmuConfig::qemu_7_2();
+  c.idr[5] |= 7u;  // OAS 0b111: reserved, no size
+  CHECK(features_of(c).output_address_bits == 0);
+  CHECK(refusal(c) == "output addresses of 0 bits (IDR5.OAS 7) cannot reach RAM up to 0xbfffffff");
+}
+
+TEST_CASE("smmu features: more contexts than 8-bit VMIDs leave stage 2 for stage 1, or refuse a stage-2-only SMMU") {
+  sim::SimSmmuConfig c = sim::SimSmmuConfig::two_stages();
+  c.idr[0] &= ~(1u << 18);  // 8-bit VMIDs
+  Needs many = qemu_needs();
+  many.context_count = 300;
+  const StageChoice choice = choose_stage(features_of(c), many);
+  CHECK(choice.usable);
+  CHECK(choice.stage == Stage::one);  // 16-bit ASIDs
+  CHECK(std::string(choice.stage2_note.c_str()) == "300 contexts need more VMIDs than 255 (IDR0.VMID16 0)");
+  CHECK(choose_stage(features_of(c), qemu_needs()).stage == Stage::two);  // 8 are fine
+  c.idr[0] &= ~2u;
+  CHECK(refusal(c, many) == "stage 2 only, and stage 2 is unusable: 300 contexts need more VMIDs than 255 (IDR0.VMID16 0)");
+}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "smmu/queues.hpp"
 #include "smmu/registers.hpp"
@@ -53,6 +54,28 @@ TEST_CASE("smmu queue: a 4-entry command queue wraps many times while the SMMU c
   CHECK(bench.operations("unknown").empty());
 }
 
+TEST_CASE("smmu queue: a single-entry command queue works, one command at a time, stuck, it is reported") {
+  sim::SimSmmuConfig config = sim::SimSmmuConfig::qemu_7_2();
+  config.idr[1] &= ~(0x1fu << 21);  // CMDQS 0: one entry
+  test::SmmuBench bench(config);
+  sim::CapturedLog log;
+  REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
+  CHECK(log.lines()[0].find(" cmdq 1 eventq 128 ") != std::string::npos);
+  const smmu::ContextId a = bench.driver.create_context(test::alpha);
+  REQUIRE(bench.driver.attach(a, 0x10, "0000:00:02.0"));
+  CHECK(bench.smmu.dma(0x10, 0x40000000, true).physical == 0x60000000);
+  REQUIRE(bench.driver.detach_context(a));
+  CHECK(bench.smmu.commands_consumed() == bench.driver.commands_issued());
+
+  test::SmmuBench stuck(config);
+  stuck.smmu.command_mode = sim::CommandMode::stuck;
+  log.clear();
+  CHECK(stuck.bring_up() == BringUpResult::stuck);  // CMD_CFGI_ALL fills it: no room for CMD_TLBI_NSNH_ALL
+  CHECK(log.errors() == std::vector<std::string>{
+                            "bulkhead: error: smmu-v3 /smmuv3@9050000: invalidating everything at bring-up: the command "
+                            "queue did not drain within 1000000 us (CMDQ_PROD 0x1 CMDQ_CONS 0x0): the SMMU is stuck"});
+}
+
 TEST_CASE("smmu queue: a queue that stops draining is a reported failure, and nothing waits forever after it") {
   test::SmmuBench bench;
   REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
@@ -90,4 +113,74 @@ TEST_CASE("smmu queue: a command the SMMU refuses is skipped, reported, and the 
   bench.smmu.refused_opcodes.clear();
   CHECK(bench.driver.attach(a, 0x10, "0000:00:02.0"));
   CHECK(bench.driver.detach_context(a));
+}
+
+TEST_CASE("smmu queue: a full queue that never drains: waiting for room is bounded too") {
+  sim::SimSmmuConfig config = sim::SimSmmuConfig::qemu_7_2();
+  config.idr[1] = (config.idr[1] & ~(0x1fu << 21)) | (2u << 21);  // CMDQS 2: 4 entries
+  const struct {
+    uint32_t streams;
+    const char* where;  // the command that found no room
+  } cases[] = {{5, "attaching a stream: "}, {4, "attaching streams: "}};  // a fifth CFGI_STE; the CMD_SYNC
+  for (const auto& c : cases) {
+    CAPTURE(c.streams);
+    test::SmmuBench bench(config);
+    REQUIRE(bench.bring_up({0x100}) == BringUpResult::enabled);
+    const smmu::ContextId a = bench.driver.create_context(test::alpha);
+    bench.smmu.command_mode = sim::CommandMode::stuck;
+    std::vector<smmu::FunctionStreams> functions(c.streams);
+    for (uint32_t i = 0; i < c.streams; ++i) functions[i] = {"0000:01:00.0", {0x100 + i, 0}, 1};
+    sim::CapturedLog log;
+    const uint64_t start = bench.clock.now();
+    CHECK_FALSE(bench.driver.attach_functions(a, functions.data(), functions.size()));
+    CHECK(bench.clock.now() - start < 1100000);
+    REQUIRE(log.errors().size() == 1);
+    // Bring-up left PROD = CONS = 3; four commands later the queue is full.
+    CHECK(log.errors()[0].find(std::string("smmu-v3 /smmuv3@9050000: ") + c.where +
+                               "the command queue did not drain within 1000000 us (CMDQ_PROD 0x7 CMDQ_CONS 0x3)") !=
+          std::string::npos);
+    CHECK(bench.driver.failed());
+  }
+}
+
+TEST_CASE("smmu queue: a refusal found while waiting for room is reported by the submit and by its sync, once") {
+  sim::SimDmaMemory memory;
+  sim::SimSmmu smmu(memory);
+  sim::FakeClock clock;
+  smmu::CommandQueue queue;
+  REQUIRE(queue.allocate(memory, 2));  // 4 entries
+  smmu.write64(smmu::reg::cmdq_base, queue.base_register());
+  smmu.write32(smmu::reg::cr0, static_cast<uint32_t>(smmu::cr0::cmdqen::mask));
+  smmu.command_mode = sim::CommandMode::one_per_poll;
+  smmu.refused_opcodes = {0x11};  // CMD_TLBI_NH_ASID
+  const smmu::HardwareAccess hw{&smmu, &memory, &clock, true, 1000000};
+  const smmu::Command commands[] = {smmu::tlbi_nh_asid(1), smmu::cfgi_ste(1), smmu::cfgi_ste(2), smmu::cfgi_ste(3),
+                                    smmu::tlbi_nsnh_all()};
+  // The fifth finds the queue full; while it waits, the SMMU refuses the first.
+  CHECK(queue.submit(hw, commands, 5) == smmu::QueueStatus::command_error);
+  CHECK(queue.error_opcode() == 0x11);
+  CHECK(queue.error_code() == 1);  // CERROR_ILL
+  CHECK(queue.sync(hw) == smmu::QueueStatus::command_error);
+  CHECK(smmu.operations.back() == "CMD_SYNC");
+  CHECK(smmu.read32(smmu::reg::gerror) == smmu.read32(smmu::reg::gerrorn));
+  // Reported: the next sync covers nothing refused.
+  CHECK(queue.sync(hw) == smmu::QueueStatus::ok);
+  CHECK(smmu.commands_consumed() == queue.commands_issued());  // the refused one's slot ran as a CMD_SYNC
+  for (const auto& op : smmu.operations) CHECK(op != "CMD_TLBI_NH_ASID 1");
+}
+
+TEST_CASE("smmu queue: after a refused command, an operation with nothing to issue is not blamed for it") {
+  test::SmmuBench bench;
+  REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
+  const smmu::ContextId a = bench.driver.create_context(test::alpha);
+  REQUIRE(bench.driver.attach(a, 0x10, "0000:00:02.0"));
+  bench.smmu.refused_opcodes = {0x11};  // CMD_TLBI_NH_ASID
+  sim::CapturedLog log;
+  CHECK_FALSE(bench.driver.map_extra_page(a, 0x08090000, 0x08090000));
+  REQUIRE(log.errors().size() == 1);
+  CHECK(log.errors()[0].find("mapping an extra page: the SMMU refused CMD_TLBI_NH_ASID") != std::string::npos);
+  bench.smmu.refused_opcodes.clear();
+  log.clear();
+  CHECK(bench.driver.attach(a, 0x10, "0000:00:02.0"));  // attached already: only a CMD_SYNC
+  CHECK(log.lines().empty());
 }

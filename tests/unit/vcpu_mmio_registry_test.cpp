@@ -197,6 +197,37 @@ TEST_CASE("mmio registry: find() at a region's base, last byte, one past and one
   }
 }
 
+TEST_CASE("mmio registry: find() with a hint gives what find() gives, whatever the hint, and leaves the region's index") {
+  MmioRegistry registry;
+  REQUIRE(registry.add(region("low", 0x08000000, 0x10000)) == RegistrationError::none);
+  REQUIRE(registry.add(region("next", 0x08010000, 0x20000)) == RegistrationError::none);
+  REQUIRE(registry.add(region("high", 0x09000000, 0x1000)) == RegistrationError::none);
+  const uint64_t addresses[] = {0x07ffffff, 0x08000000, 0x0800ffff, 0x08010000, 0x0802ffff,
+                                0x08030000, 0x09000000, 0x09000fff, 0x09001000, ~uint64_t{0}};
+  for (const uint64_t address : addresses) {
+    for (uint8_t start = 0; start < 5; ++start) {  // 3 and 4: past the last region
+      CAPTURE(address);
+      CAPTURE(start);
+      uint8_t hint = start;
+      const MmioRegion* found = registry.find(address, hint);
+      CHECK(found == registry.find(address));
+      if (found != nullptr) {
+        CHECK(&registry.at(hint) == found);
+      } else {
+        CHECK(hint == start);
+      }
+    }
+  }
+  // A hint left from before clear() never finds a region that is gone.
+  uint8_t hint = 2;
+  REQUIRE(registry.find(0x09000000, hint) != nullptr);
+  registry.clear();
+  REQUIRE(registry.add(region("only", 0x10000000, 0x1000)) == RegistrationError::none);
+  CHECK(registry.find(0x09000000, hint) == nullptr);
+  CHECK(std::string(registry.find(0x10000000, hint)->name) == "only");
+  CHECK(hint == 0);
+}
+
 TEST_CASE("mmio registry: check() against every width mask") {
   const uint8_t masks[] = {widths::bytes_1, widths::bytes_2, widths::bytes_4, widths::bytes_8,
                            widths::bytes_1 | widths::bytes_4 | widths::bytes_8,  // the GIC's

@@ -213,6 +213,26 @@ TEST_CASE("vpci config: absent slots, functions and buses read all ones and igno
   CHECK(f.read32(slot, 0) == 0x10d38086);
 }
 
+TEST_CASE("vpci config: a stopped partition's function is quarantined with INTx disabled, a start powers it on") {
+  HeaderFixture f(true);  // the partition may use INTx
+  f.host.allow_bus_master = true;
+  CHECK(f.sim->command() == 0x0000);  // power-on: INTx enabled
+  f.write16(slot, 0x04, 0x0005);
+  CHECK(f.sim->command() == 0x0005);
+  f.host.take();
+  f.bus->quarantine();
+  CHECK(f.sim->command() == 0x0400);  // decode, bus master and INTx off
+  CHECK(f.read16(slot, 0x04) == 0x0000);
+  // Nothing the stopped partition's last state asked survives a further write either.
+  f.write16(slot, 0x04, 0x0000);
+  CHECK(f.sim->command() == 0x0400);
+  f.bus->reset();
+  CHECK(f.sim->command() == 0x0000);
+  // One write each way: no passage through INTx enabled on the way to quarantine.
+  CHECK(f.host.take() == Calls{"config-write 0000:00:02.0 0x4 size 2 value 0x400",
+                               "config-write 0000:00:02.0 0x4 size 2 value 0x0"});
+}
+
 TEST_CASE("vpci config: the command register is shadowed, table-driven") {
   struct Case {
     const char* name;
@@ -351,7 +371,7 @@ class FakeCapability final : public pci::vpci::CapabilityHandler {
 
 }  // namespace
 
-TEST_CASE("vpci config: the capability list shows PCI Express and PM only; the extended list is empty") {
+TEST_CASE("vpci config: the capability list shows PCI Express and PM only, the extended list is empty") {
   CapabilityFixture f;
   CHECK(f.chain() == std::vector<std::pair<int, int>>{{f.pcie, 0x10}, {f.pm, 0x01}});
   CHECK((f.read16(slot, 0x06) & 0x10) != 0);

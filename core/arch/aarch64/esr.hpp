@@ -213,8 +213,6 @@ constexpr SysregEncoding icc_sgi0r_el1{3, 0, 12, 11, 7};
 // of one group, ICC_IAR0/EOIR0/HPPIR0/BPR0_EL1 and ICC_AP0R<n>_EL1 (CRm 8), ICC_AP1R<n>_EL1
 // (CRm 9), ICC_IAR1/EOIR1/HPPIR1/BPR1_EL1 (CRm 12, op2 0-3) and ICC_IGRPEN0/1_EL1 (CRm 12,
 // op2 6-7).
-constexpr SysregEncoding icc_iar1_el1{3, 0, 12, 12, 0};
-constexpr SysregEncoding icc_eoir1_el1{3, 0, 12, 12, 1};
 constexpr bool is_group_interface(SysregEncoding e) {
   if (e.op0 != 3 || e.op1 != 0 || e.crn != 12) return false;
   if (e.crm == 8) return true;

@@ -29,6 +29,7 @@ constexpr uint64_t pidr2 = 0xffe8;
 
 constexpr uint64_t gicd_ctlr = 0x0000;
 constexpr uint64_t gicd_typer = 0x0004;
+constexpr uint64_t gicd_setspi_nsr = 0x0040;  // message-based SPIs (GICD_TYPER.MBIS)
 constexpr uint64_t gicd_irouter = 0x6000;
 constexpr uint32_t ctlr_enable_grp0 = 1u << 0;
 constexpr uint32_t ctlr_enable_grp1 = 1u << 1;
