@@ -184,6 +184,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   log::fact("boot-complete");
   hold = bootarg_present(platform.bootargs, "bulkhead.hold");
   if (hold) log::fact("hold: bulkhead.hold set, machine stays up");
+  log::flush_output();  // queued since partitions started; the console loop or a park follows
   if (partitions_running()) {
     // The partitions' CPUs take it from here; the last partition off powers off.
     if (console_input_intid != 0) {

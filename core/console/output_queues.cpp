@@ -53,16 +53,17 @@ bool OutputQueues::put_line(size_t source, const char* text, size_t length) {
     __atomic_add_fetch(&dropped_[source], 1, __ATOMIC_RELAXED);
     return false;
   }
-  uint8_t bytes[marker_bytes + line_length_bytes + log::max_line];
+  uint8_t header[marker_bytes + line_length_bytes];
   size_t at = 0;
   if (source != hypervisor) {
-    bytes[at++] = record;
-    bytes[at++] = record_line;
+    header[at++] = record;
+    header[at++] = record_line;
   }
-  bytes[at++] = static_cast<uint8_t>(length);
-  bytes[at++] = static_cast<uint8_t>(length >> 8);
-  for (size_t i = 0; i < length; ++i) bytes[at++] = static_cast<uint8_t>(text[i]);
-  return source == hypervisor ? hypervisor_lines_.push(bytes, at) : partitions_[source].push(bytes, at);
+  header[at++] = static_cast<uint8_t>(length);
+  header[at++] = static_cast<uint8_t>(length >> 8);
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text);
+  return source == hypervisor ? hypervisor_lines_.push(header, at, bytes, length)
+                              : partitions_[source].push(header, at, bytes, length);
 }
 
 bool OutputQueues::partition_empty(size_t partition) const {

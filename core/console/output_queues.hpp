@@ -34,7 +34,9 @@ class ByteRing {
   size_t used() const { return load(tail_) - load(head_); }
   size_t room() const { return Capacity - used(); }
   // All `length` bytes or none (producer).
-  bool push(const uint8_t* bytes, size_t length);
+  bool push(const uint8_t* bytes, size_t length) { return push(bytes, length, nullptr, 0); }
+  // `head` then `tail`, all or none, seen by the consumer at once (producer).
+  bool push(const uint8_t* head, size_t head_length, const uint8_t* tail, size_t tail_length);
   // The byte `index` places behind the oldest one (consumer; index < used()).
   uint8_t peek(size_t index) const { return bytes_[(load(head_) + index) & (Capacity - 1)]; }
   // Forgets the `count` oldest bytes (consumer).
@@ -48,11 +50,12 @@ class ByteRing {
 };
 
 template <size_t Capacity>
-bool ByteRing<Capacity>::push(const uint8_t* bytes, size_t length) {
-  if (length > room()) return false;
-  const size_t tail = load(tail_);
-  for (size_t i = 0; i < length; ++i) bytes_[(tail + i) & (Capacity - 1)] = bytes[i];
-  __atomic_store_n(&tail_, tail + length, __ATOMIC_RELEASE);
+bool ByteRing<Capacity>::push(const uint8_t* head, size_t head_length, const uint8_t* tail, size_t tail_length) {
+  if (head_length + tail_length > room()) return false;
+  const size_t at = load(tail_);
+  for (size_t i = 0; i < head_length; ++i) bytes_[(at + i) & (Capacity - 1)] = head[i];
+  for (size_t i = 0; i < tail_length; ++i) bytes_[(at + head_length + i) & (Capacity - 1)] = tail[i];
+  __atomic_store_n(&tail_, at + head_length + tail_length, __ATOMIC_RELEASE);
   return true;
 }
 

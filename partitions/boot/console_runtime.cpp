@@ -69,21 +69,6 @@ void SharedConsole::kick_drainer() {
 
 void SharedConsole::write_line(const char* text, size_t length) {
   if (!__atomic_load_n(&started_, __ATOMIC_ACQUIRE)) return;
-  if (arch::own_mpidr() == drainer_mpidr_) {
-    // The drainer's own lines are never dropped: it makes room by writing. Until it
-    // serves the console from its loop (the boot goes on), it writes everything at once.
-    const arch::SpinLockGuard drain(drain_lock_);
-    static constinit console::OutputQueues::Item item;  // only under drain_lock_
-    while (!queues_.line_fits(console::OutputQueues::hypervisor, length) && queues_.next(item)) write_item(item);
-    {
-      const arch::SpinLockGuard guard(source_locks_[console::OutputQueues::hypervisor]);
-      (void)queues_.put_line(console::OutputQueues::hypervisor, text, length);
-    }
-    if (!__atomic_load_n(&serving_, __ATOMIC_RELAXED)) {
-      while (queues_.next(item)) write_item(item);
-    }
-    return;
-  }
   const size_t source = source_of_this_cpu();
   {
     const arch::SpinLockGuard guard(source_locks_[source]);
@@ -202,7 +187,6 @@ bool SharedConsole::room_refresh_pending() const {
 }
 
 bool SharedConsole::output_step() {
-  __atomic_store_n(&serving_, true, __ATOMIC_RELAXED);
   if (!drain_lock_.try_lock()) return true;  // another CPU drains (the machine powers off)
   static constinit console::OutputQueues::Item item;  // only under drain_lock_
   const bool wrote = queues_.next(item);

@@ -339,6 +339,7 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
       continue;
     }
     log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vm.vmid, hex(cpu.entry), physical);
+    log::flush_output();  // the boot CPU writes its report as it goes; the console loop comes later
     ++started;
   }
   return started;

@@ -95,7 +95,8 @@ class SharedConsole final : public log::LineSink {
  public:
   // Any CPU: a hypervisor line, queued for the partition whose vCPU this CPU runs.
   void write_line(const char* text, size_t length) override;
-  // Drains every queue (the machine powers off next).
+  // Drains every queue: the boot CPU before it serves the console from its loop (it calls
+  // this after what it logs while booting), and whichever CPU powers the machine off.
   void flush_output() override;
 
   // The partition's lock held. transmit: false when its queue is full (nothing queued).
@@ -134,7 +135,6 @@ class SharedConsole final : public log::LineSink {
   uint64_t drainer_mpidr_ = 0;
   bool started_ = false;
   bool drainer_idle_ = false;
-  bool serving_ = false;  // the drainer runs console_work(): until then it writes at once
   size_t focus_ = console::InputRoute::nobody;  // the multiplexer's, for other CPUs
   bool tx_waiting_[console::max_consoles] = {};
   uint64_t crash_reporters_ = 0;  // CPUs (bit per platform index) reporting a crash
