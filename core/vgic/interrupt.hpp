@@ -57,11 +57,8 @@ struct HardwareEvent {
 // 32 interrupts.
 struct Events {
   static constexpr size_t capacity = 64;
-  // Only the first hardware_count are meaningful. Exits use per-CPU Events (cleared with
-  // clear(), not constructed), so they do not pay for initialising the array.
-  HardwareEvent hardware[capacity] = {};
-  uint8_t hardware_count = 0;
-  bool hardware_overflow = false;  // never expected; the target should log it
+  // The counters first: every exit touches them (clear(), has_effects()), and they leave
+  // no padding (struct Vcpu holds one, and pads 3 bytes only with Events a multiple of 8).
   // vCPUs whose deliverable interrupts may have changed: refill their list registers
   // before they next run (a vCPU running on another CPU needs an IPI to exit).
   uint32_t kick_vcpus = 0;
@@ -69,6 +66,11 @@ struct Events {
   // (GICD_IROUTER, one interrupt per access): the target moves the LPIs that deliver it
   // to the new vCPU's CPU. 0: none.
   uint16_t rerouted_message_spi = 0;
+  uint8_t hardware_count = 0;
+  bool hardware_overflow = false;  // never expected; the target should log it
+  // Only the first hardware_count are meaningful. Exits use per-CPU Events (cleared with
+  // clear(), not constructed), so they do not pay for initialising the array.
+  HardwareEvent hardware[capacity] = {};
 
   void add(HardwareRequest request, uint8_t vcpu, uint16_t physical_intid);
   void clear() {
