@@ -23,7 +23,7 @@ void VirqQueue::forget_list_registers() {
   unwritten_ = 0;
   maintenance_ = 0;
   overflow_ = false;
-  suspended_ = false;
+  rare_ = 0;
   flags_ = static_cast<uint8_t>((flags_ & ~flag_unwritten) | flag_dirty);
 }
 
@@ -120,13 +120,13 @@ void VirqQueue::place_all(uint64_t* list_registers, size_t lr_count, FillResult*
   overflow_ = left_out > 0;
   // Nothing more to write until something changes (a maintenance exit, typically).
   flags_ &= static_cast<uint8_t>(~(flag_dirty | flag_control));
-  if (report != nullptr) *report = {used, left_out, underflow, no_pending, eoi, checked_ != 0 && !suspended_};
+  if (report != nullptr) *report = {used, left_out, underflow, no_pending, eoi, checked_ != 0 && (rare_ & rare_suspended) == 0};
 }
 
 VirqQueue::TransitionResult VirqQueue::apply_transition(size_t slot, uint64_t value, size_t index) {
   Held& held = held_[slot];
   const ListRegister lr = decode_list_register(value);
-  LrTransition transition{held.intid, false, false, false, false};
+  LrTransition transition{held.intid, false, false, false, false, index == capacity};
   if (lr.virtual_intid != held.intid || lr.state == held.state) {
     // Not ours, or no change of state: nothing the guest did.
     return {transition, false};
@@ -156,17 +156,53 @@ VirqQueue::TransitionResult VirqQueue::apply_transition(size_t slot, uint64_t va
   }
   if (entry.state == LrState::invalid) {
     remove(index);
+    transition.left = true;
   } else if (entry.slot == no_slot || lr_form(entry) != lr.state) {
     flags_ |= flag_dirty;  // it needs an LR again, or its LR says less than it should
   }
   return {transition, free};
 }
 
-void VirqQueue::after_fold(bool freed, bool changed) {
+bool VirqQueue::fold_one(size_t slot, uint64_t value) {
+  Held& held = held_[slot];
+  if (held.checked) flags_ |= flag_control;  // the check follows what the guest took
+  const size_t index = find(held.intid);
+  if (static_cast<uint32_t>(value) != held.intid || list_register_state(value) != LrState::invalid ||
+      index == capacity || entries_[index].state != held.state) {
+    const TransitionResult result = apply_transition(slot, value, index);
+    freed_ = freed_ || result.freed;
+    folded_ = result.transition;
+    // Neither consumed nor (de)activated: not the guest's doing.
+    return folded_.pending_consumed || folded_.active_changed;
+  }
+  // Deactivated, and nothing happened to the entry since it was written (the usual end of
+  // an interrupt): it leaves the queue and the LR is free.
+  folded_.intid = held.intid;
+  folded_.pending_consumed = has_pending(held.state);
+  folded_.active_changed = true;
+  folded_.active = false;
+  folded_.physical_deactivate = held.hardware_backed && (value & ich_lr::hardware) == 0;
+  folded_.left = true;
+  const uint32_t bit = uint32_t{1} << slot;
+  held.value = 0;
+  held.state = LrState::invalid;
+  live_ &= ~bit;
+  stale_ &= ~bit;
+  checked_ &= ~bit;
+  entries_[index].slot = no_slot;
+  remove(index);
+  clear_if_signalling(slot, value);
+  freed_ = true;
+  return true;
+}
+
+void VirqQueue::after_fold() {
   // A freed LR can take an entry that is waiting for one; and while entries wait, any
   // change means the maintenance request must be recomputed (the NPIE that just fired
   // would fire again at once; an LR that became pending needs NPIE).
-  if ((flags_ & flag_dirty) != 0 || !(freed || (changed && overflow_))) return;
+  const bool freed = freed_;
+  freed_ = false;
+  if ((flags_ & flag_dirty) != 0 || !(freed || overflow_)) return;
   for (size_t i = 0; i < count_; ++i) {
     if (entries_[i].slot == no_slot) {
       flags_ |= flag_dirty;

@@ -108,6 +108,7 @@ struct LrTransition {
   // A hardware-backed interrupt written as a virtual one (EOI maintenance) was
   // deactivated: EL2 deactivates its physical interrupt.
   bool physical_deactivate;
+  bool left;  // it has no entry in the queue any more (the owner re-queues what is still due)
 };
 
 class VirqQueue {
@@ -135,14 +136,14 @@ class VirqQueue {
           entry.virq.level_resample != virq.level_resample || entry.virq.checked != virq.checked) {
         flags_ |= flag_dirty;
       }
-      entry.virq = virq;
+      copy_virq(entry.virq, virq);
       entry.state = state;
       entry.seen = true;
       return true;
     }
     if (count_ == capacity) return false;
     Entry& entry = entries_[count_++];
-    entry.virq = virq;
+    copy_virq(entry.virq, virq);
     entry.state = state;
     entry.slot = no_slot;
     entry.seen = true;
@@ -167,7 +168,7 @@ class VirqQueue {
     }
     const auto slot = static_cast<uint8_t>(__builtin_ctz(free));
     Entry& entry = entries_[count_++];
-    entry.virq = virq;
+    copy_virq(entry.virq, virq);
     entry.state = LrState::pending;
     entry.slot = slot;
     entry.seen = true;
@@ -193,7 +194,9 @@ class VirqQueue {
   // Report the interrupt at the next fold if its LR still offers it pending then.
   void watch(uint32_t intid) {
     const size_t index = find(intid);
-    if (index < capacity && entries_[index].slot != no_slot) watched_ |= uint32_t{1} << entries_[index].slot;
+    if (index == capacity || entries_[index].slot == no_slot) return;
+    watched_ |= uint32_t{1} << entries_[index].slot;
+    rare_ |= rare_watched;
   }
   size_t size() const { return count_; }
   // Some entry or LR differs from what the hardware holds: the next sync writes LRs.
@@ -201,6 +204,8 @@ class VirqQueue {
   // The owner asks for the queue to be rebuilt from the interrupt state before the next
   // sync (it changed in ways not worth patching entry by entry).
   void request_rebuild() { flags_ |= flag_rebuild; }
+  // The owner has work for this vCPU's exit: its next exit syncs (and so asks the owner).
+  void request_sync() { flags_ |= flag_control; }
   bool rebuild_requested() const { return (flags_ & flag_rebuild) != 0; }
   // A rebuild: begin_rebuild(), set() every interrupt that belongs here, end_rebuild()
   // drops the entries not set since. Entries keep their LRs, so an active one the guest
@@ -222,13 +227,13 @@ class VirqQueue {
   // returns to it (the check is off until the next fold, or an LR newly offering a
   // checked interrupt).
   void suspend_check() {
-    if (checked_ == 0 || suspended_) return;
-    suspended_ = true;
+    if (checked_ == 0 || (rare_ & rare_suspended) != 0) return;
+    rare_ |= rare_suspended;
     flags_ |= flag_control;
   }
   // The ICH_HCR_EL2 bits wanted besides En: maintenance requests and the check.
   uint64_t control_bits() const {
-    return maintenance_ | (checked_ != 0 && !suspended_ ? ich_hcr::tall0 | ich_hcr::tall1 : 0);
+    return maintenance_ | (checked_ != 0 && (rare_ & rare_suspended) == 0 ? ich_hcr::tall0 | ich_hcr::tall1 : 0);
   }
 
   // Writes all `lr_count` list register values (at most max_list_registers).
@@ -317,16 +322,19 @@ class VirqQueue {
     if (index != count_) move_entry(index, count_);
   }
   // Field by field: a whole-struct copy becomes a memcpy call in the freestanding build.
+  static void copy_virq(Virq& target, const Virq& source) {
+    target.intid = source.intid;
+    target.physical_intid = source.physical_intid;
+    target.priority = source.priority;
+    target.group1 = source.group1;
+    target.hardware = source.hardware;
+    target.level_resample = source.level_resample;
+    target.checked = source.checked;
+  }
   void move_entry(size_t to, size_t from) {
     Entry& target = entries_[to];
     const Entry& source = entries_[from];
-    target.virq.intid = source.virq.intid;
-    target.virq.physical_intid = source.virq.physical_intid;
-    target.virq.priority = source.virq.priority;
-    target.virq.group1 = source.virq.group1;
-    target.virq.hardware = source.virq.hardware;
-    target.virq.level_resample = source.virq.level_resample;
-    target.virq.checked = source.virq.checked;
+    copy_virq(target.virq, source.virq);
     target.state = source.state;
     target.slot = source.slot;
     target.seen = source.seen;
@@ -338,6 +346,10 @@ class VirqQueue {
     bool freed;  // the LR is free afterwards
   };
   TransitionResult apply_transition(size_t slot, uint64_t value, size_t index);
+  // What fold() does with one LR the guest changed (out of line: once per interrupt, and
+  // the loop over the untouched LRs stays small). True when the guest did something:
+  // `folded_` says what.
+  bool fold_one(size_t slot, uint64_t value);
   // An LR read back invalid that still asks for EOI maintenance keeps signalling it (and
   // is not empty in ICH_ELRSR_EL2) until it is written again: the next sync does.
   void clear_if_signalling(size_t slot, uint64_t value) {
@@ -351,7 +363,7 @@ class VirqQueue {
     const uint32_t bit = uint32_t{1} << slot;
     checked_ = held.checked && held.state == LrState::pending ? checked_ | bit : checked_ & ~bit;
   }
-  void after_fold(bool freed, bool changed);
+  void after_fold();
   static bool more_urgent(const Entry& left, const Entry& right);
   // The state an entry is written to its LR with (hardware: never pending+active).
   static LrState lr_form(const Entry& entry) {
@@ -359,19 +371,21 @@ class VirqQueue {
   }
   // The LR value for `entry` (with EOI maintenance a hardware-backed one is written as
   // virtual, HW = 0).
-  static uint64_t encode(const Entry& entry) {
-    ListRegister lr;
-    lr.virtual_intid = entry.virq.intid;
-    lr.physical_intid = entry.virq.physical_intid;
-    lr.priority = entry.virq.priority;
-    lr.group1 = entry.virq.group1;
-    lr.hardware = entry.virq.hardware && !entry.eoi;
-    lr.eoi_maintenance = entry.eoi || (entry.virq.level_resample && !entry.virq.hardware);
-    lr.state = lr_form(entry);
-    return encode_list_register(lr);
+  // encode_list_register()'s layout, built directly: it runs for every LR written.
+  [[gnu::always_inline]] static uint64_t encode(const Entry& entry) {
+    const Virq& virq = entry.virq;
+    uint64_t value = virq.intid | (uint64_t{virq.priority} << ich_lr::priority_shift) |
+                     (virq.group1 ? ich_lr::group1 : 0) |
+                     (uint64_t{static_cast<uint8_t>(lr_form(entry))} << ich_lr::state_shift);
+    if (virq.hardware && !entry.eoi) {
+      value |= ich_lr::hardware | ((uint64_t{virq.physical_intid} << ich_lr::physical_shift) & ich_lr::physical_mask);
+    } else if (entry.eoi || virq.level_resample) {
+      value |= ich_lr::eoi;
+    }
+    return value;
   }
   // Records `entry` as LR `slot`'s content and returns the value to write there.
-  uint64_t write_slot(size_t slot, const Entry& entry) {
+  [[gnu::always_inline]] uint64_t write_slot(size_t slot, const Entry& entry) {
     const uint64_t value = encode(entry);
     Held& held = held_[slot];
     held.value = value;
@@ -382,7 +396,7 @@ class VirqQueue {
     live_ |= uint32_t{1} << slot;
     update_checked(slot);
     // A newly offered checked interrupt has not been checked.
-    if (held.checked && held.state == LrState::pending) suspended_ = false;
+    if (held.checked && held.state == LrState::pending) rare_ &= static_cast<uint8_t>(~rare_suspended);
     return value;
   }
   // fill() without its report: places by urgency and records the maintenance bits.
@@ -397,6 +411,8 @@ class VirqQueue {
   uint32_t watched_ = 0;  // live LRs to report at the next fold if they still offer pending
   uint32_t checked_ = 0;  // live LRs offering a checked interrupt pending
   uint64_t maintenance_ = 0;
+  bool freed_ = false;  // the fold under way freed an LR
+  LrTransition folded_ = {};  // fold_one()'s
   bool overflow_ = false;  // the last placement left entries waiting (maintenance_ asks for them)
   static constexpr uint8_t flag_dirty = 1;
   static constexpr uint8_t flag_rebuild = 2;
@@ -405,67 +421,39 @@ class VirqQueue {
   uint32_t unwritten_ = 0;
   uint32_t lr_mask_ = 0;  // the LRs the target has (from its last fill or sync)
   uint8_t flags_ = 0;
-  bool suspended_ = false;  // the check is off (see suspend_check)
+  // What fold() looks at only when it is set (one load on every exit).
+  static constexpr uint8_t rare_suspended = 1;  // the check is off (see suspend_check)
+  static constexpr uint8_t rare_watched = 2;    // watched_ is not empty
+  uint8_t rare_ = 0;
 };
 
 template <typename ReadLr, typename OnTransition, typename OnStillPending>
 void VirqQueue::fold(size_t lr_count, ReadLr&& read_lr, OnTransition&& on_transition,
                      OnStillPending&& on_still_pending) {
   const uint32_t in_range = lr_count >= 32 ? ~0u : (uint32_t{1} << lr_count) - 1;
-  bool freed = false;
-  bool changed = false;
-  const uint32_t checked_before = checked_;
-  uint32_t untouched = 0;
-  for (uint32_t live = live_ & in_range; live != 0; live &= live - 1) {
+  const uint32_t live_before = live_ & in_range;
+  uint32_t touched = 0;
+  for (uint32_t live = live_before; live != 0; live &= live - 1) {
     const auto slot = static_cast<size_t>(__builtin_ctz(live));
-    Held& held = held_[slot];
-    const uint64_t value = read_lr(slot, held.value);
-    if (value == held.value) {  // untouched: the common case, one compare
-      untouched |= uint32_t{1} << slot;
-      continue;
-    }
-    const size_t index = find(held.intid);
-    LrTransition transition;
-    if (static_cast<uint32_t>(value) == held.intid && list_register_state(value) == LrState::invalid &&
-        index < capacity && entries_[index].state == held.state) {
-      // Deactivated, and nothing happened to the entry since it was written (the usual
-      // end of an interrupt): it leaves the queue and the LR is free.
-      transition.intid = held.intid;
-      transition.pending_consumed = has_pending(held.state);
-      transition.active_changed = true;
-      transition.active = false;
-      transition.physical_deactivate = held.hardware_backed && (value & ich_lr::hardware) == 0;
-      held.value = 0;
-      held.state = LrState::invalid;
-      live_ &= ~(uint32_t{1} << slot);
-      stale_ &= ~(uint32_t{1} << slot);
-      update_checked(slot);
-      entries_[index].slot = no_slot;
-      entries_[index].eoi = false;
-      remove(index);
-      clear_if_signalling(slot, value);
-      freed = true;
-    } else {
-      const TransitionResult result = apply_transition(slot, value, index);
-      transition = result.transition;
-      freed = freed || result.freed;
-      if (!transition.pending_consumed && !transition.active_changed) continue;  // not the guest's doing
-    }
-    changed = true;
-    on_transition(transition);
+    const uint64_t value = read_lr(slot, held_[slot].value);
+    if (value == held_[slot].value) continue;  // untouched: the common case, one compare
+    touched |= uint32_t{1} << slot;
+    if (fold_one(slot, value)) on_transition(folded_);
   }
-  if (freed || changed) after_fold(freed, changed);
-  if (checked_ != checked_before) flags_ |= flag_control;
-  // A new exit: the check, if suspended, is armed again.
-  if (suspended_) {
-    suspended_ = false;
+  if (touched != 0) after_fold();
+  // A new exit: the check, if suspended, is armed again; watched LRs the guest did not
+  // touch still offer their interrupt.
+  if (rare_ != 0) {
     flags_ |= flag_control;
+    if ((rare_ & rare_watched) != 0) {
+      for (uint32_t still = watched_ & live_before & ~touched; still != 0; still &= still - 1) {
+        const Held& held = held_[__builtin_ctz(still)];
+        if (has_pending(held.state)) on_still_pending(held.intid);
+      }
+      watched_ = 0;
+    }
+    rare_ = 0;
   }
-  for (uint32_t still = watched_ & untouched; still != 0; still &= still - 1) {
-    const Held& held = held_[__builtin_ctz(still)];
-    if (has_pending(held.state)) on_still_pending(held.intid);
-  }
-  watched_ = 0;
 }
 
 template <typename WriteLr>

@@ -112,7 +112,7 @@ void VirtualGic::hand_over_ppi_requests(Events& events, uint8_t caller) {
     } else {
       ppi_follow_[event.vcpu] |= bit;
     }
-    attention_ |= uint32_t{1} << event.vcpu;
+    want_attention(event.vcpu);
     events.kick(event.vcpu);
   }
   events.hardware_count = static_cast<uint8_t>(kept);
@@ -169,28 +169,16 @@ bool VirtualGic::set_line(uint8_t bank, uint16_t intid, bool asserted, Events& e
 void VirtualGic::defer(HardwareRequest request, const InterruptState& irq, uint8_t vcpu) {
   deferred_vcpu_ = vcpu;
   deferred_.add(request, irq.target_vcpu, irq.physical_intid);
-  attention_ |= uint32_t{1} << vcpu;
+  want_attention(vcpu);
 }
 
-void VirtualGic::after_transition(uint8_t vcpu, const LrTransition& transition) {
-  InterruptState* irq = interrupt(vcpu, transition.intid);
-  if (irq == nullptr) return;
-  if (transition.pending_consumed) {
-    // A pend that came while the guest could have been taking this one is another
-    // interrupt (see the header). A hardware level line still asserted fires again once
-    // the guest's deactivation deactivates the physical interrupt.
-    irq->pending_latch = irq->repend;
-    if (irq->hardware && !irq->edge) irq->line_asserted = irq->repend_line;
-  }
-  irq->repend = false;
-  irq->repend_line = false;
-  if (transition.active_changed) irq->active = transition.active;
-  if (transition.physical_deactivate && !irq->needs_physical_active()) {
-    defer(HardwareRequest::deactivate, *irq, vcpu);
+void VirtualGic::after_transition_rest(uint8_t vcpu, InterruptState& irq, const LrTransition& transition) {
+  if (transition.physical_deactivate && !irq.needs_physical_active()) {
+    defer(HardwareRequest::deactivate, irq, vcpu);
   }
   // The queue applied the same difference to the entry; the interrupt may be pending
   // again (a level line, a new pend) or due elsewhere.
-  settle(*irq, vcpu);
+  settle(irq, vcpu);
 }
 
 void VirtualGic::still_offered(uint8_t vcpu, uint16_t intid) {
@@ -234,7 +222,7 @@ void VirtualGic::settle(InterruptState& irq, uint8_t self) {
 void VirtualGic::release_to_routed(InterruptState& irq, uint8_t self) {
   deferred_vcpu_ = self;
   move_to_routed(irq, deferred_);
-  if (deferred_.kick_vcpus != 0) attention_ |= uint32_t{1} << self;
+  if (deferred_.kick_vcpus != 0) want_attention(self);
 }
 
 void VirtualGic::move_to_routed(InterruptState& irq, Events& kicks) {
@@ -289,7 +277,7 @@ void VirtualGic::request_ppi_sync(uint8_t vcpu) {
     if (redistributors_[vcpu].interrupt(intid).hardware) hardware |= uint32_t{1} << intid;
   }
   ppi_follow_[vcpu] |= hardware;
-  if (hardware != 0) attention_ |= uint32_t{1} << vcpu;
+  if (hardware != 0) want_attention(vcpu);
 }
 
 void VirtualGic::vcpu_stopped(uint8_t vcpu, Events& events) {

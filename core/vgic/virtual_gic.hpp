@@ -12,9 +12,10 @@
 //   entry into vCPU k      sync(k, ...)                the LRs to write + ICH_HCR_EL2
 //                                                      maintenance bits
 //   ICC_* trap (TALL0/1)   check_acknowledgement(k)    hardware level lines sampled
-//   end of k's exit        needs_attention(k)          work only k's CPU can do: another
+//   after k's sync         needs_attention(k)          work only k's CPU can do: another
 //                          take_work(k, events)        vCPU's requests for k's hardware
 //                                                      PPIs, and what k's fold/sync found
+//                                                      (k's queue then asks for a sync)
 //
 // The interrupt state in the distributor and redistributors is authoritative; each
 // vCPU's queue mirrors what of it must be in that vCPU's LRs, and fold applies only
@@ -109,7 +110,7 @@ class VirtualGic {
   // the CPU running `vcpu`, leaving it active: the virtual one becomes pending (level:
   // while its line stays asserted). False when the partition does not own it as
   // hardware-backed (the target deactivates and logs). Inline: the IRQ path compiles it in.
-  bool hardware_interrupt(uint8_t vcpu, uint16_t physical_intid, Events& events) {
+  [[gnu::always_inline]] bool hardware_interrupt(uint8_t vcpu, uint16_t physical_intid, Events& events) {
     InterruptState* irq = interrupt(vcpu, physical_intid);  // identity mapping
     if (irq == nullptr || !irq->hardware) return false;
     if (irq->edge) {
@@ -188,8 +189,8 @@ class VirtualGic {
   // target returns to the trapped instruction and the guest's access runs natively.
   void check_acknowledgement(uint8_t vcpu, Events& events);
 
-  // Work for the physical CPU of vCPU `vcpu` (see the table above): one load, asked at the
-  // end of every exit.
+  // Work for the physical CPU of vCPU `vcpu` (see the table above). Its queue then asks
+  // for a sync too (VirqQueue::needs_sync), so an exit asks this only after a sync.
   bool needs_attention(uint8_t vcpu) const { return ((attention_ >> (vcpu % max_vcpus)) & 1u) != 0; }
   // Moves that work into `events` (hardware requests on this vCPU's own PPIs, SPIs, kicks).
   void take_work(uint8_t vcpu, Events& events);
@@ -219,7 +220,7 @@ class VirtualGic {
   bool deliverable(const InterruptState& irq) const {
     return irq.pending() && irq.enabled && distributor_.group_enabled(irq.group1);
   }
-  static Virq virq_of(const InterruptState& irq) {
+  [[gnu::always_inline]] static Virq virq_of(const InterruptState& irq) {
     Virq virq;
     virq.intid = irq.intid;
     virq.physical_intid = irq.physical_intid;
@@ -248,7 +249,7 @@ class VirtualGic {
   }
   // The same for an interrupt that became pending for the calling vCPU itself: straight
   // into a free LR when its queue is in step (VirqQueue::add_pending_here).
-  void requeue_here(const InterruptState& irq) {
+  [[gnu::always_inline]] void requeue_here(const InterruptState& irq) {
     const uint8_t vcpu = irq.target_vcpu;
     if (vcpu >= vcpu_count() || queues_[vcpu].rebuild_requested()) return;
     if (!deliverable(irq)) return requeue(irq);
@@ -259,7 +260,7 @@ class VirtualGic {
     }
   }
   // `irq` just became pending, by an action of vCPU `caller` (or none).
-  void queue_pended(const InterruptState& irq, uint8_t caller, Events& events) {
+  [[gnu::always_inline]] void queue_pended(const InterruptState& irq, uint8_t caller, Events& events) {
     if (irq.target_vcpu == caller) {
       requeue_here(irq);
     } else {
@@ -289,7 +290,26 @@ class VirtualGic {
   }
   // The fold of vCPU `vcpu`: what its guest did to one interrupt, and one its LR still
   // offers pending.
-  void after_transition(uint8_t vcpu, const LrTransition& transition);
+  // Inline, in the fold on every exit: the usual end of an interrupt (its entry gone,
+  // nothing due, its routing unchanged) costs no call.
+  void after_transition(uint8_t vcpu, const LrTransition& transition) {
+    InterruptState* irq = interrupt(vcpu, transition.intid);
+    if (irq == nullptr) return;
+    if (transition.pending_consumed) {
+      // A pend that came while the guest could have been taking this one is another
+      // interrupt (see the header). A hardware level line still asserted fires again
+      // once the guest's deactivation deactivates the physical interrupt.
+      irq->pending_latch = irq->repend;
+      if (irq->hardware && !irq->edge) irq->line_asserted = irq->repend_line;
+    }
+    irq->repend = false;
+    irq->repend_line = false;
+    if (transition.active_changed) irq->active = transition.active;
+    const bool rerouted = irq->intid >= private_interrupt_count && irq->routed_vcpu != irq->target_vcpu;
+    if (transition.left && !transition.physical_deactivate && !irq->pending() && !irq->active && !rerouted) return;
+    after_transition_rest(vcpu, *irq, transition);
+  }
+  void after_transition_rest(uint8_t vcpu, InterruptState& irq, const LrTransition& transition);
   void still_offered(uint8_t vcpu, uint16_t intid);
   // Samples the physical line of a hardware-backed level interrupt EL2 took for vCPU
   // `self` (in its own exit); false when it has dropped: then withdrawn, and its physical
@@ -320,6 +340,11 @@ class VirtualGic {
   // runs again).
   void defer(HardwareRequest request, const InterruptState& irq, uint8_t vcpu);
   void rebuild(uint8_t vcpu);
+  // vCPU `vcpu`'s CPU has work (take_work) at the end of its next exit, which syncs.
+  void want_attention(uint8_t vcpu) {
+    attention_ |= uint32_t{1} << (vcpu % max_vcpus);
+    queues_[vcpu % max_vcpus].request_sync();
+  }
   // Every vCPU in `vcpus` (bit n: vCPU n) rebuilds its queue before it next runs.
   void mark_rebuild(uint32_t vcpus) {
     for (; vcpus != 0; vcpus &= vcpus - 1) queues_[__builtin_ctz(vcpus) % max_vcpus].request_rebuild();

@@ -305,12 +305,13 @@ class Machine {
       c.hcr = ich_hcr::en | maintenance;
       neutralized_[k] = false;
       trace("  sync vcpu " + std::to_string(k) + ": LRs " + lr_listing(k) + " ICH_HCR " + hex(c.hcr));
+      if (gic.needs_attention(k)) {  // sync_list_registers() asks, after the sync
+        Events work;
+        gic.take_work(k, work);
+        apply(work, k);
+      }
     }
-    if (gic.needs_attention(k)) {
-      Events work;
-      gic.take_work(k, work);
-      apply(work, k);
-    }
+    if (gic.needs_attention(k)) violation("vCPU " + std::to_string(k) + " has work for its CPU and no sync");
     stats.lr_writes += writes;
     if (!guest_changed && !touched_[k] && !changes_state) {
       ++stats.noop_exits;

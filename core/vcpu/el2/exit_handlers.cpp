@@ -126,9 +126,7 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
 // SPIs) or a kick SGI from whoever changed its state, and WFI wakes on those although
 // they are masked here; they are then taken as usual once the guest runs again.
 void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
-  sync_list_registers(vcpu);
-  // What the sync found (a kick for another vCPU) must not wait for this one to wake.
-  if (vm.gic.needs_attention(static_cast<uint8_t>(vcpu.index))) do_gic_work(vcpu);
+  sync_list_registers(vcpu);  // what it finds (a kick for another vCPU) does not wait for this one to wake
   if (vm.gic.has_work(static_cast<uint8_t>(vcpu.index))) return;
   vm.lock.unlock();
   arch::wait_for_interrupt();
@@ -364,8 +362,7 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   } else {
     unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
   }
-  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);
-  if (vm.gic.needs_attention(static_cast<uint8_t>(vcpu.index))) do_gic_work(vcpu);
+  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);  // and the CPU's vGIC work, if any
   vm.lock.unlock();
   return true;
 }

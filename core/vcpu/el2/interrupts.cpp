@@ -118,9 +118,13 @@ void fold_list_registers(Vcpu& vcpu) {
 }
 
 void sync_list_registers(Vcpu& vcpu) {
-  const uint64_t maintenance = vcpu.vm->gic.sync(static_cast<uint8_t>(vcpu.index), vcpu.lr_count,
+  const auto index = static_cast<uint8_t>(vcpu.index);
+  const uint64_t maintenance = vcpu.vm->gic.sync(index, vcpu.lr_count,
                                                  [](size_t slot, uint64_t value) { arch::sysreg::write_list_register(slot, value); });
   write_ich_hcr(vcpu, maintenance);
+  // What only this CPU may do: asked only here, as the vGIC makes the queue ask for a
+  // sync whenever it leaves this CPU work.
+  if (vcpu.vm->gic.needs_attention(index)) do_gic_work(vcpu);
 }
 
 void load_list_registers(Vcpu& vcpu) {

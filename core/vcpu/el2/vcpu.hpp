@@ -127,8 +127,9 @@ inline bool has_effects(const vgic::Events& events, uint32_t self_index) {
 // Kicks every vCPU of `vm` that may be running, but `self_index`, so it exits.
 void kick_running_vcpus(const Vm& vm, uint32_t self_index);
 // What only this vCPU's CPU may do for the vGIC (VirtualGic::take_work): another vCPU's
-// requests for its hardware PPIs, and what its own fold or sync found. The caller checks
-// VirtualGic::needs_attention() first (one load on every exit).
+// requests for its hardware PPIs, and what its own fold or sync found. sync_list_registers()
+// calls it when VirtualGic::needs_attention() (the vGIC then asks for a sync), so exits
+// that do not sync pay nothing for it.
 void do_gic_work(Vcpu& vcpu);
 // vCPU `vcpu` stops (CPU_OFF): its list registers are gone with it.
 void forget_list_registers(Vcpu& vcpu);
