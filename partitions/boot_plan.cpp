@@ -199,6 +199,9 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
     // The guest gets the line as the same SPI number, so it must not be its UART's.
     if (partition.console == GuestConsole::virtual_uart && spi == guest_uart_spi) {
       failures.add("{}: {} INTx SPI {} is the guest's virtual UART interrupt", selector.node, sbdf.text, spi);
+    } else if (partition.msi_spis.assigned && partition.msi_spis.contains(spi)) {
+      failures.add("{}: {} INTx SPI {} is inside the partition's msi-spis {}-{}", selector.node, sbdf.text, spi,
+                   partition.msi_spis.first, partition.msi_spis.first + partition.msi_spis.count - 1);
     } else if (spi_owner >= 0 && spi_owner != static_cast<int>(index)) {
       failures.add("{}: {} INTx SPI {} is also used by partition {}; INTx lines cannot be shared", selector.node,
                    sbdf.text, spi, description.partitions[spi_owner].name);
@@ -247,6 +250,7 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   input.placement = partition_plan.placement;
   input.timer = machine.platform->timer;
   input.virtual_pci = machine.virtual_pci;
+  input.message_interrupts = machine.message_interrupts;
   input.pci_interrupt_count = pci_intx_lines(partition, partition_plan, *machine.pci, input.pci_interrupts);
   size_t size = 0;
   GuestDtError error;

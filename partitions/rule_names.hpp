@@ -43,5 +43,6 @@ constexpr const char* guest_slot_range = "guest-slot-range";
 constexpr const char* guest_slot_unique = "guest-slot-unique";
 constexpr const char* guest_region_collision = "guest-region-collision";
 constexpr const char* guest_address_limit = "guest-address-limit";
+constexpr const char* msi_spis = "msi-spis";  // the message-based SPI range
 
 }  // namespace bulkhead::partitions::rule

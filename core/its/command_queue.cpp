@@ -32,11 +32,12 @@ QueueStatus CommandQueue::submit(const Command* commands, size_t count, size_t& 
   if (entries_ == 0 || count >= entries_) return QueueStatus::too_many;
   const uint32_t start = write_;
   for (size_t i = 0; i < count; ++i) {
-    const uint64_t slot = base_ + uint64_t{write_} * command::bytes;
+    const uint32_t index = (start + static_cast<uint32_t>(i)) % entries_;
+    const uint64_t slot = base_ + static_cast<uint64_t>(index) * command::bytes;
     rt::copy(memory_->pointer(slot), commands[i].dw, command::bytes);
     memory_->publish(slot, command::bytes, coherent_);
-    write_ = (write_ + 1) % entries_;
   }
+  write_ = static_cast<uint32_t>((start + count) % entries_);
   registers_->write64(reg::cwriter, cwriter::offset::put(write_));
   issued_ += count;
   // The ITS consumes in order; it is done when its read offset reaches ours. The wait is

@@ -78,7 +78,7 @@ DecodedCommand decode(const Command& c) {
       d.icid = 0;
       break;
     case opcode::mapc:
-    case opcode::sync: d.rdbase = command::rdbase::get(c.dw[2]); break;
+    case opcode::sync:
     case opcode::movall: d.rdbase = command::rdbase::get(c.dw[2]); break;
     case opcode::mapti: d.lpi = static_cast<uint32_t>(command::physical_intid::get(c.dw[1])); break;
     case opcode::mapi: d.lpi = d.event_id; break;

@@ -47,8 +47,8 @@ Status Driver::bring_up(const Config& config) {
   failed_ = false;
   config_ = config;
   layout_ = Layout{};
-  for (Collection& collection : collections_) collection = Collection{};
-  for (Device& device : devices_) device = Device{};
+  for (size_t i = 0; i < max_collections; ++i) collections_[i] = Collection{};
+  for (size_t i = 0; i < max_devices; ++i) devices_[i] = Device{};
   lpi_count_ = 0;
   lpis_used_ = 0;
   rt::fill(lpi_map_, 0, sizeof(lpi_map_));
@@ -209,8 +209,8 @@ Status Driver::setup_device_table(const Config& config, const TableChoice& choic
   uint64_t pages = 1;
   bool two_level = false;
   if (ids_possible * choice.entry_bytes > choice.page) {
-    const uint64_t probe = baser::indirect::put(1) | baser::page_size::put(choice.page_code);
-    its_->write64(reg::baser(choice.index), probe);
+    const uint64_t indirect = baser::indirect::put(1) | baser::page_size::put(choice.page_code);
+    its_->write64(reg::baser(choice.index), indirect);
     two_level = baser::indirect::get(its_->read64(reg::baser(choice.index))) != 0;
     if (two_level) {
       pages = divide_up(divide_up(ids_possible, per_page) * baser::level1_entry_bytes, choice.page);

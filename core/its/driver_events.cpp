@@ -14,15 +14,15 @@ unsigned bits_for(uint32_t count) {
 }  // namespace
 
 Driver::Device* Driver::find_device(uint32_t device_id) {
-  for (Device& device : devices_) {
-    if (device.used && device.id == device_id) return &device;
+  for (size_t i = 0; i < max_devices; ++i) {
+    if (devices_[i].used && devices_[i].id == device_id) return &devices_[i];
   }
   return nullptr;
 }
 
 uint32_t Driver::device_events(uint32_t device_id) const {
-  for (const Device& device : devices_) {
-    if (device.used && device.id == device_id) return uint32_t{1} << device.event_bits;
+  for (size_t i = 0; i < max_devices; ++i) {
+    if (devices_[i].used && devices_[i].id == device_id) return uint32_t{1} << devices_[i].event_bits;
   }
   return 0;
 }
@@ -65,8 +65,8 @@ Status Driver::map_device(uint32_t device_id, uint32_t event_count) {
     return Status::bad_request;
   }
   Device* slot = nullptr;
-  for (Device& device : devices_) {
-    if (!device.used && slot == nullptr) slot = &device;
+  for (size_t i = 0; i < max_devices && slot == nullptr; ++i) {
+    if (!devices_[i].used) slot = &devices_[i];
   }
   if (slot == nullptr) {
     log::error("gic-v3-its {}: device {}: {} devices are mapped, the most the driver holds", config_.path,

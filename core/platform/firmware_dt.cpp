@@ -13,22 +13,26 @@ bool Reader::read_memory() {
     Reg reg;
     if (!path_of(node, path) || !read_reg(node, path, reg, false)) return false;
     for (size_t i = 0; i < reg.count; ++i) {
-      const AddressRange range = reg.entry(i);
-      if (range.size == 0) continue;
-      for (size_t j = 0; j < platform_.ram_count; ++j) {
-        const AddressRange& other = platform_.ram[j];
-        if (range.base < other.end() && other.base < range.end()) {
-          return fail("{}: reg: RAM {} size {} overlaps RAM {} size {}", path.text, hex(range.base),
-                      hex(range.size), hex(other.base), hex(other.size));
-        }
-      }
-      if (platform_.ram_count == max_ram_ranges) {
-        return fail("{}: reg: more than {} RAM ranges (max_ram_ranges)", path.text, max_ram_ranges);
-      }
-      platform_.ram[platform_.ram_count++] = range;
+      if (!add_ram(path, reg.entry(i))) return false;
     }
   }
   return platform_.ram_count != 0 || fail("no /memory node with a usable reg");
+}
+
+bool Reader::add_ram(const NodePath& path, const AddressRange& range) {
+  if (range.size == 0) return true;
+  for (size_t j = 0; j < platform_.ram_count; ++j) {
+    const AddressRange& other = platform_.ram[j];
+    if (range.base < other.end() && other.base < range.end()) {
+      return fail("{}: reg: RAM {} size {} overlaps RAM {} size {}", path.text, hex(range.base), hex(range.size),
+                  hex(other.base), hex(other.size));
+    }
+  }
+  if (platform_.ram_count == max_ram_ranges) {
+    return fail("{}: reg: more than {} RAM ranges (max_ram_ranges)", path.text, max_ram_ranges);
+  }
+  platform_.ram[platform_.ram_count++] = range;
+  return true;
 }
 
 bool Reader::read_cpus() {

@@ -31,17 +31,17 @@ ConfigError VirtualDistributor::configure(const DistributorConfig& config) {
   rt::fill(slot_of_, unowned, sizeof(slot_of_));
   if (config.vcpu_count == 0 || config.vcpu_count > max_vcpus) return ConfigError::bad_vcpu_count;
   if (config.priority_bits < 4 || config.priority_bits > 8) return ConfigError::bad_priority_bits;
-  const MessageRange& messages = config.messages;
-  if (config.spi_count > max_owned_spis || messages.count > max_owned_spis - config.spi_count) {
+  const MessageRange& range = config.messages;
+  if (config.spi_count > max_owned_spis || range.count > max_owned_spis - config.spi_count) {
     return ConfigError::too_many_spis;
   }
-  if (messages.count != 0 && (messages.first < first_spi || messages.first + messages.count - 1u > last_spi)) {
+  if (range.count != 0 && (range.first < first_spi || range.first + range.count - 1u > last_spi)) {
     return ConfigError::spi_out_of_range;
   }
   for (size_t i = 0; i < config.spi_count; ++i) {
     const uint32_t intid = config.spis[i].intid;
     if (intid < first_spi || intid > last_spi) return ConfigError::spi_out_of_range;
-    if (messages.contains(intid)) return ConfigError::duplicate_spi;
+    if (range.contains(intid)) return ConfigError::duplicate_spi;
     for (size_t j = 0; j < i; ++j) {
       if (config.spis[j].intid == intid) return ConfigError::duplicate_spi;
     }
@@ -64,11 +64,11 @@ ConfigError VirtualDistributor::configure(const DistributorConfig& config) {
   }
   // Message-based SPIs are edge-triggered: a message is an event, not a level (Linux's
   // MBI driver configures them rising-edge too).
-  for (uint16_t i = 0; i < messages.count; ++i) {
-    own(config.spi_count + i, static_cast<uint16_t>(messages.first + i), false, true, true);
+  for (uint16_t i = 0; i < range.count; ++i) {
+    own(config.spi_count + i, static_cast<uint16_t>(range.first + i), false, true, true);
   }
-  spi_count_ = config.spi_count + messages.count;
-  messages_ = messages;
+  spi_count_ = config.spi_count + range.count;
+  messages_ = range;
   reset();
   return ConfigError::none;
 }

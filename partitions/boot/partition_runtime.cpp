@@ -132,6 +132,7 @@ bool configure_partition(PartitionRuntime& p, const PciHardware& pci) {
   config.redistributor_base = partitions::guest_gic_redistributors.range.base;
   config.spis = p.spis;
   config.spi_count = spi_count;
+  config.messages = partition_message_spis(partition);
   config.hardware_ppis = arch::Intid(arch::gic::virtual_timer_ppi).bit() | arch::Intid(arch::gic::physical_timer_ppi).bit();
   if (vm.gic.configure(config) != vgic::ConfigError::none) return false;
   if (!vm.psci.configure({static_cast<uint32_t>(partition.cpu_count), partition.ram.guest_base, partition.ram.size})) {

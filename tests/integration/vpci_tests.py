@@ -7,7 +7,7 @@ switch; a second probe partition, `peer`, owns another edu, places its BAR where
 host put it and parks with decode on. While the probe waits at `pci-hold`, QMP shows the
 functions' own registers: BARs where the hypervisor's report put them (the guest only
 moved its virtual BARs), command registers equal to the guest's four bits, nothing the
-guest may not write (cache line size, Interrupt Line, ROM BAR, hidden MSI/MSI-X enables,
+guest may not write (cache line size, Interrupt Line, ROM BAR, MSI/MSI-X enables probe.pci-hidden names,
 PM state). Then the probe takes external aborts at moved-away and decode-off BARs and at
 the peer's and its own host addresses, each logged by the hypervisor; once it is off its
 functions have decode and bus mastering off again while the peer's edu still decodes.

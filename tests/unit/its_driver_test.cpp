@@ -224,7 +224,7 @@ TEST_CASE("its bring-up: what it refuses, each with a line naming the reason") {
   }
 }
 
-TEST_CASE("its bring-up: an ITS firmware left on is turned off and waited for; one that never quiesces is stuck") {
+TEST_CASE("its bring-up: an ITS firmware left on is turned off and waited for, one that never quiesces is stuck") {
   test::ItsBench bench;
   bench.its.write32(0x0, 1);  // enabled, no tables
   REQUIRE(bench.bring_up() == Status::ok);

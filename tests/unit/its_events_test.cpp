@@ -91,7 +91,7 @@ TEST_CASE("its events: a 2-level device table gets a level-2 page per 512 Device
   CHECK(bench.its.inject(0x401, 1).dropped == "no device table entry for DeviceID 0x401");  // no level-2 page
 }
 
-TEST_CASE("its LPIs: reservations are contiguous; exhaustion is a clear error that takes nothing") {
+TEST_CASE("its LPIs: reservations are contiguous, exhaustion is a clear error that takes nothing") {
   test::ItsBench bench;
   its::Config config = bench.config();
   config.lpi_id_bits = 14;  // 8192 LPIs

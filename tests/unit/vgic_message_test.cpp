@@ -74,7 +74,7 @@ TEST_CASE("vgic messages: GICD_TYPER says MBIS only with a range, and ITLinesNum
   CHECK_FALSE(without.pending(33));
 }
 
-TEST_CASE("vgic messages: GICD_SETSPI_NSR makes an SPI of the range pending; everything else is ignored") {
+TEST_CASE("vgic messages: GICD_SETSPI_NSR makes an SPI of the range pending, everything else is ignored") {
   Partition p;
   const Events events = p.write(gicd_message::setspi_nsr, 70);
   CHECK(p.pending(70));

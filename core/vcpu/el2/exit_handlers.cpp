@@ -12,6 +12,7 @@
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
+#include "core/vcpu/el2/message_interrupts.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
 #include "core/vcpu/el2/vm_owner.hpp"
 #include "core/vcpu/exit.hpp"
@@ -332,6 +333,7 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
   vgic::Events& events = vcpu.events;
   events.clear();
   const bool forwarded = intid != arch::gic::kick_sgi && intid != arch::gic::maintenance_ppi &&
+                         !take_message_interrupt(vcpu, vm, intid, events) &&  // an LPI: an MSI
                          vm.gic.hardware_interrupt(static_cast<uint8_t>(vcpu.index), static_cast<uint16_t>(intid), events);
   if (!forwarded) arch::gic::deactivate(intid);  // ours, or not the VM's
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);

@@ -68,7 +68,7 @@ constexpr uint64_t sgi_broadcast(uint32_t intid) { return (uint64_t{intid & 0xf}
 
 // What one vCPU's IRQ handler saw. Written only by that vCPU's handler.
 struct IrqRecord {
-  static constexpr uint32_t tracked = 64;  // INTIDs 0..63 are counted one by one
+  static constexpr uint32_t tracked = 128;  // INTIDs 0..127 are counted one by one (MSI SPIs included)
   static constexpr uint32_t order_capacity = 16;
   volatile uint32_t count[tracked];
   volatile uint32_t other;                   // any other INTID, spurious included

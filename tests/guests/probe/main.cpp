@@ -72,6 +72,8 @@ constexpr TestEntry all_tests[] = {
     {"pci-bus-master", test_pci_bus_master},
     {"pci-hold", test_pci_hold},
     {"park", test_park},
+    {"msi", test_msi},
+    {"msi-bench", test_msi_bench},
     {"dma-own", test_dma_own},
     {"dma-isolation", test_dma_isolation},
     {"dma-watch", test_dma_watch},

@@ -40,19 +40,21 @@ struct CapabilityList {
   uint32_t count = 0;
 };
 
-// The capability list the guest sees: only PM and PCI Express; FLR is not offered, and
-// neither Initiate FLR nor D3hot is taken.
+// The capability list the guest sees: only PM, PCI Express and the emulated MSI and
+// MSI-X (where the machine routes MSIs; probe.pci-hidden names where it must not); FLR is
+// not offered, and neither Initiate FLR nor D3hot is taken.
 bool check_capabilities(const Function& f, CapabilityList& list) {
   uint8_t at = pci::read8(f.slot, pci::reg::capability_pointer);
   while (at != 0) {
     const uint8_t id = pci::read8(f.slot, at);
-    if (list.count == CapabilityList::capacity || (id != pci::capability_pm && id != pci::capability_pcie)) {
+    if (list.count == CapabilityList::capacity || (id != pci::capability_pm && id != pci::capability_pcie &&
+                                                   id != pci::capability_msi && id != pci::capability_msix)) {
       begin_fail();
       put_text("capability ");
       put_hex(id);
       put_text(" at ");
       put_hex(at);
-      put_text(" is linked; only PM (0x1) and PCI Express (0x10) may be, once each");
+      put_text(" is linked; only PM (0x1), PCI Express (0x10), MSI (0x5) and MSI-X (0x11) may be, once each");
       end_line();
       return false;
     }

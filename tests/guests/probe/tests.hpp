@@ -70,6 +70,8 @@ void test_pci_intx();
 void test_pci_bus_master();
 void test_pci_hold();
 void test_park();
+void test_msi();
+void test_msi_bench();
 void test_dma_own();
 void test_dma_isolation();
 void test_dma_watch();
