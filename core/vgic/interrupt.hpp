@@ -116,6 +116,10 @@ struct InterruptState {
   // interrupt that fired again (its line, not the latch, is then pending again).
   bool repend = false;
   bool repend_line = false;
+  // Deactivated by another vCPU's guest (ICACTIVER) while a running vCPU's list register
+  // offered it pending: that guest may have acknowledged it meanwhile, which only its
+  // next fold can tell; the fold applies the deactivation after what its guest did.
+  bool deactivate_at_fold = false;
   uint64_t router = 0;   // SPIs: the GICD_IROUTER value as the guest wrote it (masked)
 
   bool pending() const { return pending_latch || (!edge && line_asserted); }

@@ -84,6 +84,7 @@ void VirtualDistributor::reset() {
     irq.pending_latch = false;
     irq.repend = false;
     irq.repend_line = false;
+    irq.deactivate_at_fold = false;
     if (irq.hardware) irq.line_asserted = false;  // EL2 samples the physical line again
     irq.active = false;
     irq.router = 0;

@@ -96,6 +96,36 @@ void VirtualGic::pend_again_all(const AlreadyPending& found, uint8_t caller, Eve
   }
 }
 
+void VirtualGic::deactivate_at_holders_fold(uint64_t address, unsigned width, uint64_t value, uint8_t caller,
+                                            Events& events) {
+  if (width != 4) return;
+  uint8_t bank = 0;
+  uint32_t first_intid = 0;
+  if (address - distributor_base_ < VirtualDistributor::frame_size) {
+    const uint64_t offset = address - distributor_base_;
+    if (offset < gic_bank::icactiver || offset >= gic_bank::icactiver + gic_bank::bitmap_block || offset % 4 != 0) {
+      return;
+    }
+    first_intid = static_cast<uint32_t>(offset - gic_bank::icactiver) * 8;
+  } else {
+    const uint64_t offset = address - redistributor_base_;
+    const uint64_t vcpu = offset / VirtualRedistributor::frame_size;
+    if (vcpu >= vcpu_count() || offset % VirtualRedistributor::frame_size != gicr::sgi_base + gic_bank::icactiver) {
+      return;
+    }
+    bank = static_cast<uint8_t>(vcpu);
+  }
+  for (auto bits = static_cast<uint32_t>(value); bits != 0; bits &= bits - 1) {
+    InterruptState* irq = interrupt(bank, first_intid + static_cast<uint32_t>(__builtin_ctz(bits)));
+    if (irq == nullptr) continue;
+    const uint8_t holder = irq->target_vcpu;
+    if (holder >= vcpu_count() || holder == caller || !queues_[holder].offered_pending(irq->intid)) continue;
+    irq->deactivate_at_fold = true;
+    queues_[holder].watch(irq->intid);
+    events.kick(holder);
+  }
+}
+
 void VirtualGic::hand_over_ppi_requests(Events& events, uint8_t caller) {
   size_t kept = 0;
   for (size_t i = 0; i < events.hardware_count; ++i) {
@@ -135,6 +165,7 @@ AccessResult VirtualGic::write(uint64_t address, unsigned width, uint64_t value,
     result = redistributors_[vcpu].write(offset % VirtualRedistributor::frame_size, width, value, events);
   }
   pend_again_all(found, caller, events);
+  deactivate_at_holders_fold(address, width, value, caller, events);
   hand_over_ppi_requests(events, caller);
   // Register writes change what is deliverable in ways too varied to patch entry by
   // entry: the vCPUs concerned (those kicked) rebuild their queues.
@@ -172,8 +203,12 @@ void VirtualGic::defer(HardwareRequest request, const InterruptState& irq, uint8
   want_attention(vcpu);
 }
 
-void VirtualGic::after_transition_rest(uint8_t vcpu, InterruptState& irq, const LrTransition& transition) {
-  if (transition.physical_deactivate && !irq.needs_physical_active()) {
+void VirtualGic::after_transition_rest(uint8_t vcpu, InterruptState& irq, const LrTransition& transition,
+                                       bool deactivated) {
+  // Deactivated by another vCPU: its LR (HW = 1) no longer stands for the physical
+  // interrupt, which this vCPU's CPU deactivates unless it is due again.
+  const bool physical_released = transition.physical_deactivate || (deactivated && irq.hardware);
+  if (physical_released && !irq.needs_physical_active()) {
     defer(HardwareRequest::deactivate, irq, vcpu);
   }
   // The queue applied the same difference to the entry; the interrupt may be pending
@@ -184,9 +219,11 @@ void VirtualGic::after_transition_rest(uint8_t vcpu, InterruptState& irq, const 
 void VirtualGic::still_offered(uint8_t vcpu, uint16_t intid) {
   InterruptState* irq = interrupt(vcpu, intid);
   if (irq == nullptr) return;
-  // The guest has not taken the first pend: the second is the same interrupt.
+  // The guest has not taken the first pend: the second is the same interrupt, and a
+  // deactivation by another vCPU found it inactive, as the write did.
   irq->repend = false;
   irq->repend_line = false;
+  irq->deactivate_at_fold = false;
 }
 
 bool VirtualGic::sample_line(InterruptState& irq, uint8_t self, Events& events) {
@@ -283,9 +320,15 @@ void VirtualGic::request_ppi_sync(uint8_t vcpu) {
 void VirtualGic::vcpu_stopped(uint8_t vcpu, Events& events) {
   if (vcpu >= vcpu_count()) return;
   queues_[vcpu].forget_list_registers();
+  // Its LRs are gone without a fold: what waited for one does not apply to them.
+  for (uint32_t intid = 0; intid < private_interrupt_count; ++intid) {
+    redistributors_[vcpu].interrupt(intid).deactivate_at_fold = false;
+  }
   for (size_t slot = 0; slot < distributor_.spi_count(); ++slot) {
     InterruptState& irq = distributor_.spi_at(slot);
-    if (irq.target_vcpu == vcpu && irq.routed_vcpu != vcpu && !irq.active) move_to_routed(irq, events);
+    if (irq.target_vcpu != vcpu) continue;
+    irq.deactivate_at_fold = false;
+    if (irq.routed_vcpu != vcpu && !irq.active) move_to_routed(irq, events);
   }
   queues_[vcpu].request_rebuild();
 }

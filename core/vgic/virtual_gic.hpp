@@ -39,7 +39,11 @@
 // first -> pending again; it did not -> one interrupt. Only a guest that takes the first
 // between the second pend and its exit gets one interrupt more than hardware would give
 // (no hypervisor can see that order; KVM does the same), never one less. A broadcast
-// (IRM = 1) reaches every other vCPU every time.
+// (IRM = 1) reaches every other vCPU every time. Likewise a deactivation (ICACTIVER) by
+// another vCPU of an interrupt a running vCPU's LR offers pending: that guest may have
+// acknowledged it meanwhile, so the interrupt is marked `deactivate_at_fold` and that vCPU
+// kicked; its fold applies what its guest did, then the deactivation (of the physical
+// interrupt too, on its own CPU), so the guest that asked is never ignored.
 //
 // Routing (KVM's rule). An SPI stays with the vCPU whose LRs hold it (active, or offered
 // to its running guest) until it has left them; then it follows GICD_IROUTER. So its
@@ -305,11 +309,19 @@ class VirtualGic {
     irq->repend = false;
     irq->repend_line = false;
     if (transition.active_changed) irq->active = transition.active;
+    // Another vCPU deactivated it while this guest could have been acknowledging it.
+    const bool deactivated = irq->deactivate_at_fold && irq->active;
+    irq->deactivate_at_fold = false;
+    if (deactivated) irq->active = false;
     const bool rerouted = irq->intid >= private_interrupt_count && irq->routed_vcpu != irq->target_vcpu;
-    if (transition.left && !transition.physical_deactivate && !irq->pending() && !irq->active && !rerouted) return;
-    after_transition_rest(vcpu, *irq, transition);
+    if (transition.left && !transition.physical_deactivate && !deactivated && !irq->pending() && !irq->active &&
+        !rerouted) {
+      return;
+    }
+    after_transition_rest(vcpu, *irq, transition, deactivated);
   }
-  void after_transition_rest(uint8_t vcpu, InterruptState& irq, const LrTransition& transition);
+  // `deactivated`: by another vCPU, applied by this fold (after_transition).
+  void after_transition_rest(uint8_t vcpu, InterruptState& irq, const LrTransition& transition, bool deactivated);
   void still_offered(uint8_t vcpu, uint16_t intid);
   // Samples the physical line of a hardware-backed level interrupt EL2 took for vCPU
   // `self` (in its own exit); false when it has dropped: then withdrawn, and its physical
@@ -334,6 +346,9 @@ class VirtualGic {
   };
   AlreadyPending already_pending(uint64_t address, unsigned width, uint64_t value);
   void pend_again_all(const AlreadyPending& found, uint8_t caller, Events& events);
+  // A GICD_ICACTIVER/GICR_ICACTIVER0 write by `caller` of interrupts another running
+  // vCPU's LR offers pending: marked `deactivate_at_fold`, that vCPU kicked.
+  void deactivate_at_holders_fold(uint64_t address, unsigned width, uint64_t value, uint8_t caller, Events& events);
   // Requests for another vCPU's hardware PPIs leave `events` for that vCPU's mailbox.
   void hand_over_ppi_requests(Events& events, uint8_t caller);
   // Work found in vCPU `vcpu`'s own fold or sync (the target applies it before the guest

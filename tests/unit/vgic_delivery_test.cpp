@@ -224,3 +224,51 @@ TEST_CASE("vgic delivery: another vCPU's hardware PPIs change on that vCPU's CPU
   CHECK((m->read(sgi_register(1, gic_bank::ispendr)) & (1u << 30)) == 0);
   check_clean(*m);
 }
+
+TEST_CASE("vgic delivery: another vCPU deactivates an interrupt the holder's guest took without an exit") {
+  // vCPU 1's guest (EOImode 1) takes its timer PPI 30 from its LR and drops its priority,
+  // without an exit: its LR holds it active, the virtual state still says pending. vCPU
+  // 0 then clears its active state (GICR_ICACTIVER0): vCPU 1's fold applies that after
+  // what its guest did, its LR lets it go and its CPU deactivates the physical PPI, so
+  // the next assertion is delivered. Before, the write found it inactive and was lost:
+  // the PPI stayed active on vCPU 1's CPU, its timer never interrupted again.
+  auto m = booted(2, 4);
+  lr_model::Random random(11);
+  m->cpu[1].eoi_mode_split = true;
+  m->physical_line(1, 30, true);
+  REQUIRE(m->fire_physical(random));
+  REQUIRE(m->lr_state_of(1, 30) == LrState::pending);
+  REQUIRE(m->guest_acknowledge(1));
+  m->physical_line(1, 30, false);  // the guest stops its timer
+  REQUIRE(m->guest_eoi(1));        // priority drop only
+  REQUIRE(m->lr_state_of(1, 30) == LrState::active);
+  m->guest_write(0, sgi_register(1, gic_bank::icactiver), 4, 1u << 30);
+  CHECK(m->kicked(1));
+  REQUIRE(m->deliver_kick(1));
+  CHECK(m->lr_state_of(1, 30) == LrState::invalid);
+  CHECK((m->read(sgi_register(1, gic_bank::isactiver)) & (1u << 30)) == 0);
+  m->physical_line(1, 30, true);
+  REQUIRE(m->fire_physical(random));
+  CHECK(m->lr_state_of(1, 30) == LrState::pending);
+  CHECK(m->stats.withdrawn_at_acknowledge == 0);
+  check_clean(*m);
+}
+
+TEST_CASE("vgic delivery: another vCPU's deactivation of an interrupt the holder has not taken changes nothing") {
+  // The same write while vCPU 1's guest has not acknowledged the interrupt: it is not
+  // active, so it stays pending in vCPU 1's LR and is taken once.
+  auto m = booted(2, 4);
+  lr_model::Random random(12);
+  m->physical_line(1, 30, true);
+  REQUIRE(m->fire_physical(random));
+  REQUIRE(m->lr_state_of(1, 30) == LrState::pending);
+  m->guest_write(0, sgi_register(1, gic_bank::icactiver), 4, 1u << 30);
+  REQUIRE(m->deliver_kick(1));
+  CHECK(m->lr_state_of(1, 30) == LrState::pending);
+  REQUIRE(m->guest_acknowledge(1));
+  m->physical_line(1, 30, false);
+  REQUIRE(m->guest_eoi(1));
+  CHECK(m->acks_of(1, 30) == 1);
+  CHECK(m->lr_state_of(1, 30) == LrState::invalid);
+  check_clean(*m);
+}
