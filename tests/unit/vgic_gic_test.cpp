@@ -153,7 +153,7 @@ TEST_CASE("vgic gic: the timer PPI is hardware-backed on its own vCPU") {
   CHECK_FALSE(gic.set_line(1, 27, true, events));  // hardware lines are not driven by software
 }
 
-TEST_CASE("vgic gic: nothing is delivered while disabled or its group is off; GICR_WAKER does not gate it") {
+TEST_CASE("vgic gic: nothing is delivered while disabled or its group is off, and GICR_WAKER does not gate it") {
   Partition partition(false);
   VirtualGic& gic = partition.gic;
   Events events;
