@@ -15,7 +15,7 @@ void VirqQueue::forget_list_registers() {
     entries_[i].slot = no_slot;
     entries_[i].eoi = false;
   }
-  for (Held& held : held_) held = {};
+  for (size_t slot = 0; slot < max_list_registers; ++slot) held_[slot] = Held{};
   live_ = 0;
   stale_ = 0;
   watched_ = 0;

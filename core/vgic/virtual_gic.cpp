@@ -22,7 +22,7 @@ ConfigError VirtualGic::configure(const GicConfig& config) {
 void VirtualGic::set_physical(const PhysicalInterrupts* physical) {
   physical_ = physical;
   distributor_.set_physical(physical);
-  for (VirtualRedistributor& redistributor : redistributors_) redistributor.set_physical(physical);
+  for (VirtualRedistributor& each : redistributors_) each.set_physical(physical);
 }
 
 void VirtualGic::reset() {
@@ -238,14 +238,14 @@ bool VirtualGic::sample_line(InterruptState& irq, uint8_t self, Events& events) 
 
 void VirtualGic::check_acknowledgement(uint8_t vcpu, Events& events) {
   if (vcpu >= vcpu_count()) return;
-  VirqQueue& queue = queues_[vcpu];
-  queue.for_each_checked([&](uint16_t intid) {
+  VirqQueue& vcpu_queue = queues_[vcpu];
+  vcpu_queue.for_each_checked([&](uint16_t intid) {
     InterruptState* irq = interrupt(vcpu, intid);
     if (irq != nullptr && irq->hardware && !irq->edge && irq->line_asserted && irq->target_vcpu == vcpu) {
       sample_line(*irq, vcpu, events);
     }
   });
-  queue.suspend_check();
+  vcpu_queue.suspend_check();
 }
 
 void VirtualGic::settle(InterruptState& irq, uint8_t self) {

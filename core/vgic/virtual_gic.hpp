@@ -168,9 +168,9 @@ class VirtualGic {
   template <typename WriteLr>
   uint64_t sync(uint8_t vcpu, size_t lr_count, WriteLr&& write_lr) {
     if (vcpu >= vcpu_count()) return 0;
-    VirqQueue& queue = queues_[vcpu];
-    if (queue.rebuild_requested()) rebuild(vcpu);
-    return queue.sync(lr_count, write_lr);
+    VirqQueue& vcpu_queue = queues_[vcpu];
+    if (vcpu_queue.rebuild_requested()) rebuild(vcpu);
+    return vcpu_queue.sync(lr_count, write_lr);
   }
   SyncResult sync(uint8_t vcpu, uint64_t* list_registers, size_t lr_count) {
     SyncResult result;

@@ -269,3 +269,31 @@ TEST_CASE("vgic gic: reset clears the guest's state") {
   CHECK(gic.interrupt(0, 41) == nullptr);
   CHECK(gic.interrupt(2, 5) == nullptr);  // no such vCPU
 }
+
+TEST_CASE("vgic gic: a second SGI while the first is still offered, then the vCPU stops") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  Events events;
+  gic.send_sgi(0, (5ull << 24) | 0b10, true, events);  // SGI 5 to vCPU 1
+  uint64_t lrs[4] = {};
+  const SyncResult first = gic.sync(1, lrs, 4);
+  CHECK(first.written == 0x1);
+  REQUIRE(lr(lrs[0]).state == LrState::pending);
+  // Sent again while vCPU 1's LR offers the first: its guest may have taken it, so vCPU 1
+  // is kicked and its fold decides. Its LR still offers it untouched: one interrupt.
+  Events again;
+  gic.send_sgi(0, (5ull << 24) | 0b10, true, again);
+  CHECK(again.kick_vcpus == 0x2);
+  CHECK(gic.interrupt(1, 5)->repend);
+  gic.fold_back(1, lrs, 4);
+  CHECK_FALSE(gic.interrupt(1, 5)->repend);
+  CHECK(gic.interrupt(1, 5)->pending());
+  // vCPU 1 stops (PSCI CPU_OFF): its LRs are gone; the SGI stays pending for its restart.
+  Events stopped;
+  gic.vcpu_stopped(1, stopped);
+  CHECK(gic.live_list_registers(1) == 0);
+  CHECK(gic.interrupt(1, 5)->pending());
+  uint64_t restarted[4] = {};
+  REQUIRE(gic.fill(1, restarted, 4).used == 1);
+  CHECK(lr(restarted[0]).virtual_intid == 5);
+}
