@@ -106,6 +106,21 @@ void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled) {
   reg32(gic.distributor.base, bit_word(enabled ? gic_bank::isenabler : gic_bank::icenabler, spi)) = spi.bit();
 }
 
+uint64_t this_cpu_redistributor(const GicV3Info& gic) { return find_redistributor(gic, own_mpidr()); }
+
+uint32_t private_enables(uint64_t redistributor) {
+  return redistributor != 0 ? reg32(redistributor, gicr::isenabler0) : 0;
+}
+
+void set_private_enables(uint64_t redistributor, uint32_t enabled) {
+  if (redistributor == 0) return;
+  reg32(redistributor, gicr::icenabler0) = ~enabled;
+  reg32(redistributor, gicr::isenabler0) = enabled;
+  // GICR_CTLR.RWP: the disables have taken effect before the caller relies on them.
+  for (unsigned spins = 0; (reg32(redistributor, gicr::ctlr) & gicr::ctlr_rwp) != 0 && spins < 1000000; ++spins) {
+  }
+}
+
 void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled) {
   if (redistributor == 0 || !Intid(intid).is_private()) return;
   reg32(redistributor, enabled ? gicr::isenabler0 : gicr::icenabler0) = Intid(intid).bit();

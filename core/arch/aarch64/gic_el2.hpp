@@ -39,6 +39,11 @@ void send_sgi(uint32_t intid, uint64_t target_mpidr);
 void route_spi(const GicV3Info& gic, uint32_t intid, uint64_t target_mpidr);
 void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled);
 void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled);
+// This CPU's redistributor without touching it (0 if the GIC does not list this CPU), and
+// its SGI/PPI enables as one word (bit = INTID): read, and replaced as a whole.
+uint64_t this_cpu_redistributor(const GicV3Info& gic);
+uint32_t private_enables(uint64_t redistributor);
+void set_private_enables(uint64_t redistributor, uint32_t enabled);
 // The active and pending state of an SPI (distributor) or of a PPI/SGI (in
 // `redistributor`: any CPU may reach any redistributor's frame, but the hypervisor
 // changes a PPI's state only from the CPU it belongs to).

@@ -75,6 +75,7 @@ constexpr uint64_t pidr2 = gic_id::pidr2;
 constexpr uint64_t typer_last = uint64_t{1} << 4;
 constexpr unsigned typer_processor_number_shift = 8;
 constexpr unsigned typer_affinity_shift = 32;
+constexpr uint32_t ctlr_rwp = 1u << 3;  // register write pending (GICR_CTLR.RWP: SGI/PPI disables)
 constexpr uint32_t waker_processor_sleep = 1u << 1;
 constexpr uint32_t waker_children_asleep = 1u << 2;
 // SGI_base frame, relative to the redistributor: the banked registers of gic_bank.
