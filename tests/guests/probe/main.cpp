@@ -81,6 +81,12 @@ constexpr TestEntry all_tests[] = {
     {"dma-bench", test_dma_bench},
     {"console-flood", test_console_flood},
     {"console-witness", test_console_witness},
+    {"cpu-on-race", test_cpu_on_race},
+    {"waker-untouched", test_waker_untouched},
+    {"sgi-wfi", test_sgi_wfi},
+    {"disabled-pending", test_disabled_pending},
+    {"level-eoi-first", test_level_eoi_first},
+    {"other-vcpu-ppi", test_other_vcpu_ppi},
 };
 
 // A test name from the bootargs, kept for the result lines.
@@ -103,6 +109,7 @@ void read_settings(uint64_t dtb) {
   if (parse_number(bootarg(args, "probe.fault-address"), value)) current.fault_address = value;
   if (parse_number(bootarg(args, "probe.cpus"), value)) current.guest.vcpu_count = static_cast<uint32_t>(value);
   if (parse_number(bootarg(args, "probe.reset-from"), value)) current.reset_from = static_cast<uint32_t>(value);
+  current.wake_redistributors = !bootarg(args, "probe.waker").equals("untouched");
 }
 
 }  // namespace
