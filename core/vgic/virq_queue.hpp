@@ -57,6 +57,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/bits.hpp"
 #include "core/vgic/interrupt.hpp"
 #include "core/vgic/list_register.hpp"
 
@@ -491,7 +492,7 @@ uint64_t VirqQueue::sync(size_t lr_count, WriteLr&& write_lr) {
     const Held& held = held_[entry.slot];
     if (held.intid != entry.virq.intid || held.value != encode(entry)) write_lr(entry.slot, write_slot(entry.slot, entry));
   }
-  if (waiting > static_cast<size_t>(__builtin_popcount(free))) {
+  if (waiting > static_cast<size_t>(count_ones(free))) {
     // Everything does not fit: place by urgency, as from scratch.
     place_all(scratch_, lr_count, nullptr);
     for (size_t slot = 0; slot < lr_count; ++slot) write_lr(slot, scratch_[slot]);

@@ -6,7 +6,11 @@
 - no C++ exception or RTTI machinery: no __cxa_throw, personality routine, unwinder,
   typeinfo, and no unwind-table or exception-table section;
 - no global constructor (.init_array/.ctors empty);
-- no program segment that is both writable and executable.
+- no program segment that is both writable and executable;
+- no FP/SIMD instruction (data processing, loads and stores, FPCR/FPSR accesses) outside
+  the vCPU's first entry, which sets the guest's FP/SIMD registers to their reset values:
+  the hypervisor never saves a guest's FP/SIMD state, so any other use corrupts it (a libgcc
+  popcount on a trap path once clobbered a Linux guest's v0, and its disk checksum with it).
 
 Prints each verdict and the sizes of .text, .rodata (with the embedded package apart),
 .data and .bss; writes the same to --table; ends with `PASS binary` or `FAIL binary: ...`.
@@ -30,6 +34,54 @@ EXCEPTIONS = re.compile(
     r"_ZTI\w+|_ZTS\w+|_ZTVN10__cxxabiv1\w*|_ZTVSt9type_info)$")  # typeinfo, its name, its vtables
 UNWIND_SECTIONS = (".eh_frame", ".eh_frame_hdr", ".gcc_except_table", ".ARM.exidx", ".ARM.extab")
 CONSTRUCTOR_SECTIONS = (".init_array", ".ctors", ".preinit_array")
+# The functions that may touch FP/SIMD state: core/arch/aarch64/guest_entry.S zeroes it.
+FP_SIMD_ALLOWED = {"guest_first_entry"}
+# MRS/MSR (register) of FPCR and FPSR: o0:op1:CRn:CRm:op2 of S3_3_C4_C4_0 and _1.
+SYSREG_TRANSFER_MASK, SYSREG_TRANSFER = 0xFFD00000, 0xD5100000
+FP_SYSREGS = {(1 << 14) | (3 << 11) | (4 << 7) | (4 << 3) | op2 for op2 in (0, 1)}
+SHF_EXECINSTR = 0x4
+
+
+def is_fp_simd(word):
+    """Whether an A64 instruction word reads or writes FP/SIMD state (Arm ARM C4.1's top-level
+    decode: op0 x111 is SIMD&FP data processing; loads and stores (op0 x1x0) with V=1 move
+    SIMD&FP registers)."""
+    op0 = (word >> 25) & 0xF
+    if op0 & 0b0111 == 0b0111:
+        return True
+    if op0 & 0b0101 == 0b0100 and word & (1 << 26):
+        return True
+    return (word & SYSREG_TRANSFER_MASK) == SYSREG_TRANSFER and (word >> 5) & 0x7FFF in FP_SYSREGS
+
+
+# The classifier's own evidence: what it must and must not flag (words from aarch64-linux-gnu-as).
+assert all(is_fp_simd(w) for w in (0x6F00E400, 0x9E670000, 0x0E205800, 0x3D8003E0, 0x6D4027E8, 0xBD400001,
+                                   0xD51B441F, 0xD51B443F, 0xD53B4400))  # movi, fmov, cnt, str q, ldp d, ldr s, fpcr/fpsr
+assert not any(is_fp_simd(w) for w in (0xA8C17BFD, 0xAA0103E0, 0xF9400020, 0xD53BE040, 0xC85FFC01, 0))
+# ldp x, mov, ldr x, mrs cntvct_el0, ldaxr, udf
+
+
+def fp_simd_uses(image):
+    """{function: count} of FP/SIMD instructions in executable sections, by containing symbol."""
+    uses = {}
+    for section in image.sections:
+        if not section.flags & SHF_EXECINSTR or not section.size:
+            continue
+        starts = sorted((s.value, s.name) for s in image.symbols
+                        if s.name and s.type in (elf.STT_FUNC, elf.STT_NOTYPE)
+                        and section.addr <= s.value < section.addr + section.size and not s.name.startswith("$"))
+        data = image.read(section.addr, section.size) or b""
+        index = 0
+        for offset in range(0, len(data) - 3, 4):
+            word = int.from_bytes(data[offset:offset + 4], "little")
+            if not is_fp_simd(word):
+                continue
+            address = section.addr + offset
+            while index + 1 < len(starts) and starts[index + 1][0] <= address:
+                index += 1
+            owner = starts[index][1] if starts and starts[index][0] <= address else f"{section.name}+{offset:#x}"
+            uses[owner] = uses.get(owner, 0) + 1
+    return uses
 
 
 def flags_text(flags):
@@ -56,6 +108,11 @@ def check(image, package_symbols):
     layout = ", ".join(f"{flags_text(p.flags)} at {p.vaddr:#x}" for p in loads)
     results.append(("writable+executable segments",
                     f"{len(wx)} of {len(loads)} LOAD segments ({layout})" if wx else f"none ({layout})", not wx))
+
+    uses = fp_simd_uses(image)
+    stray = sorted(f"{name} ({count})" for name, count in uses.items() if name not in FP_SIMD_ALLOWED)
+    allowed = ", ".join(f"{name} ({count})" for name, count in sorted(uses.items()) if name in FP_SIMD_ALLOWED)
+    results.append(("FP/SIMD instructions", ", ".join(stray) if stray else f"only {allowed or 'none'}", not stray))
 
     sizes = []
     for name in (".text", ".rodata", ".data", ".bss"):

@@ -11,8 +11,8 @@ Inputs:
   class and vtable slot (-fdump-tree-optimized, `*.optimized`);
 - stacks.txt: the stacks, the entry points, and the few facts the code cannot show.
 
-A function's frame is its `.su` figure; code without one (assembly, Debian's libfdt,
-libgcc) gets the sum of every stack-pointer decrement in its instructions. The depth of a
+A function's frame is its `.su` figure; code without one (assembly, Debian's libfdt)
+gets the sum of every stack-pointer decrement in its instructions. The depth of a
 function is its frame plus the deepest of its callees (a tail call counts as a call).
 A virtual call reaches every function that any vtable of the image holds for that method
 (same name and parameters); any other indirect call must be annotated in stacks.txt with
@@ -542,7 +542,7 @@ class Analysis:
 
     def entry_rows(self):
         rows = ["stack bounds of the image (frames: -fstack-usage for C++, the instructions for assembly, "
-                "libfdt and libgcc; calls: the linked image)",
+                "libfdt; calls: the linked image)",
                 f"  {'entry point':<20} {'runs on':<16} {'worst':>8}  deepest path (all of it: "
                 "build/cert/stacks_paths.txt)"]
         shown = {}

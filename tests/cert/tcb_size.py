@@ -4,8 +4,8 @@
 Which code: the linker's map of the image (every object on the link line, and each archive
 member the link pulled in), each object's source file, and the project headers it
 included (its compiler dependency file). Counted with cloc (code lines: no blanks, no
-comments), by folder. Debian's libfdt and libgcc are linked too; they are not our source,
-so their members are listed with the bytes of code they bring.
+comments), by folder. Debian's libfdt is linked too; it is not our source,
+so its members are listed with the bytes of code they bring.
 
 Prints the table and writes it to --table.
 """

@@ -120,10 +120,12 @@ entered_below_el2:
   adr x1, el1_park_vectors
   msr vbar_el1, x1
   isb
-  adr x0, msg_not_el2
+  adrp x0, msg_not_el2
+  add x0, x0, :lo12:msg_not_el2
   b early_fatal
 loaded_at_wrong_address:
-  adr x0, msg_wrong_address
+  adrp x0, msg_wrong_address
+  add x0, x0, :lo12:msg_wrong_address
 early_fatal:
   ldr x1, =bulkhead_board_uart_base
   ldr x1, [x1]
@@ -145,11 +147,14 @@ park:
   wfi
   b park
 
+// In .rodata, not .text: tests/cert/binary_check.py decodes every word of .text.
+  .section .rodata.entry_messages, "a"
 msg_not_el2:
   .asciz "bulkhead: error: entered below EL2; the hypervisor needs EL2 (QEMU: -M virt,virtualization=on)\r\nbulkhead: power-off reason entry\r\n"
 msg_wrong_address:
   .asciz "bulkhead: error: image loaded at the wrong address; load it at DRAM base + text_offset\r\nbulkhead: power-off reason entry\r\n"
 
+  .text
   .balign 2048
 el1_park_vectors:
   .rept 16
