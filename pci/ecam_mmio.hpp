@@ -1,5 +1,6 @@
-// Configuration space through a memory-mapped `pci-host-ecam-generic` window: the
-// target's only PCI hardware edge. Each access uses exactly the requested width.
+// The target's only PCI hardware edge: loads and stores of exactly the requested width
+// at an identity-mapped physical address (configuration space, BARs, the I/O window), and
+// configuration space through a memory-mapped `pci-host-ecam-generic` window.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,24 @@
 #include "pci/config_access.hpp"
 
 namespace bulkhead::pci {
+
+inline uint32_t mmio_read(uint64_t address, AccessWidth width) {
+  switch (width) {
+    case AccessWidth::byte: return *reinterpret_cast<volatile uint8_t*>(address);
+    case AccessWidth::half: return *reinterpret_cast<volatile uint16_t*>(address);
+    case AccessWidth::word: break;
+  }
+  return *reinterpret_cast<volatile uint32_t*>(address);
+}
+
+inline void mmio_write(uint64_t address, AccessWidth width, uint32_t value) {
+  switch (width) {
+    case AccessWidth::byte: *reinterpret_cast<volatile uint8_t*>(address) = static_cast<uint8_t>(value); return;
+    case AccessWidth::half: *reinterpret_cast<volatile uint16_t*>(address) = static_cast<uint16_t>(value); return;
+    case AccessWidth::word: break;
+  }
+  *reinterpret_cast<volatile uint32_t*>(address) = value;
+}
 
 class EcamMmioAccessor final : public ConfigAccessor {
  public:
@@ -16,22 +35,10 @@ class EcamMmioAccessor final : public ConfigAccessor {
     bus_first_ = bus_first;
   }
   uint32_t read(Bdf bdf, uint16_t offset, AccessWidth width) override {
-    const uint64_t address = base_ + ecam_offset(bus_first_, bdf, offset);
-    switch (width) {
-      case AccessWidth::byte: return *reinterpret_cast<volatile uint8_t*>(address);
-      case AccessWidth::half: return *reinterpret_cast<volatile uint16_t*>(address);
-      case AccessWidth::word: break;
-    }
-    return *reinterpret_cast<volatile uint32_t*>(address);
+    return mmio_read(base_ + ecam_offset(bus_first_, bdf, offset), width);
   }
   void write(Bdf bdf, uint16_t offset, AccessWidth width, uint32_t value) override {
-    const uint64_t address = base_ + ecam_offset(bus_first_, bdf, offset);
-    switch (width) {
-      case AccessWidth::byte: *reinterpret_cast<volatile uint8_t*>(address) = static_cast<uint8_t>(value); return;
-      case AccessWidth::half: *reinterpret_cast<volatile uint16_t*>(address) = static_cast<uint16_t>(value); return;
-      case AccessWidth::word: break;
-    }
-    *reinterpret_cast<volatile uint32_t*>(address) = value;
+    mmio_write(base_ + ecam_offset(bus_first_, bdf, offset), width, value);
   }
 
  private:

@@ -7,20 +7,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/mmio_window.hpp"
+
 namespace bulkhead::smmu {
 
-// The SMMU's register window. Offsets are those of registers.hpp; 64-bit accesses only
-// for the 64-bit registers.
-class Registers {
- public:
-  virtual uint32_t read32(uint32_t offset) = 0;
-  virtual void write32(uint32_t offset, uint32_t value) = 0;
-  virtual uint64_t read64(uint32_t offset) = 0;
-  virtual void write64(uint32_t offset, uint64_t value) = 0;
-
- protected:
-  ~Registers() = default;
-};
+// The SMMU's register window, offsets those of registers.hpp, and the clock of bounded
+// polls: lib/mmio_window.hpp's.
+using Registers = lib::RegisterWindow;
+using Clock = lib::PollClock;
 
 // Memory shared with the SMMU. Allocations are zeroed and naturally aligned (to their
 // size rounded up to a power of two, at least 64 bytes); nothing is ever freed.
@@ -38,17 +32,6 @@ class DmaMemory {
 
  protected:
   ~DmaMemory() = default;
-};
-
-// Time for bounded polls.
-class Clock {
- public:
-  virtual uint64_t now_us() = 0;
-  // Called between two polls (a short pause; never a wait that needs an event).
-  virtual void relax() = 0;
-
- protected:
-  ~Clock() = default;
 };
 
 // A bump allocator over one physically contiguous region: the target's static pool and

@@ -8,20 +8,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/mmio_window.hpp"
+
 namespace bulkhead::its {
 
-// One register frame. Offsets are those of registers.hpp; 64-bit accesses only for the
-// 64-bit registers.
-class Registers {
- public:
-  virtual uint32_t read32(uint32_t offset) = 0;
-  virtual void write32(uint32_t offset, uint32_t value) = 0;
-  virtual uint64_t read64(uint32_t offset) = 0;
-  virtual void write64(uint32_t offset, uint64_t value) = 0;
-
- protected:
-  ~Registers() = default;
-};
+// One register frame (the ITS's control frame, a redistributor's RD_base frame), offsets
+// those of registers.hpp, and the clock of bounded polls: lib/mmio_window.hpp's.
+using Registers = lib::RegisterWindow;
+using Clock = lib::PollClock;
 
 // Memory shared with the ITS and the redistributors.
 class TableMemory {
@@ -40,17 +34,6 @@ class TableMemory {
 
  protected:
   ~TableMemory() = default;
-};
-
-// Time for bounded polls.
-class Clock {
- public:
-  virtual uint64_t now_us() = 0;
-  // Called between two polls (a short pause; never a wait that needs an event).
-  virtual void relax() = 0;
-
- protected:
-  ~Clock() = default;
 };
 
 // Serialises the driver's users when more than one CPU may call it (the target: a spin

@@ -10,6 +10,7 @@
 #include "partitions/boot/runtime_state.hpp"
 #include "partitions/boot/smmu_boot.hpp"
 #include "partitions/guest_layout.hpp"
+#include "pci/ecam_mmio.hpp"
 
 namespace bulkhead::boot::runtime {
 namespace {
@@ -62,21 +63,10 @@ bool map_msix_pages(const pci::Function& function) {
 
 }  // namespace
 
-uint32_t PhysicalBars::bar_read(uint64_t address, pci::AccessWidth width) {
-  switch (width) {
-    case pci::AccessWidth::byte: return *reinterpret_cast<volatile uint8_t*>(address);
-    case pci::AccessWidth::half: return *reinterpret_cast<volatile uint16_t*>(address);
-    case pci::AccessWidth::word: break;
-  }
-  return *reinterpret_cast<volatile uint32_t*>(address);
-}
+uint32_t PhysicalBars::bar_read(uint64_t address, pci::AccessWidth width) { return pci::mmio_read(address, width); }
 
 void PhysicalBars::bar_write(uint64_t address, pci::AccessWidth width, uint32_t value) {
-  switch (width) {
-    case pci::AccessWidth::byte: *reinterpret_cast<volatile uint8_t*>(address) = static_cast<uint8_t>(value); break;
-    case pci::AccessWidth::half: *reinterpret_cast<volatile uint16_t*>(address) = static_cast<uint16_t>(value); break;
-    case pci::AccessWidth::word: *reinterpret_cast<volatile uint32_t*>(address) = value; break;
-  }
+  pci::mmio_write(address, width, value);
   asm volatile("dsb sy" ::: "memory");  // the table entry reaches the function before what the guest does next
 }
 

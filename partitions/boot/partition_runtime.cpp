@@ -269,7 +269,6 @@ bool restart_logged(uint32_t restarts) {
   p.uart_line = false;
   vm.faults = 0;
   vm.unhandled = 0;
-  vm.set_way_flushed = false;
   vm.counter_offset = arch::counter();
   // Again: an SPI taken while the other vCPUs were stopping may have been left active.
   vcpu::reset_physical_interrupts(vm);

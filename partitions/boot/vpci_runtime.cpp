@@ -8,6 +8,7 @@
 #include "partitions/dma_streams.hpp"
 #include "partitions/guest_layout.hpp"
 #include "partitions/vpci_setup.hpp"
+#include "pci/ecam_mmio.hpp"
 
 namespace bulkhead::boot::runtime {
 
@@ -75,22 +76,10 @@ bool PartitionPciHost::map_mmio(uint64_t guest, uint64_t host, uint64_t size) {
 
 void PartitionPciHost::unmap_mmio(uint64_t guest, uint64_t size) { stage2_unmap(*owner_, guest, size); }
 
-uint32_t PartitionPciHost::io_read(uint64_t address, pci::AccessWidth width) {
-  switch (width) {
-    case pci::AccessWidth::byte: return *reinterpret_cast<volatile uint8_t*>(address);
-    case pci::AccessWidth::half: return *reinterpret_cast<volatile uint16_t*>(address);
-    case pci::AccessWidth::word: break;
-  }
-  return *reinterpret_cast<volatile uint32_t*>(address);
-}
+uint32_t PartitionPciHost::io_read(uint64_t address, pci::AccessWidth width) { return pci::mmio_read(address, width); }
 
 void PartitionPciHost::io_write(uint64_t address, pci::AccessWidth width, uint32_t value) {
-  switch (width) {
-    case pci::AccessWidth::byte: *reinterpret_cast<volatile uint8_t*>(address) = static_cast<uint8_t>(value); return;
-    case pci::AccessWidth::half: *reinterpret_cast<volatile uint16_t*>(address) = static_cast<uint16_t>(value); return;
-    case pci::AccessWidth::word: break;
-  }
-  *reinterpret_cast<volatile uint32_t*>(address) = value;
+  pci::mmio_write(address, width, value);
 }
 
 bool PartitionPciHost::bus_master_allowed(const pci::Function& function) {

@@ -316,19 +316,6 @@ Machine& machine() {
   return m;
 }
 
-struct Reader {
-  const uint8_t* data;
-  size_t size;
-  size_t at = 0;
-  bool more(size_t n) const { return size - at >= n; }
-  uint8_t u8() { return data[at++]; }
-  uint32_t u32() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(u8()) << (8 * i);
-    return v;
-  }
-};
-
 // A value a guest driver might write: mostly the doorbell, SPIs near the range, masks.
 uint32_t shaped(uint32_t value, uint8_t hint) {
   switch (hint % 8) {
@@ -397,7 +384,7 @@ void step(Machine& m, uint8_t kind, uint8_t where, uint8_t size_code, uint32_t v
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const fuzz::Copy input = fuzz::exact_copy(data, size);
-  Reader reader{input.bytes.get(), input.size};
+  fuzz::Reader reader{input.bytes.get(), input.size};
   if (!reader.more(1)) return 0;
   Machine& m = machine();
   m.start(reader.u8());

@@ -32,6 +32,21 @@ struct Copy {
 };
 Copy exact_copy(const uint8_t* data, size_t size);
 
+// Reads an input front to back: bytes, and little-endian words. Check more(n) before
+// taking n bytes.
+struct Reader {
+  const uint8_t* data;
+  size_t size;
+  size_t at = 0;
+  bool more(size_t n) const { return size - at >= n; }
+  uint8_t u8() { return data[at++]; }
+  uint32_t u32() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(u8()) << (8 * i);
+    return v;
+  }
+};
+
 [[noreturn]] void invariant_failed(const char* what);
 
 }  // namespace fuzz

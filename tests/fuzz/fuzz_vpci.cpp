@@ -325,19 +325,6 @@ Side& side(int which) {
   return which == 0 ? a : b;
 }
 
-struct Reader {
-  const uint8_t* data;
-  size_t size;
-  size_t at = 0;
-  bool more(size_t n) const { return size - at >= n; }
-  uint8_t u8() { return data[at++]; }
-  uint32_t u32() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(u8()) << (8 * i);
-    return v;
-  }
-};
-
 struct Outcome {
   bool ok = false;
   uint32_t value = 0;
@@ -389,7 +376,7 @@ Outcome apply(Side& s, uint8_t kind, uint16_t where, uint8_t size_code, uint32_t
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const fuzz::Copy input = fuzz::exact_copy(data, size);
-  Reader reader{input.bytes.get(), input.size};
+  fuzz::Reader reader{input.bytes.get(), input.size};
   if (!reader.more(2)) return 0;
   const uint8_t flags = reader.u8();
   const uint8_t map_failures = reader.u8() & 7;

@@ -35,37 +35,11 @@ constexpr uint64_t page_bytes(uint64_t code) { return code == 0 ? 0x1000 : code 
 
 // ---- Memory.
 
-SimItsMemory::SimItsMemory(uint64_t size, uint64_t physical_base) : base_(physical_base), size_(size) {
-  cpu_ = static_cast<uint8_t*>(std::calloc(size, 1));
-  device_ = static_cast<uint8_t*>(std::malloc(size));
-  std::memset(device_, 0xa5, size);  // what a non-coherent device sees until the CPU cleans its writes
-  attach(physical_base, cpu_, size);
-}
-
-SimItsMemory::~SimItsMemory() {
-  std::free(cpu_);
-  std::free(device_);
-}
-
 void SimItsMemory::publish(uint64_t physical, uint64_t bytes, bool coherent) {
-  ++publishes_;
-  if (physical < base_ || bytes > size_ || physical - base_ > size_ - bytes) {
-    throw std::runtime_error("publish outside the pool: " + hex_text(physical));
-  }
+  count_publish();
+  if (!holds(physical, bytes)) throw std::runtime_error("publish outside the pool: " + hex_text(physical));
   // The target cleans the cache only when told the device does not snoop; so does this model.
-  if (!coherent) std::memcpy(device_ + (physical - base_), cpu_ + (physical - base_), bytes);
-}
-
-bool SimItsMemory::device_read(uint64_t physical, void* out, uint64_t bytes) const {
-  if (physical < base_ || bytes > size_ || physical - base_ > size_ - bytes) return false;
-  std::memcpy(out, (device_coherent_ ? cpu_ : device_) + (physical - base_), bytes);
-  return true;
-}
-
-bool SimItsMemory::device_write(uint64_t physical, const void* data, uint64_t bytes) {
-  if (physical < base_ || bytes > size_ || physical - base_ > size_ - bytes) return false;
-  std::memcpy((device_coherent_ ? cpu_ : device_) + (physical - base_), data, bytes);
-  return true;
+  if (!coherent) clean_to_device(physical, bytes);
 }
 
 uint64_t SimItsMemory::read64(uint64_t physical) const {

@@ -20,47 +20,21 @@
 #include <vector>
 
 #include "core/its/hardware.hpp"
+#include "tests/sim/device_view_memory.hpp"
+#include "tests/sim/fake_clock.hpp"
 
 namespace bulkhead::sim {
 
-// A clock that moves only when read: a 1 s bound costs a bounded number of polls.
-class ItsClock final : public its::Clock {
- public:
-  uint64_t now_us() override { return now_ += step_us; }
-  void relax() override { now_ += step_us; }
-  uint64_t step_us = 100;
-
- private:
-  uint64_t now_ = 0;
-};
-
-class SimItsMemory final : public its::PagePool {
+// Memory as a non-coherent ITS sees it: what the driver has not published yet holds 0xa5
+// bytes. Publishing outside the pool throws.
+class SimItsMemory final : public DeviceViewMemory<its::PagePool> {
  public:
   static constexpr uint64_t default_base = 0x7100000000ull;
-  explicit SimItsMemory(uint64_t size = 4 << 20, uint64_t physical_base = default_base);
-  ~SimItsMemory();
-  SimItsMemory(const SimItsMemory&) = delete;
-  SimItsMemory& operator=(const SimItsMemory&) = delete;
+  explicit SimItsMemory(uint64_t size = 4 << 20, uint64_t physical_base = default_base)
+      : DeviceViewMemory(size, physical_base, 0xa5) {}
 
   void publish(uint64_t physical, uint64_t bytes, bool coherent) override;
-
-  // The hardware side. A coherent device reads and writes the CPU view directly.
-  void set_device_coherent(bool coherent) { device_coherent_ = coherent; }
-  bool device_coherent() const { return device_coherent_; }
-  bool device_read(uint64_t physical, void* out, uint64_t bytes) const;
-  bool device_write(uint64_t physical, const void* data, uint64_t bytes);
   uint64_t read64(uint64_t physical) const;
-  uint64_t publishes() const { return publishes_; }
-  uint64_t base() const { return base_; }
-  uint64_t size() const { return size_; }
-
- private:
-  uint8_t* cpu_ = nullptr;
-  uint8_t* device_ = nullptr;
-  uint64_t base_;
-  uint64_t size_;
-  bool device_coherent_ = true;
-  uint64_t publishes_ = 0;
 };
 
 struct SimItsConfig {

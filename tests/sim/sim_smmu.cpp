@@ -44,37 +44,14 @@ constexpr uint8_t C_BAD_STREAMID = 0x02, C_BAD_STE = 0x04, C_BAD_CD = 0x0a, F_ST
 
 // ---- Memory.
 
-SimDmaMemory::SimDmaMemory(uint64_t size, uint64_t physical_base) : base_(physical_base), size_(size) {
-  cpu_ = static_cast<uint8_t*>(std::calloc(size, 1));
-  device_ = static_cast<uint8_t*>(std::calloc(size, 1));
-  attach(physical_base, cpu_, size);
-}
-
-SimDmaMemory::~SimDmaMemory() {
-  std::free(cpu_);
-  std::free(device_);
-}
-
 void SimDmaMemory::publish(uint64_t physical, uint64_t bytes, bool coherent) {
-  ++publishes_;
+  count_publish();
   // The target cleans the cache only for a non-coherent SMMU; so does this model.
-  if (!coherent && contains(physical, bytes)) std::memcpy(device_ + (physical - base_), cpu_ + (physical - base_), bytes);
+  if (!coherent && holds(physical, bytes)) clean_to_device(physical, bytes);
 }
 
 void SimDmaMemory::refresh(uint64_t physical, uint64_t bytes, bool coherent) {
-  if (!coherent && contains(physical, bytes)) std::memcpy(cpu_ + (physical - base_), device_ + (physical - base_), bytes);
-}
-
-bool SimDmaMemory::device_read(uint64_t physical, void* out, uint64_t bytes) const {
-  if (!contains(physical, bytes)) return false;
-  std::memcpy(out, (device_coherent_ ? cpu_ : device_) + (physical - base_), bytes);
-  return true;
-}
-
-bool SimDmaMemory::device_write(uint64_t physical, const void* data, uint64_t bytes) {
-  if (!contains(physical, bytes)) return false;
-  std::memcpy((device_coherent_ ? cpu_ : device_) + (physical - base_), data, bytes);
-  return true;
+  if (!coherent && holds(physical, bytes)) invalidate_from_device(physical, bytes);
 }
 
 // ---- Presets.

@@ -21,47 +21,20 @@
 
 #include "smmu/commands.hpp"
 #include "smmu/hardware.hpp"
+#include "tests/sim/device_view_memory.hpp"
+#include "tests/sim/fake_clock.hpp"
 
 namespace bulkhead::sim {
 
-// A clock that moves only when read: a 1 s timeout costs a bounded number of polls.
-class FakeClock final : public smmu::Clock {
- public:
-  uint64_t now_us() override { return now_ += step_us; }
-  void relax() override { now_ += step_us; }
-  void advance(uint64_t us) { now_ += us; }
-  uint64_t now() const { return now_; }
-  uint64_t step_us = 100;
-
- private:
-  uint64_t now_ = 0;
-};
-
-// DMA memory at a made-up physical base, with a CPU view and a device view.
-class SimDmaMemory final : public smmu::RegionMemory {
+// DMA memory at a made-up physical base, with a CPU view and a device view (zeroed).
+class SimDmaMemory final : public DeviceViewMemory<smmu::RegionMemory> {
  public:
   static constexpr uint64_t default_base = 0x7000000000ull;
-  explicit SimDmaMemory(uint64_t size = 4 << 20, uint64_t physical_base = default_base);
-  ~SimDmaMemory();
-  SimDmaMemory(const SimDmaMemory&) = delete;
-  SimDmaMemory& operator=(const SimDmaMemory&) = delete;
+  explicit SimDmaMemory(uint64_t size = 4 << 20, uint64_t physical_base = default_base)
+      : DeviceViewMemory(size, physical_base, 0) {}
 
   void publish(uint64_t physical, uint64_t bytes, bool coherent) override;
   void refresh(uint64_t physical, uint64_t bytes, bool coherent) override;
-
-  // The device side. A coherent device reads and writes the CPU view directly.
-  void set_device_coherent(bool coherent) { device_coherent_ = coherent; }
-  bool device_read(uint64_t physical, void* out, uint64_t bytes) const;
-  bool device_write(uint64_t physical, const void* data, uint64_t bytes);
-  uint64_t publishes() const { return publishes_; }
-
- private:
-  uint8_t* cpu_ = nullptr;
-  uint8_t* device_ = nullptr;
-  uint64_t base_;
-  uint64_t size_;
-  bool device_coherent_ = true;
-  uint64_t publishes_ = 0;
 };
 
 // ID register presets.

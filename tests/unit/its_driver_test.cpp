@@ -187,7 +187,7 @@ TEST_CASE("its bring-up: what it refuses, each with a line naming the reason") {
     config.reset_page_code = 3;  // stuck at a reserved page size
     sim::SimItsMemory memory;
     sim::SimIts its(memory, config);
-    sim::ItsClock clock;
+    sim::FakeClock clock;
     its::Driver driver(its, memory, clock);
     its::Config c;
     c.path = "/its";

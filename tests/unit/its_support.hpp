@@ -52,7 +52,7 @@ struct ItsBench {
 
   sim::SimItsMemory memory;
   sim::SimIts its;
-  sim::ItsClock clock;
+  sim::FakeClock clock;
   unsigned cpus;
   its::Driver driver{its, memory, clock};
 };

@@ -172,10 +172,13 @@ inline uint64_t counter_frequency() { return BULKHEAD_READ_SYSREG(cntfrq_el0); }
 constexpr uint64_t mpidr_aff2_to_aff0 = 0xffffff;  // what descriptions name a CPU by
 inline uint64_t own_mpidr() { return sysreg::mpidr_el1::read() & 0xff00ffffffull; }
 
+// The smallest data cache line of any cache (CTR_EL0.DminLine): the stride of maintenance by address.
+inline uint64_t dcache_line_bytes() { return 4ull << ((BULKHEAD_READ_SYSREG(ctr_el0) >> 16) & 0xf); }
+
 // Writes dirty lines of [start, start+size) to the point of coherency, so a CPU that
 // still has its MMU off (non-cacheable accesses) sees the data.
 inline void clean_dcache_range(const void* start, uint64_t size) {
-  const uint64_t line = 4ull << ((BULKHEAD_READ_SYSREG(ctr_el0) >> 16) & 0xf);
+  const uint64_t line = dcache_line_bytes();
   uint64_t address = reinterpret_cast<uint64_t>(start) & ~(line - 1);
   const uint64_t end = reinterpret_cast<uint64_t>(start) + size;
   for (; address < end; address += line) asm volatile("dc cvac, %0" ::"r"(address) : "memory");

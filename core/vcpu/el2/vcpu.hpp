@@ -64,7 +64,6 @@ struct Vm {
   // set/way emulation cleans and invalidates it by address.
   uint64_t ram_host_base = 0;
   uint64_t ram_size = 0;
-  bool set_way_flushed = false;  // since its caches last changed state (see exit_handlers.cpp)
 
   uint32_t faults = 0;     // accesses and fetches nothing maps, refused accesses
   uint32_t unhandled = 0;  // accesses an emulated device does not implement
