@@ -47,9 +47,8 @@ def expect_steady(run, figures, name):
     tick. Under -icount the CPUs take turns on one instruction clock, so another CPU's work
     that runs inside an iteration's window (a partition booting, the boot CPU writing the
     console) is counted in it: the probe prints the spread (slowest minus fastest, the
-    first iteration left out: the first interrupt after the guest configures its GIC takes
-    the vGIC's slow path once) of each latency, and a wider one means the figure no longer
-    measures the interrupt path."""
+    first iteration left out, see tests/guests/probe/cost.hpp) of each latency, and a wider
+    one means the figure no longer measures the interrupt path."""
     spread = figures.get(f"{name}-spread-ticks")
     run.expect(spread is not None, f"the probe printed no {name}-spread-ticks figure")
     run.expect(spread <= 1, f"{name}: its iterations differ by {spread} counter ticks (at most 1 for one path): "
