@@ -26,9 +26,10 @@ uint64_t mean_ns(Op op, uint64_t iterations) {
 // Latencies of a benchmark loop's iterations, in counter ticks. The mean (of all of
 // them) is the figure; the spread (slowest minus fastest) shows whether every iteration
 // measured the same path. The first iteration is left out of the spread: it is 16 ticks
-// slower in both benches, and not in the hypervisor (its exit is the shorter one, no list
-// register being live yet): QEMU's trace shows the first expiry taken at a later block
-// boundary, not where the icount budget ends at the deadline as for the others. Under QEMU -icount the
+// slower (the bench's first timer interrupt, msi-bench's first MSI). For the timer it is
+// not the hypervisor (that exit is the shorter one, no list register being live yet):
+// QEMU's trace shows the first expiry taken at a later block boundary, not where the
+// icount budget ends at the deadline as for the others. The first MSI was not traced. Under QEMU -icount the
 // CPUs run in turn on one instruction clock, so another CPU's work (a partition booting,
 // the boot CPU writing the console) that runs inside an iteration's window is counted in
 // that iteration: tests/integration/benchmarks.py refuses a figure whose spread exceeds
