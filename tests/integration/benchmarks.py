@@ -42,6 +42,19 @@ def probe_figures(run, partition):
     return figures
 
 
+def expect_steady(run, figures, name):
+    """A latency figure is the mean of one path only if its iterations agree to a counter
+    tick. Under -icount the CPUs take turns on one instruction clock, so another CPU's work
+    that runs inside an iteration's window (a partition booting, the boot CPU writing the
+    console) is counted in it: the probe prints the spread (slowest minus fastest, the
+    first iteration left out, see tests/guests/probe/cost.hpp) of each latency, and a wider
+    one means the figure no longer measures the interrupt path."""
+    spread = figures.get(f"{name}-spread-ticks")
+    run.expect(spread is not None, f"the probe printed no {name}-spread-ticks figure")
+    run.expect(spread <= 1, f"{name}: its iterations differ by {spread} counter ticks (at most 1 for one path): "
+                            f"other work ran inside some of them")
+
+
 def probe_guest(image):
     """Two probe partitions (tests/configs/probe-bench.dts): for each, when its first
     instruction ran (CNTPCT, which counts from QEMU's reset; at shift=0 one nanosecond is
@@ -59,6 +72,7 @@ def probe_guest(image):
     for name in ("first-instruction-counter", "counter-frequency", "null-hvc-ns", "gicd-read-ns", "ecam-read-ns",
                  "ecam-write-ns", "irq-latency-ns"):
         run.expect(name in figures, f"the probe printed no {name} figure")
+    expect_steady(run, figures, "irq-latency")
     entries = []
     for partition in ("probe", "second"):
         entry = probe_figures(run, partition)
@@ -87,6 +101,8 @@ def msi_latency(image):
     run.expect_exited_by_itself()
     run.expect_line("[probe] probe: PASS msi-bench means over 50 edu MSIs and 50 vtimer irqs")
     figures = probe_figures(run, "probe")
+    expect_steady(run, figures, "msi-latency")
+    expect_steady(run, figures, "timer-latency")
     msi, timer = figures["msi-latency-ns"], figures["timer-latency-ns"]
     return (f"benchmark msi-latency instructions {msi} timer-latency instructions {timer} "
             f"ratio {msi / timer:.2f}")
