@@ -145,8 +145,12 @@ void service_after_exit() {
   const arch::Intid taken = service.taken;
   if (taken.is_special() && !console_work_waiting()) return;
   service.taken = arch::Intid::spurious();
+  // What the step logs (an SMMU event) is the hypervisor's, not the partition's.
+  const uint64_t vcpu = arch::sysreg::tpidr_el2::read();
+  arch::sysreg::tpidr_el2::write(0);
   if (!taken.is_special()) act_on(taken);
   set_timer(service.decisions.after_work(console_work(), arch::counter()));
+  arch::sysreg::tpidr_el2::write(vcpu);
 }
 
 void return_to_service() {
