@@ -41,18 +41,22 @@ constexpr uint64_t bring_up_timeout_ms = 1000;
 // and takes a task from this mailbox when a partition on it starts.
 enum class BootCpuState : uint32_t { serving, posting, posted, running };
 struct BootCpuMailbox {
-  BootCpuState state = BootCpuState::serving;
+  uint32_t state = 0;  // a BootCpuState, as an integer for the atomic builtins
   CpuTask task = nullptr;
   uint64_t argument = 0;
 };
 constinit BootCpuMailbox boot_cpu_mailbox;
 
+constexpr uint32_t as_word(BootCpuState state) { return static_cast<uint32_t>(state); }
+BootCpuState mailbox_state() { return static_cast<BootCpuState>(__atomic_load_n(&boot_cpu_mailbox.state, __ATOMIC_ACQUIRE)); }
+void set_mailbox_state(BootCpuState state, int order) { __atomic_store_n(&boot_cpu_mailbox.state, as_word(state), order); }
+
 int64_t post_to_boot_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint64_t argument) {
   // Its vCPU may still be on its way back to serving (a partition restarting from another CPU).
   const uint64_t deadline = arch::counter() + arch::counter_frequency() * bring_up_timeout_ms / 1000;
   for (;;) {
-    BootCpuState expected = BootCpuState::serving;
-    if (__atomic_compare_exchange_n(&boot_cpu_mailbox.state, &expected, BootCpuState::posting, false,
+    uint32_t expected = as_word(BootCpuState::serving);
+    if (__atomic_compare_exchange_n(&boot_cpu_mailbox.state, &expected, as_word(BootCpuState::posting), false,
                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
       break;
     }
@@ -61,7 +65,7 @@ int64_t post_to_boot_cpu(const PlatformInfo& platform, size_t index, CpuTask tas
   }
   boot_cpu_mailbox.task = task;
   boot_cpu_mailbox.argument = argument;
-  __atomic_store_n(&boot_cpu_mailbox.state, BootCpuState::posted, __ATOMIC_RELEASE);
+  set_mailbox_state(BootCpuState::posted, __ATOMIC_RELEASE);
   // Its loop sleeps in WFI: the kick SGI wakes it (it also looks before sleeping).
   if (arch::own_mpidr() != platform.cpus[index].mpidr) arch::gic::send_sgi(arch::gic::kick_sgi, platform.cpus[index].mpidr);
   return psci::success;
@@ -163,15 +167,15 @@ int64_t start_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint
 }
 
 bool take_boot_cpu_task(CpuTask& task, uint64_t& argument) {
-  if (__atomic_load_n(&boot_cpu_mailbox.state, __ATOMIC_ACQUIRE) != BootCpuState::posted) return false;
+  if (mailbox_state() != BootCpuState::posted) return false;
   task = boot_cpu_mailbox.task;
   argument = boot_cpu_mailbox.argument;
-  __atomic_store_n(&boot_cpu_mailbox.state, BootCpuState::running, __ATOMIC_RELAXED);
+  set_mailbox_state(BootCpuState::running, __ATOMIC_RELAXED);
   return true;
 }
 
 void boot_cpu_task_ended() {
-  __atomic_store_n(&boot_cpu_mailbox.state, BootCpuState::serving, __ATOMIC_RELEASE);
+  set_mailbox_state(BootCpuState::serving, __ATOMIC_RELEASE);
   arch::send_event();  // a CPU waiting in post_to_boot_cpu
 }
 
