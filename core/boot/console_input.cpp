@@ -72,6 +72,16 @@ void act_on(arch::Intid intid) {
   arch::gic::deactivate(intid.value());
 }
 
+// This CPU's GIC interface as serving needs it: only the kick SGI and the EL2 timer's PPI
+// enabled, nothing active. False without a redistributor.
+bool prepare_this_cpu(const PlatformInfo& platform) {
+  const uint64_t redistributor = platform.gic.present ? arch::gic::init_this_cpu(platform.gic) : 0;
+  if (redistributor == 0) return false;
+  arch::gic::set_ppi_enabled(redistributor, arch::Intid::from_dt_ppi(platform.timer.hypervisor_ppi).value(),
+                             platform.timer.present);
+  return true;
+}
+
 // Serving alone: the loop, on a fresh stack. A task posted to this CPU (a partition's
 // vCPU on it) is taken before sleeping; it returns here through return_to_service().
 [[noreturn]] void serve_alone() {
@@ -99,12 +109,10 @@ void act_on(arch::Intid intid) {
 }  // namespace
 
 void serve_system_interrupts(const PlatformInfo& platform, arch::Pl011Console& uart, uint32_t console_intid) {
-  const uint64_t redistributor = platform.gic.present ? arch::gic::init_this_cpu(platform.gic) : 0;
-  if (redistributor == 0) arch::park_forever();
+  if (!prepare_this_cpu(platform)) arch::park_forever();
   service.platform = &platform;
   service.uart = &uart;
   service.timer_intid = arch::Intid::from_dt_ppi(platform.timer.hypervisor_ppi);
-  arch::gic::set_ppi_enabled(redistributor, service.timer_intid.value(), platform.timer.present);
   const bool console = arch::Intid(console_intid).is_spi();
   service.console_intid = console ? arch::Intid(console_intid) : arch::Intid::spurious();
   if (console) {
@@ -157,6 +165,11 @@ void return_to_service() {
   arch::sysreg::tpidr_el2::write(0);  // no vCPU: its lines go to the hypervisor's queue
   if (!service.taken.is_special()) arch::gic::deactivate(service.taken.value());
   service.taken = arch::Intid::spurious();
+  // The guest's timers may still be running, their PPIs enabled here: a level nobody
+  // takes would wake the loop's WFI over and over. Off, and the PPIs as at boot.
+  arch::sysreg::cntv_ctl_el0::write(0);
+  arch::sysreg::cntp_ctl_el0::write(0);
+  (void)prepare_this_cpu(*service.platform);
   boot_cpu_task_ended();
   // What is on the stack belongs to the vCPU that stopped: start from its top again.
   const uint64_t top = cpu_stack_top(static_cast<size_t>(current_cpu_index()));
