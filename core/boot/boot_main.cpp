@@ -192,7 +192,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
     } else {
       log::fact("boot cpu idle: partitions running; console output only");
     }
-    serve_system_interrupts(platform, console, console_input_intid);
+    serve_system_interrupts(platform, boot::console, console_input_intid);  // not bulkhead::console
   }
   if (hold) arch::park_forever();
   power_off("done");

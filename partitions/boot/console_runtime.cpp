@@ -264,6 +264,8 @@ ConsoleWork console_work() {
   return waiting ? ConsoleWork::retry_soon : ConsoleWork::idle;
 }
 
+bool console_work_waiting() { return shared_console.work_waiting(); }
+
 void prepare_crash_report() { shared_console.prepare_crash_report(); }
 
 }  // namespace bulkhead::boot

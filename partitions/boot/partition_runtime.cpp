@@ -290,15 +290,6 @@ bool restart_logged(uint32_t restarts) {
 
 using namespace runtime;
 
-namespace {
-bool uses_this_cpu(const Partition& partition) {
-  for (size_t c = 0; c < partition.cpu_count; ++c) {
-    if (partition.cpus[c].mpidr == (arch::own_mpidr() & arch::mpidr_aff2_to_aff0)) return true;
-  }
-  return false;
-}
-}  // namespace
-
 bool partitions_running() { return running_count != 0; }
 
 namespace {
@@ -353,18 +344,13 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     p.index = i;
     p.vm.vmid = static_cast<uint16_t>(i + 1);
     p.vm.counter_offset = arch::counter();
-    if (uses_this_cpu(*p.partition)) {
-      // The checker refuses CPU 0 (cpu-boot); firmware that boots another CPU lands here.
-      log::error("partition {}: cpu mpidr {} is the boot CPU, which serves the console and the system's interrupts; "
-                 "the partition does not start",
-                 p.partition->name, hex(arch::own_mpidr()));
-      continue;
-    }
     if (!configure_partition(p, pci)) {
       log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
       continue;
     }
-    // Functions to reset are reset on the partition's own CPU, then connected there.
+    // Functions to reset are reset on the partition's own CPU, then connected there. On
+    // the boot CPU (this one) both wait for the end of the boot: start_cpu() posts them
+    // to its service loop (core/boot/smp.hpp).
     const bool reset_first = resets_functions(*p.plan);
     if (!reset_first && !connect_partition_pci(p)) continue;
     vcpu::reset_physical_interrupts(p.vm);

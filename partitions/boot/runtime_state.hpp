@@ -78,8 +78,8 @@ constexpr uint32_t uart_intid = arch::Intid::from_dt_spi(1).value();
 
 // One physical console for everyone (core/console/output_queues.hpp): the CPUs of a
 // partition queue its transmitted bytes and the hypervisor's lines about it; other lines
-// queue as the hypervisor's. Only the drainer (the boot CPU, or the CPU that powers the
-// machine off) runs the multiplexer and waits for the physical UART, one line per queue
+// queue as the hypervisor's. Only the drainer (the boot CPU, from its loop or from the
+// exits of the vCPU it runs, or the CPU that powers the machine off) runs the multiplexer and waits for the physical UART, one line per queue
 // in turn. No trap waits for the UART or for another partition's lock.
 class PhysicalBytes final : public Sink {
  public:
@@ -116,6 +116,8 @@ class SharedConsole final : public log::LineSink {
   bool attach(size_t partition, const char* name);
   // Writes one queued item. False when nothing waits (a producer then sends kick_sgi).
   bool output_step();
+  // A producer queued since output_step() last found nothing (cheap: one load).
+  bool work_waiting() const { return !__atomic_load_n(&drainer_idle_, __ATOMIC_ACQUIRE); }
   // Partitions whose UART waits for room, with their lock busy: try again later.
   bool room_refresh_pending() const;
   console::InputRoute input(uint8_t byte);

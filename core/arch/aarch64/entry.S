@@ -113,6 +113,16 @@ invalidate_dcache_range:
   dsb sy
   ret
 
+// x0 = a function that never returns, x1 = a stack top: the function runs on that stack,
+// empty (the boot CPU going back to serving the system when its vCPU stops, from deep in
+// that vCPU's exit: core/boot/console_input.cpp).
+  .global continue_on_stack
+continue_on_stack:
+  mov sp, x1
+  mov x29, xzr                    // no frame below: backtraces end here
+  mov x30, xzr
+  br x0
+
 // Without EL2 or at the wrong address nothing else can run: say so on the board's
 // default UART (MMU off, so its physical address works) and ask firmware to power off.
 entered_below_el2:
