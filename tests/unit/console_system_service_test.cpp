@@ -82,7 +82,7 @@ TEST_CASE("system service: interrupts map to their actions") {
   CHECK_FALSE(output_only.take(ServiceInterrupt::timer, start_time).read_input);
 }
 
-TEST_CASE("system service: beside a guest, more output waits for the guest's slice; alone it does not") {
+TEST_CASE("system service: beside a guest, more output waits for the guest's slice, alone it does not") {
   SystemService alone;
   alone.start(wired(), start_time);
   CHECK(alone.after_work(ConsoleWork::more, start_time).deadline == 0);
