@@ -68,17 +68,7 @@ bool taken_once(const char* what, uint32_t vcpu, uint32_t intid, uint32_t before
   const gic::IrqRecord& r = gic::record(vcpu);
   const bool arrived = wait_change(r.count[intid], before, wait_us);
   delay_us(quiet_us);
-  if (!arrived) {
-    begin_fail();
-    put_text(what);
-    put_text(": INTID ");
-    put_decimal(intid);
-    put_text(" not taken by vcpu ");
-    put_decimal(vcpu);
-    put_text(" within 1 s");
-    end_line();
-    return false;
-  }
+  if (!arrived) return fail_not_taken(what, "INTID", intid, vcpu, "1 s");
   return expect_hex(what, since(r.count[intid], before), 1);
 }
 
