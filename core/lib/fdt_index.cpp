@@ -1,0 +1,468 @@
+#include "core/lib/fdt_index.hpp"
+
+#include <libfdt.h>
+
+#include "core/lib/runtime.hpp"
+
+namespace bulkhead::fdt {
+namespace {
+
+constexpr uint32_t tag_size = 4;
+constexpr uint32_t property_header_size = 12;     // tag, len, nameoff
+constexpr uint32_t first_v16_version = 0x10;      // older trees: full-path names, 8-aligned values
+constexpr uint32_t first_v17_version = 0x11;      // size_dt_struct in the header
+
+uint32_t load_be32(const uint8_t* at) {
+  uint32_t word = 0;
+  if ((reinterpret_cast<uintptr_t>(at) & 3) == 0) {
+    __builtin_memcpy(&word, __builtin_assume_aligned(at, 4), sizeof(word));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap32(word);
+#else
+    return word;
+#endif
+  }
+  return uint32_t{at[0]} << 24 | uint32_t{at[1]} << 16 | uint32_t{at[2]} << 8 | at[3];
+}
+
+// fdt_stringlist_contains(), byte for byte (it may look at the byte after the value).
+bool stringlist_contains(const char* list, size_t list_length, const char* wanted, size_t length) {
+  while (list_length >= length) {
+    if (list[0] == wanted[0] && rt::compare(wanted, list, length + 1) == 0) return true;
+    const auto* end = static_cast<const char*>(rt::find_byte(list, '\0', list_length));
+    if (end == nullptr) return false;
+    list_length -= static_cast<size_t>(end - list) + 1;
+    list = end + 1;
+  }
+  return false;
+}
+
+bool same_name(const char* found, const char* name, size_t length) {
+  // The first byte rejects most cheaply; then fdt_string_eq_(): same length and bytes.
+  return found[0] == (length != 0 ? name[0] : '\0') && rt::length_bounded(found, length + 1) == length &&
+         rt::compare(found, name, length) == 0;
+}
+
+// The structure block as fdt_check_full() walks it: fdt_offset_ptr() bounds and
+// fdt_next_tag() steps, in libfdt's own 32-bit arithmetic, so that every blob, however
+// broken, gets the same verdict.
+class Walk {
+ public:
+  explicit Walk(const void* fdt)
+      : blob_(static_cast<const uint8_t*>(fdt)),
+        structure_offset_(fdt_off_dt_struct(fdt)),
+        total_size_(fdt_totalsize(fdt)),
+        structure_size_(fdt_size_dt_struct(fdt)),
+        strings_offset_(fdt_off_dt_strings(fdt)),
+        strings_size_(fdt_size_dt_strings(fdt)),
+        version_(fdt_version(fdt)) {
+    // fdt_check_header() keeps the structure block's offset inside the blob.
+    limit_ = total_size_ - structure_offset_;
+    if (version_ >= first_v17_version && structure_size_ < limit_) limit_ = structure_size_;
+  }
+
+  const uint8_t* structure() const { return blob_ + structure_offset_; }
+  uint32_t version() const { return version_; }
+
+  // fdt_offset_ptr(fdt, offset, length) != NULL. libfdt's 32-bit checks refuse a sum
+  // that wraps, and the bytes past the structure block (its size from version 17) or
+  // the blob: in 64 bits that is one comparison with the bytes the structure may use.
+  bool in_bounds(int32_t offset, uint32_t length) const {
+    return offset >= 0 && uint64_t(static_cast<uint32_t>(offset)) + length <= limit_;
+  }
+
+  // fdt_next_tag(): the tag at `start` and, in `next`, the offset after it or a
+  // negative FDT_ERR_ code (with FDT_END returned). For a node, `name_length` is the
+  // length of the name stored after the tag.
+  uint32_t next_tag(int32_t start, int32_t& next, uint32_t& name_length) const {
+    next = -FDT_ERR_TRUNCATED;
+    if (!in_bounds(start, tag_size)) return FDT_END;
+    const uint32_t tag = load_be32(structure() + start);
+    uint32_t offset = static_cast<uint32_t>(start) + tag_size;
+    next = -FDT_ERR_BADSTRUCTURE;
+    switch (tag) {
+      case FDT_BEGIN_NODE: {
+        // The name: bytes up to its NUL, each of which must be in bounds.
+        if (offset >= limit_) return FDT_END;
+        const auto* nul = static_cast<const uint8_t*>(rt::find_byte(structure() + offset, 0, limit_ - offset));
+        if (nul == nullptr) return FDT_END;
+        name_length = static_cast<uint32_t>(nul - structure()) - offset;
+        offset += name_length + 1;
+        break;
+      }
+      case FDT_PROP: {
+        if (!in_bounds(static_cast<int32_t>(offset), 4)) return FDT_END;
+        const uint32_t length = load_be32(structure() + offset);
+        offset += property_header_size - tag_size + length;
+        if (version_ < first_v16_version && length >= 8 && (offset - length) % 8 != 0) offset += 4;
+        break;
+      }
+      case FDT_END:
+      case FDT_END_NODE:
+      case FDT_NOP:
+        break;
+      default:
+        return FDT_END;
+    }
+    if (!in_bounds(start, offset - static_cast<uint32_t>(start))) return FDT_END;
+    next = static_cast<int32_t>((offset + tag_size - 1) & ~(tag_size - 1));
+    return tag;
+  }
+
+  // fdt_get_string(fdt, name_offset): 0, or its FDT_ERR_ code.
+  int check_string(uint32_t name_offset) const {
+    const auto string_offset = static_cast<int32_t>(name_offset);
+    const uint32_t absolute = name_offset + strings_offset_;
+    if (absolute >= total_size_) return -FDT_ERR_BADOFFSET;
+    uint32_t length = total_size_ - absolute;
+    if (string_offset < 0) return -FDT_ERR_BADOFFSET;
+    if (version_ >= first_v17_version) {
+      if (name_offset >= strings_size_) return -FDT_ERR_BADOFFSET;
+      if (strings_size_ - name_offset < length) length = strings_size_ - name_offset;
+    }
+    return rt::find_byte(blob_ + absolute, 0, length) != nullptr ? 0 : -FDT_ERR_TRUNCATED;
+  }
+
+ private:
+  const uint8_t* blob_;
+  uint32_t structure_offset_;
+  uint32_t total_size_;
+  uint32_t structure_size_;
+  uint32_t strings_offset_;
+  uint32_t strings_size_;
+  uint32_t version_;
+  uint32_t limit_ = 0;
+};
+
+// fdt_get_phandle() reads the first `phandle`, else the first `linux,phandle`, each
+// only if it is one cell.
+struct PhandleProperties {
+  bool phandle_seen = false;
+  bool linux_phandle_seen = false;
+  const uint8_t* phandle = nullptr;
+  const uint8_t* linux_phandle = nullptr;
+  uint32_t value() const {
+    const uint8_t* cell = phandle != nullptr ? phandle : linux_phandle;
+    return cell != nullptr ? load_be32(cell) : 0;
+  }
+};
+
+// The property names the index keeps a node's value of.
+enum class NameKind : uint8_t { other, phandle, linux_phandle, compatible, device_type };
+
+NameKind kind_of(const char* name) {
+  if (rt::compare_strings(name, "compatible") == 0) return NameKind::compatible;
+  if (rt::compare_strings(name, "phandle") == 0) return NameKind::phandle;
+  if (rt::compare_strings(name, "linux,phandle") == 0) return NameKind::linux_phandle;
+  if (rt::compare_strings(name, "device_type") == 0) return NameKind::device_type;
+  return NameKind::other;
+}
+
+// Property names already checked, and what they are: most properties share a few names.
+class CheckedNames {
+ public:
+  bool find(uint32_t name_offset, NameKind& kind) const {
+    const Slot& slot = slots_[name_offset % slot_count];
+    kind = slot.kind;
+    return slot.name_offset_plus_one == name_offset + 1;
+  }
+  void add(uint32_t name_offset, NameKind kind) { slots_[name_offset % slot_count] = {name_offset + 1, kind}; }
+
+ private:
+  static constexpr uint32_t slot_count = 64;
+  struct Slot {
+    uint32_t name_offset_plus_one = 0;
+    NameKind kind = NameKind::other;
+  };
+  Slot slots_[slot_count] = {};
+};
+
+}  // namespace
+
+int Index::build(const void* fdt, size_t size) {
+  node_count_ = 0;
+  // fdt_check_full()'s checks of the header and the reservation map, by libfdt.
+  if (size < FDT_V1_SIZE || size < fdt_header_size(fdt)) return -FDT_ERR_TRUNCATED;
+  int status = fdt_check_header(fdt);
+  if (status != 0) return status;
+  if (size < fdt_totalsize(fdt)) return -FDT_ERR_TRUNCATED;
+  status = fdt_num_mem_rsv(fdt);
+  if (status < 0) return status;
+
+  const Walk walk(fdt);
+  structure_ = walk.structure();
+  strings_ = static_cast<const char*>(fdt) + fdt_off_dt_strings(fdt);
+  version_ = walk.version();
+  CheckedNames checked;
+  int current = -1;             // the open node (when it has an entry)
+  int closed = -1;              // its last child that ended: the next child is that one's sibling
+  int reading_properties = -1;  // properties come before children: then its phandle is known
+  PhandleProperties phandles;
+  const auto settle_phandle = [&]() {
+    if (reading_properties >= 0) nodes_[reading_properties].phandle = phandles.value();
+    reading_properties = -1;
+    phandles = PhandleProperties();
+  };
+  size_t depth = 0;
+  bool expect_end = false;
+  for (int32_t next = 0;;) {
+    const int32_t offset = next;
+    uint32_t name_length = 0;
+    const uint32_t tag = walk.next_tag(offset, next, name_length);
+    if (next < 0) return next;
+    // A property length of 0xfffffff4 wraps libfdt's 32-bit offset back to this tag,
+    // for ever: no progress is a broken structure.
+    if (next <= offset) return -FDT_ERR_BADSTRUCTURE;
+    if (expect_end && tag != FDT_END) return -FDT_ERR_BADSTRUCTURE;
+    switch (tag) {
+      case FDT_NOP:
+        break;
+      case FDT_END:
+        return depth != 0 ? -FDT_ERR_BADSTRUCTURE : 0;
+      case FDT_BEGIN_NODE: {
+        ++depth;
+        const char* name = reinterpret_cast<const char*>(structure_ + offset + tag_size);
+        if (version_ < first_v16_version) {  // a full path: fdt_get_name() gives its last part
+          const char* leaf = rt::find_last_char(name, '/');
+          if (leaf != nullptr) {
+            name_length -= static_cast<uint32_t>(leaf + 1 - name);
+            name = leaf + 1;
+          } else if (depth == 1) {
+            return -FDT_ERR_BADSTRUCTURE;  // (libfdt 1.6 dereferences a null name here)
+          }
+        }
+        if (depth == 1 && name[0] != '\0') return -FDT_ERR_BADSTRUCTURE;  // the root's name is empty
+        settle_phandle();
+        const size_t index = node_count_++;
+        if (index >= capacity_) break;  // counted, and checked to the end, but not kept
+        IndexedNode& node = nodes_[index];
+        node.offset = offset;
+        node.first_tag = next;
+        node.name = name;
+        node.name_length = name_length;
+        node.parent = current;
+        node.next_sibling = -1;
+        node.phandle = 0;
+        node.compatible = nullptr;
+        node.compatible_length = 0;
+        node.device_type = nullptr;
+        node.device_type_length = 0;
+        if (current < 0) {
+          node.path_length = 1;  // "/"
+        } else {
+          const uint32_t above = nodes_[current].parent < 0 ? 0 : nodes_[current].path_length;
+          node.path_length = above + 1 + node.name_length;
+        }
+        if (closed >= 0) nodes_[closed].next_sibling = static_cast<int32_t>(index);
+        closed = -1;
+        current = static_cast<int>(index);
+        reading_properties = current;
+        break;
+      }
+      case FDT_END_NODE:
+        if (depth == 0) return -FDT_ERR_BADSTRUCTURE;
+        if (--depth == 0) expect_end = true;
+        settle_phandle();
+        if (overflowed()) break;
+        closed = current;
+        current = nodes_[current].parent;
+        break;
+      case FDT_PROP: {
+        // fdt_getprop_by_offset(): its name must be a string inside the strings block.
+        if (!walk.in_bounds(offset, property_header_size)) return -FDT_ERR_BADSTRUCTURE;
+        const uint32_t name_offset = load_be32(structure_ + offset + 8);
+        NameKind kind = NameKind::other;
+        if (!checked.find(name_offset, kind)) {
+          status = walk.check_string(name_offset);
+          if (status != 0) return status;
+          kind = kind_of(strings_ + name_offset);
+          checked.add(name_offset, kind);
+        }
+        if (reading_properties < 0 || kind == NameKind::other) break;
+        int32_t after = 0;
+        const IndexedProperty property = property_header(offset, after);
+        IndexedNode& node = nodes_[reading_properties];
+        const auto* value = static_cast<const uint8_t*>(property.value);
+        const auto length = static_cast<uint32_t>(property.length);
+        switch (kind) {  // the first property of each name counts, as fdt_getprop() finds it
+          case NameKind::phandle:
+            if (!phandles.phandle_seen && length == 4) phandles.phandle = value;
+            phandles.phandle_seen = true;
+            break;
+          case NameKind::linux_phandle:
+            if (!phandles.linux_phandle_seen && length == 4) phandles.linux_phandle = value;
+            phandles.linux_phandle_seen = true;
+            break;
+          case NameKind::compatible:
+            if (node.compatible == nullptr) node.compatible = reinterpret_cast<const char*>(value), node.compatible_length = length;
+            break;
+          case NameKind::device_type:
+            if (node.device_type == nullptr) node.device_type = reinterpret_cast<const char*>(value), node.device_type_length = length;
+            break;
+          case NameKind::other:
+            break;
+        }
+        break;
+      }
+      default:
+        return -FDT_ERR_INTERNAL;
+    }
+  }
+}
+
+IndexedProperty Index::property_header(int32_t offset, int32_t& next) const {
+  const uint32_t length = load_be32(structure_ + offset + 4);
+  const char* name = strings_ + load_be32(structure_ + offset + 8);
+  const uint8_t* value = structure_ + offset + property_header_size;
+  uint32_t end = static_cast<uint32_t>(offset) + property_header_size + length;
+  if (version_ < first_v16_version && length >= 8 && (static_cast<uint32_t>(offset) + property_header_size) % 8 != 0) {
+    value += 4;  // fdt_getprop()'s realignment for old trees
+    end += 4;
+  }
+  next = static_cast<int32_t>((end + tag_size - 1) & ~(tag_size - 1));
+  return {value, length, name};
+}
+
+int Index::first_child(int index) const {
+  return index + 1 < count() && nodes_[index + 1].parent == index ? index + 1 : -1;
+}
+
+int Index::index_of(int offset) const {
+  int low = 0;
+  int high = count();
+  while (low < high) {
+    const int middle = low + (high - low) / 2;
+    if (nodes_[middle].offset < offset) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low < count() && nodes_[low].offset == offset ? low : -1;
+}
+
+// Properties and NOPs up to the first child or the node's end.
+int32_t Index::first_property(int index) const {
+  for (int32_t offset = nodes_[index].first_tag;; offset += tag_size) {
+    const uint32_t tag = load_be32(structure_ + offset);
+    if (tag == FDT_PROP) return offset;
+    if (tag != FDT_NOP) return -1;
+  }
+}
+
+int32_t Index::next_property(int32_t offset) const {
+  int32_t next = 0;
+  property_header(offset, next);
+  for (;; next += tag_size) {
+    const uint32_t tag = load_be32(structure_ + next);
+    if (tag == FDT_PROP) return next;
+    if (tag != FDT_NOP) return -1;
+  }
+}
+
+IndexedProperty Index::property_at(int32_t offset) const {
+  int32_t next = 0;
+  return property_header(offset, next);
+}
+
+IndexedProperty Index::property(int index, const char* name) const { return property(index, name, rt::length(name)); }
+
+IndexedProperty Index::property(int index, const char* name, size_t name_length) const {
+  for (int32_t offset = first_property(index); offset >= 0; offset = next_property(offset)) {
+    const IndexedProperty found = property_at(offset);
+    if (same_name(found.name, name, name_length)) return found;
+  }
+  return {};
+}
+
+bool Index::compatible(int index, const char* name) const {
+  const IndexedNode& node = nodes_[index];
+  return node.compatible != nullptr &&
+         stringlist_contains(node.compatible, node.compatible_length, name, rt::length(name));
+}
+
+int Index::next_compatible(int after, const char* name) const {
+  const size_t length = rt::length(name);
+  for (int index = after + 1; index < count(); ++index) {
+    const IndexedNode& node = nodes_[index];
+    if (node.compatible != nullptr && stringlist_contains(node.compatible, node.compatible_length, name, length)) {
+      return index;
+    }
+  }
+  return -1;
+}
+
+bool Index::has_device_type(int index, const char* type) const {
+  const IndexedNode& node = nodes_[index];
+  const size_t length = rt::length(type) + 1;
+  return node.device_type_length == length && rt::compare(node.device_type, type, length) == 0;
+}
+
+int Index::find_phandle(uint32_t phandle) const {
+  if (phandle == 0 || phandle == ~uint32_t{0}) return -1;
+  for (int index = 0; index < count(); ++index) {
+    if (nodes_[index].phandle == phandle) return index;
+  }
+  return -1;
+}
+
+// fdt_subnode_offset_namelen(): the first child called `name`, or `name@...` when `name`
+// has no unit address.
+int Index::find_child(int parent, const char* name, size_t length) const {
+  const bool has_unit = rt::find_byte(name, '@', length) != nullptr;
+  for (int child = first_child(parent); child >= 0; child = nodes_[child].next_sibling) {
+    const IndexedNode& node = nodes_[child];
+    if (node.name_length < length || rt::compare(node.name, name, length) != 0) continue;
+    if (node.name[length] == '\0' || (!has_unit && node.name[length] == '@')) return child;
+  }
+  return -1;
+}
+
+int Index::find_path(const char* path, size_t length) const {
+  if (length == 0 || count() == 0) return -1;
+  const char* end = path + length;
+  const char* at = path;
+  int node = 0;
+  if (*path != '/') {  // an alias, up to the first '/'
+    const auto* slash = static_cast<const char*>(rt::find_byte(path, '/', length));
+    const char* alias_end = slash != nullptr ? slash : end;
+    const int aliases = find_path("/aliases", 8);
+    if (aliases < 0) return -1;
+    const IndexedProperty alias = property(aliases, path, static_cast<size_t>(alias_end - path));
+    const auto* target = static_cast<const char*>(alias.value);
+    if (target == nullptr || alias.length == 0 || target[alias.length - 1] != '\0' || target[0] != '/') return -1;
+    node = find_path(target, rt::length(target));
+    if (node < 0) return -1;
+    at = alias_end;
+  }
+  while (at < end) {
+    while (*at == '/') {
+      if (++at == end) return node;
+    }
+    const auto* slash = static_cast<const char*>(rt::find_byte(at, '/', static_cast<size_t>(end - at)));
+    const char* component_end = slash != nullptr ? slash : end;
+    node = find_child(node, at, static_cast<size_t>(component_end - at));
+    if (node < 0) return -1;
+    at = component_end;
+  }
+  return node;
+}
+
+bool Index::path(int index, char* out, size_t capacity) const {
+  const size_t length = nodes_[index].path_length;
+  if (capacity < 2 || length + 1 > capacity) return false;
+  out[length] = '\0';
+  if (index == 0) {
+    out[0] = '/';
+    return true;
+  }
+  size_t at = length;
+  for (int node = index; node > 0; node = nodes_[node].parent) {
+    at -= nodes_[node].name_length;
+    rt::copy(out + at, nodes_[node].name, nodes_[node].name_length);
+    out[--at] = '/';
+  }
+  return true;
+}
+
+}  // namespace bulkhead::fdt
