@@ -3,18 +3,17 @@
 namespace bulkhead {
 namespace {
 
+// Digits are produced from the last one, into the end of the buffer: no reversal.
 void write_digits(Sink& sink, uint64_t value, unsigned base, unsigned min_digits) {
   char digits[24];
-  unsigned n = 0;
+  size_t first = sizeof(digits);
   do {
     const unsigned d = static_cast<unsigned>(value % base);
-    digits[n++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
+    digits[--first] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
     value /= base;
-  } while (value != 0 && n < sizeof(digits));
-  while (n < min_digits && n < sizeof(digits)) digits[n++] = '0';
-  char ordered[sizeof(digits)];
-  for (unsigned i = 0; i < n; ++i) ordered[i] = digits[n - 1 - i];
-  sink.write(ordered, n);
+  } while (value != 0 && first != 0);
+  while (sizeof(digits) - first < min_digits && first != 0) digits[--first] = '0';
+  sink.write(digits + first, sizeof(digits) - first);
 }
 
 size_t c_string_length(const char* text) {
@@ -52,7 +51,8 @@ void write_arg(Sink& sink, const FormatArg& arg) {
 void vformat(Sink& sink, const char* format, const FormatArg* args, size_t count) {
   size_t next = 0;
   const char* run = format;
-  for (const char* p = format; *p != '\0'; ++p) {
+  const char* p = format;
+  for (; *p != '\0'; ++p) {
     if (p[0] == '{' && p[1] == '}') {
       sink.write(run, static_cast<size_t>(p - run));
       if (next < count) write_arg(sink, args[next++]); else sink.write("{?}", 3);
@@ -60,7 +60,7 @@ void vformat(Sink& sink, const char* format, const FormatArg* args, size_t count
       run = p + 1;
     }
   }
-  sink.write(run, c_string_length(run));
+  sink.write(run, static_cast<size_t>(p - run));
 }
 
 }  // namespace bulkhead

@@ -102,12 +102,20 @@ void format(Sink& sink, FormatString<std::type_identity_t<Args>...> format, Args
 
 // Collects text in a fixed array; excess is dropped and remembered.
 template <size_t Capacity>
+// Only the text and its NUL are ever written: a log line's buffer costs nothing to set
+// up beyond that.
 class FixedBuffer final : public Sink {
  public:
+  constexpr FixedBuffer() { data_[0] = '\0'; }
   void write(const char* text, size_t length) override {
-    for (size_t i = 0; i < length; ++i) {
-      if (used_ + 1 < Capacity) data_[used_++] = text[i]; else truncated_ = true;
+    const size_t room = Capacity - 1 - used_;
+    if (length > room) {
+      length = room;
+      truncated_ = true;
     }
+    char* to = data_ + used_;
+    for (size_t i = 0; i < length; ++i) to[i] = text[i];
+    used_ += length;
     data_[used_] = '\0';
   }
   const char* c_str() const { return data_; }
@@ -116,7 +124,7 @@ class FixedBuffer final : public Sink {
   void clear() { used_ = 0; data_[0] = '\0'; truncated_ = false; }
 
  private:
-  char data_[Capacity] = {};
+  char data_[Capacity];  // [0, used_] is written
   size_t used_ = 0;
   bool truncated_ = false;
 };

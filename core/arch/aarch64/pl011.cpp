@@ -41,9 +41,14 @@ bool Pl011Console::read_byte(uint8_t& byte) {
 void Pl011Console::write_line(const char* text, size_t length) {
   if (registers_ == nullptr) return;
   const SpinLockGuard guard(lock_);
-  for (size_t i = 0; i < length; ++i) {
-    if (text[i] == '\n') put('\r');
-    put(text[i]);
+  volatile uint32_t* flags = registers_ + flag_register;
+  volatile uint32_t* data = registers_ + data_register;
+  for (const char* end = text + length; text != end; ++text) {
+    const char c = *text;
+    if (c == '\n') put('\r');
+    while ((*flags & flag_transmit_full) != 0) {
+    }
+    *data = static_cast<uint8_t>(c);
   }
 }
 
