@@ -7,9 +7,11 @@
 #include "core/boot/boot_state.hpp"
 #include "core/boot/smp.hpp"
 #include "core/boot/system.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/runtime.hpp"
 #include "core/mmu/page_table.hpp"
 #include "core/mmu/stage2.hpp"
+#include "partitions/boot/first_entry.hpp"
 #include "partitions/boot/runtime_state.hpp"
 #include "partitions/guest_layout.hpp"
 
@@ -50,7 +52,7 @@ constinit bool distributor_ready = false;
 
 // Stage-2 tables for every partition come from one static pool.
 constexpr size_t stage2_pages = 256;
-alignas(4096) uint64_t stage2_memory[stage2_pages][512];
+BULKHEAD_NOINIT alignas(4096) uint64_t stage2_memory[stage2_pages][512];  // zeroed page by page (core/lib/boot_storage.hpp)
 class Stage2Pool final : public PagePool {
  public:
   uint64_t allocate_zeroed_page() override {
@@ -259,6 +261,7 @@ namespace {
   p.psci.vcpu_started(cpu.vcpu);
   load_list_registers(cpu, p);
   p.lock.unlock();
+  note_guest_entry(p.index, p.partition->name, cpu.vcpu);  // boot timeline (first_entry.hpp)
   guest_first_entry(cpu.entry, cpu.x0, cpu_stack_top(cpu.cpu_index));
 }
 
