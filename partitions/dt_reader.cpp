@@ -217,7 +217,9 @@ void DtReader::check_properties(int node, const NodeText& path, const char* cons
     const char* property_name = index_.property_at(offset).name;
     bool listed =
         rt::compare_strings(property_name, "phandle") == 0 || rt::compare_strings(property_name, "linux,phandle") == 0;
-    for (size_t i = 0; i < known_count && !listed; ++i) listed = rt::compare_strings(property_name, known[i]) == 0;
+    for (size_t i = 0; i < known_count && !listed; ++i) {
+      listed = known[i][0] == property_name[0] && rt::compare_strings(property_name, known[i]) == 0;
+    }
     if (!listed) {
       violations_.add(path.text, rule::unknown_property, "{} is not a property of this node",
                       shown(property_name).text);

@@ -12,17 +12,25 @@ constexpr uint32_t property_header_size = 12;     // tag, len, nameoff
 constexpr uint32_t first_v16_version = 0x10;      // older trees: full-path names, 8-aligned values
 constexpr uint32_t first_v17_version = 0x11;      // size_dt_struct in the header
 
-uint32_t load_be32(const uint8_t* at) {
-  uint32_t word = 0;
-  if ((reinterpret_cast<uintptr_t>(at) & 3) == 0) {
+// A big-endian word; `Aligned`: known to be 4-byte aligned (the structure block of a
+// sane blob), else loaded a byte at a time.
+template <bool Aligned>
+uint32_t load_word(const uint8_t* at) {
+  if constexpr (Aligned) {
+    uint32_t word = 0;
     __builtin_memcpy(&word, __builtin_assume_aligned(at, 4), sizeof(word));
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     return __builtin_bswap32(word);
 #else
     return word;
 #endif
+  } else {
+    return uint32_t{at[0]} << 24 | uint32_t{at[1]} << 16 | uint32_t{at[2]} << 8 | at[3];
   }
-  return uint32_t{at[0]} << 24 | uint32_t{at[1]} << 16 | uint32_t{at[2]} << 8 | at[3];
+}
+
+uint32_t load_be32(const uint8_t* at) {
+  return (reinterpret_cast<uintptr_t>(at) & 3) == 0 ? load_word<true>(at) : load_word<false>(at);
 }
 
 // fdt_stringlist_contains(), byte for byte (it may look at the byte after the value).
@@ -36,6 +44,8 @@ bool stringlist_contains(const char* list, size_t list_length, const char* wante
   }
   return false;
 }
+
+uint32_t initial_bit(char c) { return 1u << (static_cast<unsigned char>(c) & 31); }
 
 bool same_name(const char* found, const char* name, size_t length) {
   // The first byte rejects most cheaply; then fdt_string_eq_(): same length and bytes.
@@ -71,42 +81,27 @@ class Walk {
     return offset >= 0 && uint64_t(static_cast<uint32_t>(offset)) + length <= limit_;
   }
 
-  // fdt_next_tag(): the tag at `start` and, in `next`, the offset after it or a
-  // negative FDT_ERR_ code (with FDT_END returned). For a node, `name_length` is the
-  // length of the name stored after the tag.
-  uint32_t next_tag(int32_t start, int32_t& next, uint32_t& name_length) const {
-    next = -FDT_ERR_TRUNCATED;
-    if (!in_bounds(start, tag_size)) return FDT_END;
-    const uint32_t tag = load_be32(structure() + start);
-    uint32_t offset = static_cast<uint32_t>(start) + tag_size;
-    next = -FDT_ERR_BADSTRUCTURE;
-    switch (tag) {
-      case FDT_BEGIN_NODE: {
-        // The name: bytes up to its NUL, each of which must be in bounds.
-        if (offset >= limit_) return FDT_END;
-        const auto* nul = static_cast<const uint8_t*>(rt::find_byte(structure() + offset, 0, limit_ - offset));
-        if (nul == nullptr) return FDT_END;
-        name_length = static_cast<uint32_t>(nul - structure()) - offset;
-        offset += name_length + 1;
-        break;
-      }
-      case FDT_PROP: {
-        if (!in_bounds(static_cast<int32_t>(offset), 4)) return FDT_END;
-        const uint32_t length = load_be32(structure() + offset);
-        offset += property_header_size - tag_size + length;
-        if (version_ < first_v16_version && length >= 8 && (offset - length) % 8 != 0) offset += 4;
-        break;
-      }
-      case FDT_END:
-      case FDT_END_NODE:
-      case FDT_NOP:
-        break;
-      default:
-        return FDT_END;
-    }
-    if (!in_bounds(start, offset - static_cast<uint32_t>(start))) return FDT_END;
-    next = static_cast<int32_t>((offset + tag_size - 1) & ~(tag_size - 1));
-    return tag;
+  // fdt_next_tag() for the FDT_PROP at `start` (whose tag word is in bounds): the offset
+  // after it, or a negative FDT_ERR_ code; `length` is its value's.
+  template <bool Aligned>
+  int32_t after_property(int32_t start, uint32_t& length) const {
+    const auto unsigned_start = static_cast<uint32_t>(start);
+    if (!in_bounds(static_cast<int32_t>(unsigned_start + tag_size), 4)) return -FDT_ERR_BADSTRUCTURE;
+    length = load_word<Aligned>(structure() + unsigned_start + tag_size);
+    uint32_t offset = unsigned_start + property_header_size + length;  // libfdt's 32-bit sum
+    if (version_ < first_v16_version && length >= 8 && (offset - length) % 8 != 0) offset += 4;
+    if (!in_bounds(start, offset - unsigned_start)) return -FDT_ERR_BADSTRUCTURE;
+    return static_cast<int32_t>((offset + tag_size - 1) & ~(tag_size - 1));
+  }
+
+  // fdt_next_tag() for the FDT_BEGIN_NODE at `start`: its name must end (NUL) in bounds.
+  int32_t after_node(int32_t start, uint32_t& name_length) const {
+    const uint32_t name = static_cast<uint32_t>(start) + tag_size;
+    if (name >= limit_) return -FDT_ERR_BADSTRUCTURE;
+    const auto* nul = static_cast<const uint8_t*>(rt::find_byte(structure() + name, 0, limit_ - name));
+    if (nul == nullptr) return -FDT_ERR_BADSTRUCTURE;
+    name_length = static_cast<uint32_t>(nul - structure()) - name;
+    return static_cast<int32_t>((name + name_length + 1 + tag_size - 1) & ~(tag_size - 1));
   }
 
   // fdt_get_string(fdt, name_offset): 0, or its FDT_ERR_ code.
@@ -161,21 +156,179 @@ NameKind kind_of(const char* name) {
 // Property names already checked, and what they are: most properties share a few names.
 class CheckedNames {
  public:
-  bool find(uint32_t name_offset, NameKind& kind) const {
+  bool find(uint32_t name_offset, NameKind& kind, char& initial) const {
     const Slot& slot = slots_[name_offset % slot_count];
     kind = slot.kind;
+    initial = slot.initial;
     return slot.name_offset_plus_one == name_offset + 1;
   }
-  void add(uint32_t name_offset, NameKind kind) { slots_[name_offset % slot_count] = {name_offset + 1, kind}; }
+  void add(uint32_t name_offset, NameKind kind, char initial) {
+    slots_[name_offset % slot_count] = {name_offset + 1, kind, initial};
+  }
 
  private:
   static constexpr uint32_t slot_count = 64;
   struct Slot {
     uint32_t name_offset_plus_one = 0;
     NameKind kind = NameKind::other;
+    char initial = '\0';
   };
   Slot slots_[slot_count] = {};
 };
+
+// fdt_check_full()'s loop over the structure block, indexing the nodes as it goes.
+struct Nodes {
+  IndexedNode* table;
+  size_t capacity;
+  size_t& count;
+};
+
+template <bool Aligned>
+int check_and_index(const Walk& walk, const char* strings, Nodes& nodes) {
+  const uint8_t* structure = walk.structure();
+  const uint32_t version = walk.version();
+  int status = 0;
+  size_t count = 0;  // nodes seen; stored back however the walk ends
+  struct StoreCount {
+    size_t& to;
+    const size_t& from;
+    ~StoreCount() { to = from; }
+  } store_count{nodes.count, count};
+  CheckedNames checked;
+  int current = -1;             // the open node (when it has an entry)
+  int closed = -1;              // its last child that ended: the next child is that one's sibling
+  int reading_properties = -1;  // properties come before children: then its phandle is known
+  PhandleProperties phandles;
+  const auto settle_phandle = [&]() {
+    if (reading_properties >= 0) nodes.table[reading_properties].phandle = phandles.value();
+    reading_properties = -1;
+    phandles = PhandleProperties();
+  };
+  size_t depth = 0;
+  bool expect_end = false;
+  // fdt_check_full()'s loop: each tag as fdt_next_tag() steps over it (a negative next
+  // offset is its error), then what fdt_check_full() checks of that tag.
+  for (int32_t offset = 0;;) {
+    if (!walk.in_bounds(offset, tag_size)) return -FDT_ERR_TRUNCATED;
+    const uint32_t tag = load_word<Aligned>(structure + offset);
+    int32_t next = offset + static_cast<int32_t>(tag_size);
+    uint32_t length = 0;
+    if (tag == FDT_PROP) {
+      next = walk.template after_property<Aligned>(offset, length);
+    } else if (tag == FDT_BEGIN_NODE) {
+      next = walk.after_node(offset, length);
+    } else if (tag != FDT_END && tag != FDT_END_NODE && tag != FDT_NOP) {
+      return -FDT_ERR_BADSTRUCTURE;  // fdt_next_tag() knows no other tag
+    }
+    if (next < 0) return next;
+    if (expect_end && tag != FDT_END) return -FDT_ERR_BADSTRUCTURE;
+    // A property length of 0xfffffff4 wraps libfdt's 32-bit offset back to this tag,
+    // for ever: no progress is a broken structure.
+    if (next <= offset) return -FDT_ERR_BADSTRUCTURE;
+    if (tag == FDT_PROP) {
+      // fdt_getprop_by_offset(): its name must be a string inside the strings block.
+      if (!walk.in_bounds(offset, property_header_size)) return -FDT_ERR_BADSTRUCTURE;
+      const uint32_t name_offset = load_word<Aligned>(structure + offset + 8);
+      NameKind kind = NameKind::other;
+      char initial = '\0';
+      if (!checked.find(name_offset, kind, initial)) {
+        status = walk.check_string(name_offset);
+        if (status != 0) return status;
+        kind = kind_of(strings + name_offset);
+        initial = strings[name_offset];
+        checked.add(name_offset, kind, initial);
+      }
+      if (reading_properties >= 0) nodes.table[reading_properties].initials |= initial_bit(initial);
+      if (reading_properties >= 0 && kind != NameKind::other) {
+        const uint8_t* value = structure + offset + property_header_size;
+        if (version < first_v16_version && length >= 8 && (static_cast<uint32_t>(offset) + property_header_size) % 8 != 0) {
+          value += 4;  // fdt_getprop()'s realignment for old trees
+        }
+        IndexedNode& owner = nodes.table[reading_properties];
+        switch (kind) {  // the first property of each name counts, as fdt_getprop() finds it
+          case NameKind::phandle:
+            if (!phandles.phandle_seen && length == 4) phandles.phandle = value;
+            phandles.phandle_seen = true;
+            break;
+          case NameKind::linux_phandle:
+            if (!phandles.linux_phandle_seen && length == 4) phandles.linux_phandle = value;
+            phandles.linux_phandle_seen = true;
+            break;
+          case NameKind::compatible:
+            if (owner.compatible == nullptr) {
+              owner.compatible = reinterpret_cast<const char*>(value);
+              owner.compatible_length = length;
+              for (uint32_t at = 0; at < length; ++at) {
+                if (at == 0 || value[at - 1] == '\0') owner.compatible_initials |= initial_bit(static_cast<char>(value[at]));
+              }
+            }
+            break;
+          case NameKind::device_type:
+            if (owner.device_type == nullptr) {
+              owner.device_type = reinterpret_cast<const char*>(value);
+              owner.device_type_length = length;
+            }
+            break;
+          case NameKind::other:
+            break;
+        }
+      }
+    } else if (tag == FDT_BEGIN_NODE) {
+      ++depth;
+      const char* name = reinterpret_cast<const char*>(structure + offset + tag_size);
+      uint32_t name_length = length;
+      if (version < first_v16_version) {  // a full path: fdt_get_name() gives its last part
+        const char* leaf = rt::find_last_char(name, '/');
+        if (leaf != nullptr) {
+          name_length -= static_cast<uint32_t>(leaf + 1 - name);
+          name = leaf + 1;
+        } else if (depth == 1) {
+          return -FDT_ERR_BADSTRUCTURE;  // (libfdt 1.6 dereferences a null name here)
+        }
+      }
+      if (depth == 1 && name[0] != '\0') return -FDT_ERR_BADSTRUCTURE;  // the root's name is empty
+      settle_phandle();
+      const size_t index = count++;
+      if (index < nodes.capacity) {  // beyond: counted, and checked to the end, but not kept
+        IndexedNode& node = nodes.table[index];
+        node.offset = offset;
+        node.first_tag = next;
+        node.name = name;
+        node.name_length = name_length;
+        node.parent = current;
+        node.next_sibling = -1;
+        node.phandle = 0;
+        node.compatible = nullptr;
+        node.compatible_length = 0;
+        node.device_type = nullptr;
+        node.device_type_length = 0;
+        node.initials = 0;
+        node.compatible_initials = 0;
+        if (current < 0) {
+          node.path_length = 1;  // "/"
+        } else {
+          const uint32_t above = nodes.table[current].parent < 0 ? 0 : nodes.table[current].path_length;
+          node.path_length = above + 1 + name_length;
+        }
+        if (closed >= 0) nodes.table[closed].next_sibling = static_cast<int32_t>(index);
+        closed = -1;
+        current = static_cast<int>(index);
+        reading_properties = current;
+      }
+    } else if (tag == FDT_END_NODE) {
+      if (depth == 0) return -FDT_ERR_BADSTRUCTURE;
+      if (--depth == 0) expect_end = true;
+      settle_phandle();
+      if (count <= nodes.capacity) {
+        closed = current;
+        current = nodes.table[current].parent;
+      }
+    } else if (tag == FDT_END) {
+      return depth != 0 ? -FDT_ERR_BADSTRUCTURE : 0;
+    }
+    offset = next;
+  }
+}
 
 }  // namespace
 
@@ -193,121 +346,9 @@ int Index::build(const void* fdt, size_t size) {
   structure_ = walk.structure();
   strings_ = static_cast<const char*>(fdt) + fdt_off_dt_strings(fdt);
   version_ = walk.version();
-  CheckedNames checked;
-  int current = -1;             // the open node (when it has an entry)
-  int closed = -1;              // its last child that ended: the next child is that one's sibling
-  int reading_properties = -1;  // properties come before children: then its phandle is known
-  PhandleProperties phandles;
-  const auto settle_phandle = [&]() {
-    if (reading_properties >= 0) nodes_[reading_properties].phandle = phandles.value();
-    reading_properties = -1;
-    phandles = PhandleProperties();
-  };
-  size_t depth = 0;
-  bool expect_end = false;
-  for (int32_t next = 0;;) {
-    const int32_t offset = next;
-    uint32_t name_length = 0;
-    const uint32_t tag = walk.next_tag(offset, next, name_length);
-    if (next < 0) return next;
-    // A property length of 0xfffffff4 wraps libfdt's 32-bit offset back to this tag,
-    // for ever: no progress is a broken structure.
-    if (next <= offset) return -FDT_ERR_BADSTRUCTURE;
-    if (expect_end && tag != FDT_END) return -FDT_ERR_BADSTRUCTURE;
-    switch (tag) {
-      case FDT_NOP:
-        break;
-      case FDT_END:
-        return depth != 0 ? -FDT_ERR_BADSTRUCTURE : 0;
-      case FDT_BEGIN_NODE: {
-        ++depth;
-        const char* name = reinterpret_cast<const char*>(structure_ + offset + tag_size);
-        if (version_ < first_v16_version) {  // a full path: fdt_get_name() gives its last part
-          const char* leaf = rt::find_last_char(name, '/');
-          if (leaf != nullptr) {
-            name_length -= static_cast<uint32_t>(leaf + 1 - name);
-            name = leaf + 1;
-          } else if (depth == 1) {
-            return -FDT_ERR_BADSTRUCTURE;  // (libfdt 1.6 dereferences a null name here)
-          }
-        }
-        if (depth == 1 && name[0] != '\0') return -FDT_ERR_BADSTRUCTURE;  // the root's name is empty
-        settle_phandle();
-        const size_t index = node_count_++;
-        if (index >= capacity_) break;  // counted, and checked to the end, but not kept
-        IndexedNode& node = nodes_[index];
-        node.offset = offset;
-        node.first_tag = next;
-        node.name = name;
-        node.name_length = name_length;
-        node.parent = current;
-        node.next_sibling = -1;
-        node.phandle = 0;
-        node.compatible = nullptr;
-        node.compatible_length = 0;
-        node.device_type = nullptr;
-        node.device_type_length = 0;
-        if (current < 0) {
-          node.path_length = 1;  // "/"
-        } else {
-          const uint32_t above = nodes_[current].parent < 0 ? 0 : nodes_[current].path_length;
-          node.path_length = above + 1 + node.name_length;
-        }
-        if (closed >= 0) nodes_[closed].next_sibling = static_cast<int32_t>(index);
-        closed = -1;
-        current = static_cast<int>(index);
-        reading_properties = current;
-        break;
-      }
-      case FDT_END_NODE:
-        if (depth == 0) return -FDT_ERR_BADSTRUCTURE;
-        if (--depth == 0) expect_end = true;
-        settle_phandle();
-        if (overflowed()) break;
-        closed = current;
-        current = nodes_[current].parent;
-        break;
-      case FDT_PROP: {
-        // fdt_getprop_by_offset(): its name must be a string inside the strings block.
-        if (!walk.in_bounds(offset, property_header_size)) return -FDT_ERR_BADSTRUCTURE;
-        const uint32_t name_offset = load_be32(structure_ + offset + 8);
-        NameKind kind = NameKind::other;
-        if (!checked.find(name_offset, kind)) {
-          status = walk.check_string(name_offset);
-          if (status != 0) return status;
-          kind = kind_of(strings_ + name_offset);
-          checked.add(name_offset, kind);
-        }
-        if (reading_properties < 0 || kind == NameKind::other) break;
-        int32_t after = 0;
-        const IndexedProperty property = property_header(offset, after);
-        IndexedNode& node = nodes_[reading_properties];
-        const auto* value = static_cast<const uint8_t*>(property.value);
-        const auto length = static_cast<uint32_t>(property.length);
-        switch (kind) {  // the first property of each name counts, as fdt_getprop() finds it
-          case NameKind::phandle:
-            if (!phandles.phandle_seen && length == 4) phandles.phandle = value;
-            phandles.phandle_seen = true;
-            break;
-          case NameKind::linux_phandle:
-            if (!phandles.linux_phandle_seen && length == 4) phandles.linux_phandle = value;
-            phandles.linux_phandle_seen = true;
-            break;
-          case NameKind::compatible:
-            if (node.compatible == nullptr) node.compatible = reinterpret_cast<const char*>(value), node.compatible_length = length;
-            break;
-          case NameKind::device_type:
-            if (node.device_type == nullptr) node.device_type = reinterpret_cast<const char*>(value), node.device_type_length = length;
-            break;
-          case NameKind::other:
-            break;
-        }
-        break;
-      }
-      default:
-        return -FDT_ERR_INTERNAL;
-    }
-  }
+  Nodes nodes{nodes_, capacity_, node_count_};
+  return (reinterpret_cast<uintptr_t>(structure_) & 3) == 0 ? check_and_index<true>(walk, strings_, nodes)
+                                                              : check_and_index<false>(walk, strings_, nodes);
 }
 
 IndexedProperty Index::property_header(int32_t offset, int32_t& next) const {
@@ -367,25 +408,46 @@ IndexedProperty Index::property_at(int32_t offset) const {
 
 IndexedProperty Index::property(int index, const char* name) const { return property(index, name, rt::length(name)); }
 
+// The loop every lookup runs: kept tight, with the first byte of the name as the cheap
+// test (a name is at least its NUL).
 IndexedProperty Index::property(int index, const char* name, size_t name_length) const {
-  for (int32_t offset = first_property(index); offset >= 0; offset = next_property(offset)) {
-    const IndexedProperty found = property_at(offset);
-    if (same_name(found.name, name, name_length)) return found;
+  const char first = name_length != 0 ? name[0] : '\0';
+  if ((nodes_[index].initials & initial_bit(first)) == 0) return {};  // no name starts so
+  for (uint32_t offset = static_cast<uint32_t>(nodes_[index].first_tag);;) {
+    const uint32_t tag = load_be32(structure_ + offset);
+    if (tag == FDT_NOP) {
+      offset += tag_size;
+      continue;
+    }
+    if (tag != FDT_PROP) return {};
+    const uint32_t length = load_be32(structure_ + offset + 4);
+    const char* found = strings_ + load_be32(structure_ + offset + 8);
+    if (found[0] == first && same_name(found, name, name_length)) {
+      int32_t next = 0;
+      return property_header(static_cast<int32_t>(offset), next);
+    }
+    uint32_t end = offset + property_header_size + length;
+    if (version_ < first_v16_version && length >= 8 && (offset + property_header_size) % 8 != 0) end += 4;
+    offset = (end + tag_size - 1) & ~(tag_size - 1);
   }
-  return {};
 }
 
+// A string of the list can equal `name` only if some string starts with its first byte
+// (the initials). The empty name is left to stringlist_contains(), which compares it
+// with the byte after the list too, as libfdt does.
 bool Index::compatible(int index, const char* name) const {
   const IndexedNode& node = nodes_[index];
-  return node.compatible != nullptr &&
+  return node.compatible != nullptr && (name[0] == '\0' || (node.compatible_initials & initial_bit(name[0])) != 0) &&
          stringlist_contains(node.compatible, node.compatible_length, name, rt::length(name));
 }
 
 int Index::next_compatible(int after, const char* name) const {
   const size_t length = rt::length(name);
+  const uint32_t initial = name[0] == '\0' ? ~0u : initial_bit(name[0]);
   for (int index = after + 1; index < count(); ++index) {
     const IndexedNode& node = nodes_[index];
-    if (node.compatible != nullptr && stringlist_contains(node.compatible, node.compatible_length, name, length)) {
+    if (node.compatible != nullptr && (node.compatible_initials & initial) != 0 &&
+        stringlist_contains(node.compatible, node.compatible_length, name, length)) {
       return index;
     }
   }

@@ -28,6 +28,8 @@ struct IndexedNode {
   const char* compatible;    // the first `compatible` property's value; nullptr: none
   uint32_t device_type_length;
   const char* device_type;   // the first `device_type` property's value; nullptr: none
+  uint32_t initials;         // bit (c & 31) for the first character c of each property name
+  uint32_t compatible_initials;  // the same for each string of `compatible`
 };
 
 struct IndexedProperty {
@@ -60,6 +62,10 @@ class Index {
   // fdt_getprop() / fdt_getprop_namelen(): the first property of that name.
   IndexedProperty property(int index, const char* name) const;
   IndexedProperty property(int index, const char* name, size_t name_length) const;
+  template <size_t N>
+  IndexedProperty property(int index, const char (&name)[N]) const {  // a literal: its length is known
+    return property(index, name, N - 1);
+  }
   // fdt_first_property_offset() / fdt_next_property_offset(), and the property there
   // (fdt_getprop_by_offset()): offsets, -1 after the last.
   int32_t first_property(int index) const;

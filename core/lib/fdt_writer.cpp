@@ -16,15 +16,16 @@ constexpr uint32_t version = 17;
 constexpr uint32_t last_compatible_version = 16;
 constexpr size_t tag_size = 4;
 
+// Words of the tree are 4-byte aligned (the buffer is 8-byte aligned).
 void store_be32(uint8_t* at, uint32_t value) {
-  at[0] = static_cast<uint8_t>(value >> 24);
-  at[1] = static_cast<uint8_t>(value >> 16);
-  at[2] = static_cast<uint8_t>(value >> 8);
-  at[3] = static_cast<uint8_t>(value);
+  const fdt32_t word = cpu_to_fdt32(value);
+  __builtin_memcpy(__builtin_assume_aligned(at, 4), &word, sizeof(word));
 }
 
 uint32_t load_be32(const uint8_t* at) {
-  return uint32_t{at[0]} << 24 | uint32_t{at[1]} << 16 | uint32_t{at[2]} << 8 | at[3];
+  fdt32_t word = 0;
+  __builtin_memcpy(&word, __builtin_assume_aligned(at, 4), sizeof(word));
+  return fdt32_to_cpu(word);
 }
 
 size_t align_tag(size_t value) { return (value + tag_size - 1) & ~(tag_size - 1); }

@@ -3,14 +3,16 @@
 namespace bulkhead {
 namespace {
 
-// Digits are produced from the last one, into the end of the buffer: no reversal.
-void write_digits(Sink& sink, uint64_t value, unsigned base, unsigned min_digits) {
+// Digits are produced from the last one, into the end of the buffer: no reversal. The
+// base is a constant in each instance, so no division instruction is needed.
+template <unsigned Base>
+void write_digits(Sink& sink, uint64_t value, unsigned min_digits) {
   char digits[24];
   size_t first = sizeof(digits);
   do {
-    const unsigned d = static_cast<unsigned>(value % base);
+    const auto d = static_cast<unsigned>(value % Base);
     digits[--first] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
-    value /= base;
+    value /= Base;
   } while (value != 0 && first != 0);
   while (sizeof(digits) - first < min_digits && first != 0) digits[--first] = '0';
   sink.write(digits + first, sizeof(digits) - first);
@@ -27,17 +29,17 @@ void write_arg(Sink& sink, const FormatArg& arg) {
     case FormatArg::Kind::signed_int:
       if (arg.s < 0) {
         sink.write("-", 1);
-        write_digits(sink, 0 - static_cast<uint64_t>(arg.s), 10, 1);
+        write_digits<10>(sink, 0 - static_cast<uint64_t>(arg.s), 1);
       } else {
-        write_digits(sink, static_cast<uint64_t>(arg.s), 10, 1);
+        write_digits<10>(sink, static_cast<uint64_t>(arg.s), 1);
       }
       break;
-    case FormatArg::Kind::unsigned_int: write_digits(sink, arg.u, 10, 1); break;
+    case FormatArg::Kind::unsigned_int: write_digits<10>(sink, arg.u, 1); break;
     case FormatArg::Kind::hex:
       sink.write("0x", 2);
-      write_digits(sink, arg.u, 16, arg.digits);
+      write_digits<16>(sink, arg.u, arg.digits);
       break;
-    case FormatArg::Kind::plain_hex: write_digits(sink, arg.u, 16, arg.digits); break;
+    case FormatArg::Kind::plain_hex: write_digits<16>(sink, arg.u, arg.digits); break;
     case FormatArg::Kind::c_string:
       if (arg.str == nullptr) sink.write("(null)", 6); else sink.write(arg.str, c_string_length(arg.str));
       break;
@@ -48,19 +50,17 @@ void write_arg(Sink& sink, const FormatArg& arg) {
 
 }  // namespace
 
-void vformat(Sink& sink, const char* format, const FormatArg* args, size_t count) {
+void vformat(Sink& sink, const char* format, size_t length, const FormatArg* args, size_t count) {
   size_t next = 0;
   const char* run = format;
-  const char* p = format;
-  for (; *p != '\0'; ++p) {
-    if (p[0] == '{' && p[1] == '}') {
-      sink.write(run, static_cast<size_t>(p - run));
-      if (next < count) write_arg(sink, args[next++]); else sink.write("{?}", 3);
-      ++p;
-      run = p + 1;
-    }
+  const char* end = format + length;
+  for (const char* p = format; p + 1 < end; ++p) {
+    if (*p != '{' || p[1] != '}') continue;
+    sink.write(run, static_cast<size_t>(p - run));
+    if (next < count) write_arg(sink, args[next++]); else sink.write("{?}", 3);
+    run = ++p + 1;
   }
-  sink.write(run, static_cast<size_t>(p - run));
+  sink.write(run, static_cast<size_t>(end - run));
 }
 
 }  // namespace bulkhead

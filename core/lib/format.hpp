@@ -70,6 +70,11 @@ struct FormatArg {
 
 namespace detail {
 void format_placeholder_count_mismatch();  // not constexpr: calling it fails compilation
+consteval size_t text_length(const char* text) {
+  size_t length = 0;
+  while (text[length] != '\0') ++length;
+  return length;
+}
 consteval size_t count_placeholders(const char* text) {
   size_t count = 0;
   for (; *text != '\0'; ++text) {
@@ -82,21 +87,23 @@ consteval size_t count_placeholders(const char* text) {
 template <typename... Args>
 struct FormatString {
   const char* text;
+  size_t length;  // of text, counted at compile time
   // cppcheck-suppress noExplicitConstructor
-  consteval FormatString(const char* format) : text(format) {
+  consteval FormatString(const char* format) : text(format), length(detail::text_length(format)) {
     if (detail::count_placeholders(format) != sizeof...(Args)) detail::format_placeholder_count_mismatch();
   }
 };
 
-void vformat(Sink& sink, const char* format, const FormatArg* args, size_t count);
+// `length` characters of `format`: its text, with each "{}" replaced by the next arg.
+void vformat(Sink& sink, const char* format, size_t length, const FormatArg* args, size_t count);
 
 template <typename... Args>
 void format(Sink& sink, FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    vformat(sink, format.text, nullptr, 0);
+    vformat(sink, format.text, format.length, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    vformat(sink, format.text, list, sizeof...(Args));
+    vformat(sink, format.text, format.length, list, sizeof...(Args));
   }
 }
 

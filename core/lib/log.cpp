@@ -1,5 +1,7 @@
 #include "core/lib/log.hpp"
 
+#include "core/lib/runtime.hpp"
+
 namespace bulkhead::log {
 namespace {
 LineSink* current_output = nullptr;
@@ -11,11 +13,11 @@ LineSink* set_output(LineSink* output) {
   return previous;
 }
 
-void emit(const char* prefix, const char* format, const FormatArg* args, size_t count) {
+void emit(const char* prefix, const char* format, size_t length, const FormatArg* args, size_t count) {
   if (current_output == nullptr) return;
   FixedBuffer<max_line> line;
-  vformat(line, prefix, nullptr, 0);
-  vformat(line, format, args, count);
+  line.write(prefix, rt::length(prefix));
+  vformat(line, format, length, args, count);
   line.write("\n", 1);
   if (line.truncated()) {
     // Keep the line parseable: mark the cut, always end with a newline.

@@ -19,16 +19,17 @@ class LineSink {
 
 // Installs the output; nullptr discards lines. Returns the previous output.
 LineSink* set_output(LineSink* output);
-void emit(const char* prefix, const char* format, const FormatArg* args, size_t count);
+// `prefix` (no placeholders), then `length` characters of `format` with the args.
+void emit(const char* prefix, const char* format, size_t length, const FormatArg* args, size_t count);
 
 // "bulkhead: <fact>"
 template <typename... Args>
 void fact(FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    emit("bulkhead: ", format.text, nullptr, 0);
+    emit("bulkhead: ", format.text, format.length, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    emit("bulkhead: ", format.text, list, sizeof...(Args));
+    emit("bulkhead: ", format.text, format.length, list, sizeof...(Args));
   }
 }
 
@@ -36,10 +37,10 @@ void fact(FormatString<std::type_identity_t<Args>...> format, Args... args) {
 template <typename... Args>
 void error(FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    emit("bulkhead: error: ", format.text, nullptr, 0);
+    emit("bulkhead: error: ", format.text, format.length, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    emit("bulkhead: error: ", format.text, list, sizeof...(Args));
+    emit("bulkhead: error: ", format.text, format.length, list, sizeof...(Args));
   }
 }
 

@@ -85,6 +85,18 @@ MapResult PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uin
     // Level-0 entries cannot be blocks with a 4 KiB granule. A whole entry that is
     // already a table (part of it was mapped before) is filled in below instead.
     const bool existing_table = entry != 0 && !is_leaf(entry, level);
+    if (whole_entry && level >= 1 && entry == 0) {
+      // The common case, a fresh mapping: a run of empty entries each covered whole.
+      const uint64_t bits = leaf_bits | descriptor_valid | (level == 3 ? descriptor_table : 0);
+      unsigned index = index_at(va, level);
+      do {
+        table[index++] = (pa & address_mask) | bits;
+        va += block;
+        pa += block;
+        size -= block;
+      } while (size >= block && index < 512 && table[index] == 0);
+      continue;
+    }
     if (whole_entry && level >= 1 && !existing_table) {
       const uint64_t wanted = (pa & address_mask) | leaf_bits | descriptor_valid | (level == 3 ? descriptor_table : 0);
       if (entry == 0) {
