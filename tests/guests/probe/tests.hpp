@@ -50,4 +50,10 @@ void test_reset_loop();
 void test_bench();
 void test_entry();
 
+// probe.sleep-first-ms=N: before anything else, sleep N ms in PSCI CPU_SUSPEND (the vCPU
+// halts, so under -icount the other partitions' CPUs run meanwhile and this guest adds
+// nothing to their figures). The bench figures then include `sleep-counter`, CNTPCT
+// when the sleep began.
+void sleep_first(uint64_t milliseconds);
+
 }  // namespace probe
