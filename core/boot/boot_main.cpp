@@ -1,5 +1,6 @@
 // The boot CPU's path from the first C++ instruction to the boot report.
 #include "core/arch/aarch64/firmware.hpp"
+#include "core/arch/aarch64/memory.hpp"
 #include "core/arch/aarch64/pl011.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/boot_state.hpp"
@@ -137,6 +138,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   const MmuSettings mmu = mmu_settings();
   mmu_switch_on(mmu.mair, mmu.tcr, mmu.ttbr0);
   use_crc32_instructions(IdAa64Isar0{BULKHEAD_READ_SYSREG(id_aa64isar0_el1)}.has_crc32());
+  if (arch::dc_zva().block_bytes != 0) rt::set_block_zeroer({arch::zero_blocks, arch::dc_zva().block_bytes});
 
   FirmwareDtError dt_error{};
   const bool dt_ok = dtb_size != 0 && read_firmware_dt(reinterpret_cast<const void*>(dtb), dtb_size, platform, dt_error);

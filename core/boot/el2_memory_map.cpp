@@ -3,6 +3,7 @@
 #include "core/arch/aarch64/memory.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/lib/boot_storage.hpp"
+#include "core/lib/runtime.hpp"
 #include "core/lib/log.hpp"
 
 extern "C" char _start[];
@@ -25,7 +26,7 @@ class StaticPagePool final : public PagePool {
   uint64_t allocate_zeroed_page() override {
     if (used_ == table_pages) return 0;
     uint64_t* page = table_memory[used_++];
-    for (size_t i = 0; i < 512; ++i) page[i] = 0;
+    rt::fill(page, 0, sizeof(table_memory[0]));  // aligned stores: fine with the MMU off too
     arch::clean_invalidate_to_poc(page, sizeof(table_memory[0]));
     return reinterpret_cast<uint64_t>(page);
   }

@@ -136,4 +136,11 @@ class FixedBuffer final : public Sink {
   bool truncated_ = false;
 };
 
+// A log line's capacity (log::max_line).
+constexpr size_t log_line_capacity = 320;
+// vformat() into a FixedBuffer without a virtual call per piece: the log's lines.
+// Defined for FixedBuffer<log_line_capacity>.
+template <size_t N>
+void vformat(FixedBuffer<N>& buffer, const char* format, size_t length, const FormatArg* args, size_t count);
+
 }  // namespace bulkhead

@@ -6,7 +6,7 @@
 
 namespace bulkhead::log {
 
-constexpr size_t max_line = 320;
+constexpr size_t max_line = log_line_capacity;
 
 // Receives complete lines (with the trailing newline). Implementations serialise callers.
 class LineSink {

@@ -57,9 +57,23 @@ void* move(void* destination, const void* source, size_t count) {
   return destination;
 }
 
+constinit BlockZeroer block_zeroer;
+
+void set_block_zeroer(BlockZeroer zeroer) { block_zeroer = zeroer; }
+
 void* fill(void* destination, int value, size_t count) {
   auto* d = static_cast<unsigned char*>(destination);
   const auto byte = static_cast<unsigned char>(value);
+  const size_t block = block_zeroer.block;
+  if (byte == 0 && block != 0 && count >= 4 * block) {  // stores up to a block boundary, then blocks
+    const size_t head = (block - (reinterpret_cast<uintptr_t>(d) & (block - 1))) & (block - 1);
+    fill(d, 0, head);
+    d += head;
+    count -= head;
+    block_zeroer.zero(d, count / block);
+    d += count & ~(block - 1);
+    count &= block - 1;
+  }
   for (; count != 0 && !word_aligned(d); --count) *d++ = byte;
   const uint64_t pattern = low_bits * byte;
   for (; count >= 4 * word; count -= 4 * word, d += 4 * word) {

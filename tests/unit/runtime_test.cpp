@@ -123,3 +123,41 @@ TEST_CASE("runtime: copy_string always terminates and reports cuts") {
   CHECK(std::string(small) == "ab");
   CHECK_FALSE(rt::copy_string(small, 0, "x"));
 }
+
+namespace {
+std::vector<std::pair<void*, size_t>> zeroed_blocks;
+void record_blocks(void* blocks, size_t count) {
+  std::memset(blocks, 0, count * 64);
+  zeroed_blocks.emplace_back(blocks, count);
+}
+}  // namespace
+
+TEST_CASE("runtime: fill hands whole aligned blocks of a large zeroing to the block zeroer") {
+  rt::set_block_zeroer({record_blocks, 64});
+  alignas(64) static unsigned char buffer[1024];
+  for (size_t from : {size_t{0}, size_t{1}, size_t{63}, size_t{64}}) {
+    for (size_t count : {size_t{0}, size_t{200}, size_t{255}, size_t{256}, size_t{300}, size_t{900}}) {
+      CAPTURE(from);
+      CAPTURE(count);
+      std::memset(buffer, 0x77, sizeof(buffer));
+      zeroed_blocks.clear();
+      rt::fill(buffer + from, 0, count);
+      CHECK(std::count(buffer + from, buffer + from + count, 0) == static_cast<long>(count));
+      if (from > 0) CHECK(buffer[from - 1] == 0x77);
+      CHECK(buffer[from + count] == 0x77);
+      // Only ranges of at least 4 blocks use it, with whole aligned blocks inside the range.
+      CHECK(zeroed_blocks.empty() == (count < 256));
+      for (const auto& [blocks, n] : zeroed_blocks) {
+        CHECK(reinterpret_cast<uintptr_t>(blocks) % 64 == 0);
+        CHECK(static_cast<unsigned char*>(blocks) >= buffer + from);
+        CHECK(static_cast<unsigned char*>(blocks) + n * 64 <= buffer + from + count);
+      }
+      std::memset(buffer, 0x77, sizeof(buffer));
+      zeroed_blocks.clear();
+      rt::fill(buffer + from, 0x5a, count);  // only zeroing uses it
+      CHECK(zeroed_blocks.empty());
+      CHECK(std::count(buffer + from, buffer + from + count, 0x5a) == static_cast<long>(count));
+    }
+  }
+  rt::set_block_zeroer({});
+}

@@ -10,6 +10,7 @@
 // replace everything older.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/arch/aarch64/sysreg.hpp"
@@ -27,6 +28,18 @@ struct DcZva {
 inline DcZva dc_zva() {
   const uint64_t dczid = BULKHEAD_READ_SYSREG(dczid_el0);
   return {(dczid & (1u << 4)) != 0 ? 0 : 4ull << (dczid & 0xf)};
+}
+
+// DC ZVA over `count` blocks of dc_zva().block_bytes from `start` (aligned to it):
+// rt::fill()'s zeroing of large ranges once the MMU is on (rt::set_block_zeroer()).
+inline void zero_blocks(void* start, size_t count) {
+  const uint64_t block = dc_zva().block_bytes;
+  uint64_t address = reinterpret_cast<uint64_t>(start);
+  for (; count >= 8; count -= 8, address += 8 * block) {
+#pragma GCC unroll 8
+    for (uint64_t i = 0; i < 8; ++i) asm volatile("dc zva, %0" ::"r"(address + i * block) : "memory");
+  }
+  for (; count != 0; --count, address += block) asm volatile("dc zva, %0" ::"r"(address) : "memory");
 }
 
 // DC CIVAC over every line of [start, start+size), then DSB: the bytes are at the
