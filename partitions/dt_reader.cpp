@@ -215,8 +215,8 @@ void DtReader::check_properties(int node, const NodeText& path, const char* cons
   if (node >= index_.count()) return;
   for (int32_t offset = index_.first_property(node); offset >= 0; offset = index_.next_property(offset)) {
     const char* property_name = index_.property_at(offset).name;
-    bool listed =
-        rt::compare_strings(property_name, "phandle") == 0 || rt::compare_strings(property_name, "linux,phandle") == 0;
+    bool listed = (property_name[0] == 'p' && rt::compare_strings(property_name, "phandle") == 0) ||
+                  (property_name[0] == 'l' && rt::compare_strings(property_name, "linux,phandle") == 0);
     for (size_t i = 0; i < known_count && !listed; ++i) {
       listed = known[i][0] == property_name[0] && rt::compare_strings(property_name, known[i]) == 0;
     }

@@ -258,8 +258,10 @@ int check_and_index(const Walk& walk, const char* strings, Nodes& nodes) {
             if (owner.compatible == nullptr) {
               owner.compatible = reinterpret_cast<const char*>(value);
               owner.compatible_length = length;
-              for (uint32_t at = 0; at < length; ++at) {
-                if (at == 0 || value[at - 1] == '\0') owner.compatible_initials |= initial_bit(static_cast<char>(value[at]));
+              for (const uint8_t* at = value; at < value + length;) {  // each string's first byte
+                owner.compatible_initials |= initial_bit(static_cast<char>(*at));
+                const auto* nul = static_cast<const uint8_t*>(rt::find_byte(at, 0, static_cast<size_t>(value + length - at)));
+                at = nul != nullptr ? nul + 1 : value + length;
               }
             }
             break;
@@ -409,32 +411,38 @@ IndexedProperty Index::property_at(int32_t offset) const {
 IndexedProperty Index::property(int index, const char* name) const { return property(index, name, rt::length(name)); }
 
 // The loop every lookup runs: kept tight, with the first byte of the name as the cheap
-// test (a name is at least its NUL).
-IndexedProperty Index::property(int index, const char* name, size_t name_length) const {
+// test (a name is at least its NUL). A modern tree with an aligned structure block (all
+// of them, in practice) takes the fast instance.
+template <bool Modern>
+IndexedProperty Index::find_property(int32_t first_tag, const char* name, size_t name_length) const {
   const char first = name_length != 0 ? name[0] : '\0';
-  if ((nodes_[index].initials & initial_bit(first)) == 0) return {};  // no name starts so
-  for (uint32_t offset = static_cast<uint32_t>(nodes_[index].first_tag);;) {
-    const uint32_t tag = load_be32(structure_ + offset);
+  for (uint32_t offset = static_cast<uint32_t>(first_tag);;) {
+    const uint32_t tag = load_word<Modern>(structure_ + offset);
     if (tag == FDT_NOP) {
       offset += tag_size;
       continue;
     }
     if (tag != FDT_PROP) return {};
-    const uint32_t length = load_be32(structure_ + offset + 4);
-    const char* found = strings_ + load_be32(structure_ + offset + 8);
+    const uint32_t length = load_word<Modern>(structure_ + offset + 4);
+    const char* found = strings_ + load_word<Modern>(structure_ + offset + 8);
     if (found[0] == first && same_name(found, name, name_length)) {
       int32_t next = 0;
       return property_header(static_cast<int32_t>(offset), next);
     }
     uint32_t end = offset + property_header_size + length;
-    if (version_ < first_v16_version && length >= 8 && (offset + property_header_size) % 8 != 0) end += 4;
+    if (!Modern && version_ < first_v16_version && length >= 8 && (offset + property_header_size) % 8 != 0) end += 4;
     offset = (end + tag_size - 1) & ~(tag_size - 1);
   }
 }
 
-// A string of the list can equal `name` only if some string starts with its first byte
-// (the initials). The empty name is left to stringlist_contains(), which compares it
-// with the byte after the list too, as libfdt does.
+IndexedProperty Index::property(int index, const char* name, size_t name_length) const {
+  const char first = name_length != 0 ? name[0] : '\0';
+  if ((nodes_[index].initials & initial_bit(first)) == 0) return {};  // no name starts so
+  const bool modern = version_ >= first_v16_version && (reinterpret_cast<uintptr_t>(structure_) & 3) == 0;
+  return modern ? find_property<true>(nodes_[index].first_tag, name, name_length)
+                : find_property<false>(nodes_[index].first_tag, name, name_length);
+}
+
 bool Index::compatible(int index, const char* name) const {
   const IndexedNode& node = nodes_[index];
   return node.compatible != nullptr && (name[0] == '\0' || (node.compatible_initials & initial_bit(name[0])) != 0) &&

@@ -90,6 +90,8 @@ class Index {
 
  private:
   int find_child(int parent, const char* name, size_t length) const;
+  template <bool Modern>
+  IndexedProperty find_property(int32_t first_tag, const char* name, size_t name_length) const;
   IndexedProperty property_header(int32_t offset, int32_t& next) const;
 
   IndexedNode* nodes_;
