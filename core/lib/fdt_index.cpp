@@ -95,10 +95,20 @@ class Walk {
   }
 
   // fdt_next_tag() for the FDT_BEGIN_NODE at `start`: its name must end (NUL) in bounds.
+  // `Aligned`: the name starts on a word, so whole words in bounds are tested at once.
+  template <bool Aligned>
   int32_t after_node(int32_t start, uint32_t& name_length) const {
     const uint32_t name = static_cast<uint32_t>(start) + tag_size;
     if (name >= limit_) return -FDT_ERR_BADSTRUCTURE;
-    const auto* nul = static_cast<const uint8_t*>(rt::find_byte(structure() + name, 0, limit_ - name));
+    uint32_t at = name;
+    if constexpr (Aligned) {
+      for (; limit_ - at >= 4; at += 4) {
+        uint32_t word = 0;
+        __builtin_memcpy(&word, __builtin_assume_aligned(structure() + at, 4), sizeof(word));
+        if (((word - 0x01010101u) & ~word & 0x80808080u) != 0) break;  // a zero byte in it
+      }
+    }
+    const auto* nul = static_cast<const uint8_t*>(rt::find_byte(structure() + at, 0, limit_ - at));
     if (nul == nullptr) return -FDT_ERR_BADSTRUCTURE;
     name_length = static_cast<uint32_t>(nul - structure()) - name;
     return static_cast<int32_t>((name + name_length + 1 + tag_size - 1) & ~(tag_size - 1));
@@ -216,7 +226,7 @@ int check_and_index(const Walk& walk, const char* strings, Nodes& nodes) {
     if (tag == FDT_PROP) {
       next = walk.template after_property<Aligned>(offset, length);
     } else if (tag == FDT_BEGIN_NODE) {
-      next = walk.after_node(offset, length);
+      next = walk.template after_node<Aligned>(offset, length);
     } else if (tag != FDT_END && tag != FDT_END_NODE && tag != FDT_NOP) {
       return -FDT_ERR_BADSTRUCTURE;  // fdt_next_tag() knows no other tag
     }

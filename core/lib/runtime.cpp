@@ -40,6 +40,14 @@ void* copy(void* destination, const void* source, size_t count) {
       store_word(d + 3 * word, e);
     }
     for (; count >= word; count -= word, d += word, s += word) store_word(d, load_word(s));
+  } else if (((reinterpret_cast<uintptr_t>(d) ^ reinterpret_cast<uintptr_t>(s)) & 3) == 0) {
+    // Half words: device-tree cells, a 4-byte aligned buffer from a stack array.
+    for (; count != 0 && (reinterpret_cast<uintptr_t>(s) & 3) != 0; --count) *d++ = *s++;
+    for (; count >= 4; count -= 4, d += 4, s += 4) {
+      uint32_t value = 0;
+      __builtin_memcpy(&value, __builtin_assume_aligned(s, 4), 4);
+      __builtin_memcpy(__builtin_assume_aligned(d, 4), &value, 4);
+    }
   }
   for (size_t i = 0; i < count; ++i) d[i] = s[i];
   return destination;
