@@ -91,6 +91,9 @@ class Walk {
     uint32_t offset = unsigned_start + property_header_size + length;  // libfdt's 32-bit sum
     if (version_ < first_v16_version && length >= 8 && (offset - length) % 8 != 0) offset += 4;
     if (!in_bounds(start, offset - unsigned_start)) return -FDT_ERR_BADSTRUCTURE;
+    // A length that wraps that sum (a property of about 4 GiB) sends libfdt back inside
+    // the property, and its lookups would later hand out that length: a broken structure.
+    if (offset < unsigned_start + property_header_size) return -FDT_ERR_BADSTRUCTURE;
     return static_cast<int32_t>((offset + tag_size - 1) & ~(tag_size - 1));
   }
 
@@ -170,16 +173,16 @@ class CheckedNames {
     const Slot& slot = slots_[name_offset % slot_count];
     kind = slot.kind;
     initial = slot.initial;
-    return slot.name_offset_plus_one == name_offset + 1;
+    return slot.name_offset_plus_one == uint64_t{name_offset} + 1;
   }
   void add(uint32_t name_offset, NameKind kind, char initial) {
-    slots_[name_offset % slot_count] = {name_offset + 1, kind, initial};
+    slots_[name_offset % slot_count] = {uint64_t{name_offset} + 1, kind, initial};
   }
 
  private:
   static constexpr uint32_t slot_count = 64;
   struct Slot {
-    uint32_t name_offset_plus_one = 0;
+    uint64_t name_offset_plus_one = 0;  // 0: empty (an offset of 0xffffffff must not look checked)
     NameKind kind = NameKind::other;
     char initial = '\0';
   };

@@ -2,7 +2,10 @@
 // (the firmware DT reader, the description and board readers).
 //
 // build() gives exactly the verdict of libfdt's fdt_check_full() (the same negative
-// FDT_ERR_ code for the same defect, libfdt 1.6.1) and, for a sound blob, a table of
+// FDT_ERR_ code for the same defect, libfdt 1.6.1; two exceptions, both
+// FDT_ERR_BADSTRUCTURE: a property length so large that it wraps libfdt's 32-bit offsets,
+// which libfdt may accept and then hand out; a tree older than version 16 whose root
+// name has no '/', where fdt_check_full() dereferences a null name) and, for a sound blob, a table of
 // its nodes in tree order: parent, next sibling, name, path length, phandle,
 // `compatible` and where the properties start. Every query then answers what the
 // libfdt call named on it answers, at the cost of a few instructions instead of walks

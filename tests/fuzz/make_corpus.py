@@ -2,7 +2,9 @@
 """Seed corpora for the fuzz targets (target fuzz_corpus):
   corpus/description: every example configuration and test description, compiled by dtc;
   corpus/package:     the package of each example configuration, with tiny payloads,
-                      prefixed by the fuzz_package mode byte (0: as is, 1: CRCs resealed).
+                      prefixed by the fuzz_package mode byte (0: as is, 1: CRCs resealed);
+  corpus/firmware_dt: QEMU's own virt DTBs (dumpdtb, with and without an SMMU) and the
+                      hand-made firmware DTs of tests/data, compiled by dtc.
 """
 import argparse
 import glob
@@ -15,6 +17,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--source", required=True)
 parser.add_argument("--dtc", required=True)
 parser.add_argument("--tool", required=True)
+parser.add_argument("--qemu", required=True)
 parser.add_argument("--out", required=True)
 args = parser.parse_args()
 
@@ -22,6 +25,8 @@ descriptions = os.path.join(args.out, "description")
 packages = os.path.join(args.out, "package")
 os.makedirs(descriptions, exist_ok=True)
 os.makedirs(packages, exist_ok=True)
+firmware_dts = os.path.join(args.out, "firmware_dt")
+os.makedirs(firmware_dts, exist_ok=True)
 
 sources = sorted(glob.glob(os.path.join(args.source, "configs", "*.dts")) +
                  glob.glob(os.path.join(args.source, "tests", "data", "partitions", "*.dts")))
@@ -50,4 +55,18 @@ with tempfile.TemporaryDirectory() as work:
             for mode in (0, 1):
                 with open(os.path.join(packages, f"{name}-{mode}.bin"), "wb") as out:
                     out.write(bytes([mode]) + data)
-print(f"corpus: {len(os.listdir(descriptions))} descriptions, {len(os.listdir(packages))} packages in {args.out}")
+    empty_kernel = os.path.join(work, "empty-kernel.bin")
+    open(empty_kernel, "wb").close()
+    for name, machine, extra in (
+            ("virt-smmu-smp4", "virt,virtualization=on,gic-version=3,iommu=smmuv3", []),
+            ("virt-plain-smp2", "virt,virtualization=on,gic-version=3", []),
+            ("virt-smmu-bootargs", "virt,virtualization=on,gic-version=3,iommu=smmuv3",
+             ["-kernel", empty_kernel, "-append", "console=ttyAMA0"])):
+        dtb = os.path.join(firmware_dts, name + ".dtb")
+        subprocess.run([args.qemu, "-M", f"{machine},dumpdtb={dtb}", "-cpu", "cortex-a57", "-smp", "4", "-m", "2048",
+                        "-nographic", "-nic", "none"] + extra, check=True, capture_output=True)
+    for source in sorted(glob.glob(os.path.join(args.source, "tests", "data", "firmware-*.dts"))):
+        dtb = os.path.join(firmware_dts, os.path.splitext(os.path.basename(source))[0] + ".dtb")
+        subprocess.run([args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", dtb, source])
+print(f"corpus: {len(os.listdir(descriptions))} descriptions, {len(os.listdir(packages))} packages, "
+      f"{len(os.listdir(firmware_dts))} firmware DTs in {args.out}")

@@ -197,6 +197,30 @@ TEST_CASE("fdt index: the same verdict as fdt_check_full() on broken blobs") {
   CHECK(broken > 500);
 }
 
+TEST_CASE("fdt index: every property name offset is checked, the largest too") {
+  // The root's first property: FDT_BEGIN_NODE, empty name padded to 4, then FDT_PROP.
+  for (uint32_t name_offset : {0xffffffffu, 0x80000000u, 0x7fffffffu}) {
+    CAPTURE(name_offset);
+    Dtb bad = Dtb::load("virt-smmu-smp4-m2048");
+    bad.store32(fdt_off_dt_struct(bad.data()) + 16, name_offset);
+    fdt::Index index(storage.data(), storage.size());
+    CHECK(index.build(bad.data(), bad.size()) == fdt_check_full(bad.data(), bad.size()));
+    CHECK(index.build(bad.data(), bad.size()) != 0);
+  }
+}
+
+TEST_CASE("fdt index: a tree older than version 16 whose root name has no '/' is broken") {
+  // Before version 16 names are full paths; fdt_get_name() fails on a root name without
+  // a '/', and libfdt 1.6.1's fdt_check_full() then dereferences its null name (found by
+  // fuzz_firmware_dt), so libfdt cannot be the oracle here.
+  Dtb old = Dtb::load("firmware-base");
+  old.store32(20, 15);  // the header's version: the root keeps its empty name
+  old.store32(24, 2);   // last_comp_version, at most the version
+  REQUIRE(fdt_check_header(old.data()) == 0);
+  fdt::Index index(storage.data(), storage.size());
+  CHECK(index.build(old.data(), old.size()) == -FDT_ERR_BADSTRUCTURE);
+}
+
 TEST_CASE("fdt index: a tree larger than the storage is checked to its end and counted") {
   const Dtb dt = Dtb::load("virt-smmu-smp4-m2048");
   const int nodes = [&] {
