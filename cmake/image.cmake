@@ -11,22 +11,29 @@ endif()
 
 # -mgeneral-regs-only: the hypervisor never touches FP/SIMD, so guest FP state survives
 # traps without saving it. -mstrict-align: early boot runs with the MMU off (Device memory).
+# -mno-outline-atomics: atomics inline (exclusive load/store pairs, Armv8.0), not calls to
+# libgcc helpers that pick LSE at run time from a flag no constructor of ours sets.
 # -O2 (after Release's -O3): -O3's unrolling and cloning cost 60 KB of .text for 2% of
 # the boot's instructions; the hot loops are unrolled by hand where it pays. -O3's limit
 # for inlining functions not declared inline keeps the trap path as fast as at -O3
 # (plain -O2 adds 700 instructions to a null hypercall).
 set(BULKHEAD_FREESTANDING_FLAGS
   -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit
-  -fno-builtin -nostdlib -mgeneral-regs-only -mstrict-align -fno-pie -fno-pic
+  -fno-builtin -nostdlib -mgeneral-regs-only -mstrict-align -mno-outline-atomics -fno-pie -fno-pic
   -fstack-protector-strong -ffunction-sections -fdata-sections -g -O2 --param=max-inline-insns-auto=30)
-target_compile_options(bulkhead_portable PRIVATE ${BULKHEAD_FREESTANDING_FLAGS})
+# Stack evidence for tests/cert/stack_check.py: each function's frame (.su), the calls the
+# compiler knows of (.ci, indirect ones included) and, for each indirect call, whether it is
+# a virtual call and of which method (the final GIMPLE, *.optimized). No single frame may
+# take more than a quarter of a 16 KiB stack.
+set(BULKHEAD_STACK_FLAGS -fstack-usage -Wstack-usage=4096 -fcallgraph-info=su -fdump-tree-optimized)
+target_compile_options(bulkhead_portable PRIVATE ${BULKHEAD_FREESTANDING_FLAGS} ${BULKHEAD_STACK_FLAGS})
 # libfdt's header (libfdt_env.h) includes a few libc headers for declarations only.
 target_include_directories(bulkhead_portable SYSTEM PUBLIC "${arm64_root}/usr/include")
 target_compile_definitions(bulkhead_portable PUBLIC BULKHEAD_TARGET=1)
 
 add_library(bulkhead_target OBJECT)
 target_compile_options(bulkhead_target PRIVATE ${BULKHEAD_WARNINGS}
-  $<$<COMPILE_LANGUAGE:CXX>:${BULKHEAD_FREESTANDING_FLAGS}>)
+  $<$<COMPILE_LANGUAGE:CXX>:${BULKHEAD_FREESTANDING_FLAGS}> $<$<COMPILE_LANGUAGE:CXX>:${BULKHEAD_STACK_FLAGS}>)
 target_link_libraries(bulkhead_target PUBLIC bulkhead_portable)
 file(GLOB system_boot CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/partitions/boot/*.cpp)
 target_sources(bulkhead_target PRIVATE ${system_boot})

@@ -5,6 +5,8 @@
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
 #include "partitions/guest_dt.hpp"
+#include "partitions/vpci_setup.hpp"
+#include "pci/vpci/vpci_report.hpp"
 
 namespace bulkhead::partitions {
 namespace {
@@ -191,7 +193,10 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
     const uint32_t spi = function->interrupt.spi;
     log::fact("partition {} pci-irq {} pin {} intx allowed spi {}", partition.name, sbdf.text, pin_text, spi);
     const int spi_owner = claims.spi_owner(spi);
-    if (spi_owner >= 0 && spi_owner != static_cast<int>(index)) {
+    // The guest gets the line as the same SPI number, so it must not be its UART's.
+    if (partition.console == GuestConsole::virtual_uart && spi == guest_uart_spi) {
+      failures.add("{}: {} INTx SPI {} is the guest's virtual UART interrupt", selector.node, sbdf.text, spi);
+    } else if (spi_owner >= 0 && spi_owner != static_cast<int>(index)) {
       failures.add("{}: {} INTx SPI {} is also used by partition {}; INTx lines cannot be shared", selector.node,
                    sbdf.text, spi, description.partitions[spi_owner].name);
     } else {
@@ -241,6 +246,8 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   input.partition = &partition;
   input.placement = partition_plan.placement;
   input.timer = machine.platform->timer;
+  input.virtual_pci = machine.virtual_pci;
+  input.pci_interrupt_count = pci_intx_lines(partition, partition_plan, *machine.pci, input.pci_interrupts);
   size_t size = 0;
   GuestDtError error;
   if (!write_guest_dt(input, buffer, first_try, size, error) &&
@@ -313,6 +320,16 @@ const char* load_payloads(const Partition& partition, const Package& package, co
   return nullptr;
 }
 
+// One line per function on the partition's virtual bus: its vBDF and the BARs its guest sees.
+void report_virtual_functions(const Partition& partition, const PartitionPlan& plan, const pci::PciTopology& topology) {
+  for (size_t i = 0; i < plan.function_count; ++i) {
+    FixedBuffer<log::max_line> line;
+    pci::vpci::write_function_fact(line, partition.name, topology.functions[plan.functions[i].function],
+                                   plan.functions[i].guest_slot);
+    log::fact("{}", line.c_str());
+  }
+}
+
 }  // namespace
 
 void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
@@ -365,6 +382,7 @@ void load_partitions(const SystemDescription& description, const Package& packag
       partition_plan.loaded = partition_plan.startable;
     }
     if (partition_plan.startable) {
+      if (machine.virtual_pci) report_virtual_functions(partition, partition_plan, *machine.pci);
       log::fact("partition {} start yes", partition.name);
     } else {
       log::fact("partition {} start no reason {}", partition.name, partition_plan.reason);

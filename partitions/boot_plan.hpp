@@ -32,6 +32,9 @@ struct MachineFacts {
   // Host memory no partition may have: the hypervisor image, the firmware DTB.
   AddressRange hypervisor_ranges[max_hypervisor_ranges];
   size_t hypervisor_range_count = 0;
+  // The hypervisor emulates each partition's virtual PCI bus (pci/vpci): guests with PCI
+  // functions get the host bridge in their device tree, and the report gives their vBDFs.
+  bool virtual_pci = false;
 };
 
 struct AssignedFunction {

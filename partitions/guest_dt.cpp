@@ -25,8 +25,17 @@ constexpr const char* uart_stdout_path = "/pl011@9000000";
 static_assert(guest_uart.range.base == 0x09000000, "the UART's node name says where it is");
 
 // PCI `ranges` phys.hi space codes.
+constexpr uint32_t pci_space_io = 0x01000000;
 constexpr uint32_t pci_space_mem32 = 0x02000000;
-constexpr uint32_t pci_space_mem64 = 0x03000000;  // non-prefetchable, as QEMU virt writes it
+constexpr uint32_t pci_space_mem64_prefetchable = 0x43000000;
+// interrupt-map: the child unit address is (phys.hi phys.mid phys.lo) with the device
+// number in phys.hi [15:11], then the pin; the parent is the GIC (#address-cells 2, 3
+// interrupt cells).
+constexpr uint32_t pci_device_shift = 11;
+constexpr uint32_t pci_interrupt_map_mask[] = {0x1f << pci_device_shift, 0, 0, 7};
+constexpr size_t pci_interrupt_map_entry_cells = 3 + 1 + 1 + 2 + 3;
+constexpr uint8_t max_pci_pin = 4;
+constexpr uint8_t pci_slots = 32;
 
 // A node name is at most 31 characters before the '@' (devicetree specification 2.2.1).
 constexpr size_t max_node_base_name = 31;
@@ -104,7 +113,7 @@ class TreeWriter {
 };
 
 // Accumulates cells for `reg`, `interrupts`, `ranges`. The largest list is a device's
-// interrupts (3 cells each); the bridge's `ranges` is 14 cells.
+// interrupts (3 cells each); the PCI bridge's `ranges` is 21 cells.
 struct CellList {
   static constexpr size_t capacity = 32;
   static_assert(3 * max_device_interrupts <= capacity && 4 * max_device_regions <= capacity);
@@ -413,26 +422,61 @@ void write_platform_device(TreeWriter& tree, const PlatformDeviceRef& device) {
   tree.end();
 }
 
-// The virtual host bridge: bus 0 of segment 0 holds the partition's functions; the ECAM
-// region reserves 16 buses. PCI and CPU addresses are the same in both windows. Not
-// written yet, on purpose: INTx routing (interrupt-map, interrupt-map-mask,
-// #interrupt-cells) and MSI (msi-map / msi-parent), both added when vPCI lands; without
-// them the node is still a valid bridge whose functions have no interrupts.
-void write_pci_bridge(TreeWriter& tree) {
+// The virtual PCI host bridge's interrupt lines: each (slot, pin) once, a real SPI, not
+// the virtual UART's.
+bool check_pci_interrupts(const GuestDtInput& input, GuestDtError& error) {
+  const Partition& partition = *input.partition;
+  if (input.pci_interrupt_count > max_pci_devices) {
+    return fail(error, "partition {}: {} PCI interrupts, at most {}", partition.name, input.pci_interrupt_count,
+                max_pci_devices);
+  }
+  for (size_t i = 0; i < input.pci_interrupt_count; ++i) {
+    const GuestPciInterrupt& line = input.pci_interrupts[i];
+    if (line.slot == 0 || line.slot >= pci_slots || line.pin == 0 || line.pin > max_pci_pin) {
+      return fail(error, "partition {}: PCI interrupt slot {} pin {}: slot must be 1..31, pin 1..4", partition.name,
+                  line.slot, line.pin);
+    }
+    if (line.spi > max_spi || (line.flags != irq_edge_rising && line.flags != irq_level_high)) {
+      return fail(error, "partition {}: PCI slot {} INTx SPI {} flags {}: not a GICv3 SPI with flags 1 or 4",
+                  partition.name, line.slot, line.spi, line.flags);
+    }
+    if (partition.console == GuestConsole::virtual_uart && line.spi == input.uart_spi) {
+      return fail(error, "partition {}: PCI slot {} INTx SPI {} is the virtual UART's", partition.name, line.slot,
+                  line.spi);
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (input.pci_interrupts[j].slot == line.slot && input.pci_interrupts[j].pin == line.pin) {
+        return fail(error, "partition {}: PCI slot {} pin {} is listed twice", partition.name, line.slot, line.pin);
+      }
+    }
+  }
+  return true;
+}
+
+// The virtual host bridge (vPCI): bus 0 of segment 0 holds the partition's functions.
+// The ECAM region reserves 16 buses, the bridge offers bus 0. PCI and CPU addresses are
+// the same in the memory windows; I/O port 0 is at the I/O window's base. INTx lines go
+// through interrupt-map; MSI (msi-map / msi-parent) comes with the MSI work.
+void write_pci_bridge(TreeWriter& tree, const GuestDtInput& input) {
   const AddressRange& ecam = guest_pci_ecam.range;
+  const AddressRange& io = guest_pci_io.range;
   const AddressRange& mmio32 = guest_pci_mmio32.range;
   const AddressRange& mmio64 = guest_pci_mmio64.range;
   NodeName name;
   format(name, "pcie@{}", plain_hex(ecam.base, 0));
   CellList reg;
   reg.add_range(ecam);
-  const uint32_t bus_range[] = {0, static_cast<uint32_t>(ecam.size / mib) - 1};  // 1 MiB of ECAM per bus
+  const uint32_t bus_range[] = {0, 0};
   CellList ranges;
+  ranges.add(pci_space_io);
+  ranges.add64(0);
+  ranges.add64(io.base);
+  ranges.add64(io.size);
   ranges.add(pci_space_mem32);
   ranges.add64(mmio32.base);
   ranges.add64(mmio32.base);
   ranges.add64(mmio32.size);
-  ranges.add(pci_space_mem64);
+  ranges.add(pci_space_mem64_prefetchable);
   ranges.add64(mmio64.base);
   ranges.add64(mmio64.base);
   ranges.add64(mmio64.size);
@@ -446,6 +490,20 @@ void write_pci_bridge(TreeWriter& tree) {
   tree.cells("reg", reg.values, reg.count);
   tree.cells("ranges", ranges.values, ranges.count);
   tree.empty("dma-coherent");
+  if (input.pci_interrupt_count != 0) {
+    fdt32_t map[max_pci_devices * pci_interrupt_map_entry_cells];
+    size_t cells = 0;
+    for (size_t i = 0; i < input.pci_interrupt_count; ++i) {
+      const GuestPciInterrupt& line = input.pci_interrupts[i];
+      const uint32_t entry[pci_interrupt_map_entry_cells] = {
+          static_cast<uint32_t>(line.slot) << pci_device_shift, 0, 0, line.pin, guest_gic_phandle, 0, 0, gic_spi,
+          line.spi, line.flags};
+      for (uint32_t cell : entry) map[cells++] = cpu_to_fdt32(cell);
+    }
+    tree.u32("#interrupt-cells", 1);
+    tree.cells("interrupt-map-mask", pci_interrupt_map_mask, 4);
+    tree.bytes("interrupt-map", map, cells * sizeof(fdt32_t));
+  }
   tree.end();
 }
 
@@ -463,6 +521,7 @@ bool write_guest_dt(const GuestDtInput& input, void* buffer, size_t capacity, si
   error.message[0] = '\0';
   size = 0;
   if (!check_input(input, error)) return false;
+  if (input.virtual_pci && !check_pci_interrupts(input, error)) return false;
   const Partition& partition = *input.partition;
   // The arm64 boot protocol wants the DTB 8-byte aligned; libfdt wants aligned headers.
   if (buffer == nullptr || reinterpret_cast<uintptr_t>(buffer) % 8 != 0) {
@@ -488,7 +547,7 @@ bool write_guest_dt(const GuestDtInput& input, void* buffer, size_t capacity, si
   for (size_t i = 0; i < partition.platform_device_count; ++i) {
     write_platform_device(tree, partition.platform_devices[i]);
   }
-  if (input.virtual_pci && partition.pci_device_count != 0) write_pci_bridge(tree);
+  if (input.virtual_pci && partition.pci_device_count != 0) write_pci_bridge(tree, input);
   tree.end();
 
   if (!tree.finish()) {

@@ -25,6 +25,14 @@ constexpr uint32_t guest_uart_spi = 1;
 constexpr uint32_t guest_gic_phandle = 1;
 constexpr uint32_t guest_clock_phandle = 2;
 
+// A PCI function's INTx in the guest's `interrupt-map`: (virtual slot, pin) -> SPI.
+struct GuestPciInterrupt {
+  uint8_t slot = 0;    // 1..31: the function is 00:slot.0
+  uint8_t pin = 0;     // 1..4 = INTA..INTD
+  uint32_t spi = 0;    // as DTs number SPIs; the physical line, given to the guest as the same SPI
+  uint32_t flags = 0;  // DT trigger flags: 4 level high (INTx), 1 edge rising
+};
+
 struct GuestDtInput {
   const Partition* partition = nullptr;  // resolved: CPUs, RAM, payload, platform devices
   PayloadPlacement placement;            // guest-physical; initrd_base/initrd_end used with an initrd
@@ -33,6 +41,10 @@ struct GuestDtInput {
   // Describe the virtual PCI host bridge. Only when the hypervisor emulates it (vPCI):
   // a guest must never be told about a device that is not there.
   bool virtual_pci = false;
+  // The INTx lines of the partition's functions (legacy-intx allowed), for the bridge's
+  // interrupt-map; none: no interrupt-map.
+  GuestPciInterrupt pci_interrupts[max_pci_devices];
+  size_t pci_interrupt_count = 0;
 };
 
 struct GuestDtError {

@@ -7,8 +7,9 @@
 //   0x080a_0000 +0xf6_0000    GICv3 redistributors (virtual, 128 KiB per vCPU)
 //   0x0900_0000 +4 KiB        PL011 UART (virtual)
 //   0x1000_0000 +0x2eff_0000  virtual PCI 32-bit memory window
+//   0x3eff_0000 +64 KiB       virtual PCI I/O window (I/O ports 0..0xffff)
 //   0x3f00_0000 +16 MiB       virtual PCI ECAM (bus 0 used; 16 buses reserved)
-//   0x80_0000_0000 +512 GiB   virtual PCI 64-bit memory window
+//   0x80_0000_0000 +512 GiB   virtual PCI 64-bit prefetchable memory window
 // Passed-through platform devices (e.g. the PL031) appear at their host addresses.
 // All of it is reserved in every partition, whatever it uses, so adding a PCI device
 // or a console never moves anything.
@@ -38,10 +39,16 @@ constexpr GuestRegion guest_gic_distributor{"GIC distributor", {0x08000000, 0x10
 constexpr GuestRegion guest_gic_redistributors{"GIC redistributors", {0x080a0000, 0xf60000}};
 constexpr GuestRegion guest_uart{"virtual UART", {0x09000000, 0x1000}};
 constexpr GuestRegion guest_pci_mmio32{"virtual PCI 32-bit window", {0x10000000, 0x2eff0000}};
+constexpr GuestRegion guest_pci_io{"virtual PCI I/O window", {0x3eff0000, 0x10000}};  // port 0 at its base
 constexpr GuestRegion guest_pci_ecam{"virtual PCI ECAM", {0x3f000000, 0x01000000}};
 constexpr GuestRegion guest_pci_mmio64{"virtual PCI 64-bit window", {0x8000000000, 0x8000000000}};
 constexpr GuestRegion fixed_guest_regions[] = {guest_gic_distributor, guest_gic_redistributors, guest_uart,
-                                               guest_pci_mmio32,      guest_pci_ecam,           guest_pci_mmio64};
+                                               guest_pci_mmio32,      guest_pci_io,             guest_pci_ecam,
+                                               guest_pci_mmio64};
+// QEMU virt's arrangement: the I/O window fills the gap between the 32-bit window and the ECAM.
+static_assert(guest_pci_mmio32.range.base + guest_pci_mmio32.range.size == guest_pci_io.range.base &&
+                  guest_pci_io.range.base + guest_pci_io.range.size == guest_pci_ecam.range.base,
+              "the PCI regions are contiguous and disjoint");
 constexpr uint64_t redistributor_stride = 0x20000;  // RD_base + SGI_base frames per vCPU
 
 // Payload placement inside a partition's RAM (guest-physical addresses):

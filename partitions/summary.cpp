@@ -67,7 +67,17 @@ void write_pci(Sink& out, const PciDeviceSelector& selector, bool automatic) {
     format(out, "vendor-device {}:{}", plain_hex(selector.vendor, 4), plain_hex(selector.device, 4));
     if (!selector.has_sbdf) format(out, " instance {}", selector.instance);
   }
-  format(out, " -> guest slot {}{}\n", selector.guest_slot, automatic ? " (automatic)" : "");
+  format(out, " -> vbdf 00:{}.0{}\n", plain_hex(selector.guest_slot, 2), automatic ? " (automatic)" : "");
+}
+
+// Where the partition's BARs go: the virtual host bridge's windows. The BARs themselves
+// (kinds and sizes) come from the hardware: the boot report's `vbdf` lines list them.
+void write_pci_windows(Sink& out) {
+  key(out, "pci windows");
+  format(out, "mem32 {}-{}, mem64 pref {}-{}, io {}-{} (ports 0x0-{}); BARs sized at boot\n",
+         hex(guest_pci_mmio32.range.base), hex(guest_pci_mmio32.range.end() - 1), hex(guest_pci_mmio64.range.base),
+         hex(guest_pci_mmio64.range.end() - 1), hex(guest_pci_io.range.base), hex(guest_pci_io.range.end() - 1),
+         hex(guest_pci_io.range.size - 1));
 }
 
 void write_platform(Sink& out, const PlatformDeviceRef& device) {
@@ -91,6 +101,7 @@ void write_partition(Sink& out, const Partition& partition, DescriptionForm form
     const PciDeviceSelector& selector = partition.pci_devices[d];
     write_pci(out, selector, form == DescriptionForm::source && !selector.slot_given);
   }
+  if (partition.pci_device_count != 0) write_pci_windows(out);
   for (size_t d = 0; d < partition.platform_device_count; ++d) write_platform(out, partition.platform_devices[d]);
   key(out, "legacy-intx");
   format(out, "{}\n", partition.legacy_intx ? "allowed" : "denied");

@@ -14,6 +14,9 @@ constexpr uint64_t memory_window_granularity = 1ull << 20;
 constexpr uint64_t io_window_granularity = 1ull << 12;
 // I/O port 0 looks unassigned to many drivers; like Linux, start I/O at 0x1000.
 constexpr uint64_t io_floor = 0x1000;
+// Stage 2 maps a partition's BARs page by page, so no two functions' memory BARs (ROMs
+// included) may share a 4 KiB page: a smaller one gets a whole page to itself.
+constexpr uint64_t memory_page = 0x1000;
 
 // What one resource (BAR, ROM or bridge window) needs from the window that holds it.
 struct Demand {
@@ -43,8 +46,8 @@ Demand bar_demand(const Bar& bar) {
   d.present = true;
   d.io = bar.kind == BarKind::io;
   d.prefetchable = !d.io && bar.prefetchable;
-  d.size = bar.size;
-  d.alignment = bar.size;
+  d.size = d.io ? bar.size : max(bar.size, memory_page);
+  d.alignment = d.size;
   if (d.io) d.highest = bar.io_16bit ? highest_io_16bit : highest_32bit;
   else d.highest = bar.kind == BarKind::mem64 ? highest_64bit : highest_32bit;
   return d;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches the unmodified Linux guest from Debian (arm64 kernel `Image` and a busybox
-# initramfs with our init) into OUT_DIR. Packages are cached in .cache/guests; nothing
-# binary is committed. Usage: scripts/fetch-guests.sh OUT_DIR
+# initramfs with our init and the kernel's driver modules it loads) into OUT_DIR.
+# Packages are cached in .cache/guests; nothing binary is committed.
+# Usage: scripts/fetch-guests.sh OUT_DIR
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?usage: fetch-guests.sh OUT_DIR}
@@ -28,14 +29,19 @@ fi
 kernel_package=$(cat "$kernel_package_file")
 [ -n "$kernel_package" ] || { echo "fetch-guests: cannot resolve linux-image-arm64" >&2; exit 2; }
 
+# Drivers the acceptance guest loads (tests/guests/linux/init), with their dependencies.
+# Debian builds them as modules; pci-host-generic is built in.
+modules=(e1000e)
+
 kernel_deb=$(fetch "$kernel_package")
 busybox_deb=$(fetch busybox-static:arm64)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*'
+dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$work" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel'
 cp "$work"/boot/vmlinuz-* "$out/linux-Image.new" && mv "$out/linux-Image.new" "$out/linux-Image"
 dpkg-deb --fsys-tarfile "$busybox_deb" | tar -x -C "$work" ./bin/busybox
 python3 "$root/scripts/make_initramfs.py" --busybox "$work/bin/busybox" \
-  --init "$root/tests/guests/linux/init" --output "$out/initramfs.cpio.gz"
+  --init "$root/tests/guests/linux/init" --output "$out/initramfs.cpio.gz" \
+  --modules-dir "$(echo "$work"/lib/modules/*)" "${modules[@]/#/--module=}"
 echo "fetch-guests: $(basename "$kernel_deb") -> $out/linux-Image, initramfs.cpio.gz"

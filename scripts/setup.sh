@@ -11,7 +11,7 @@ arm64_root=$cache/arm64-root
 
 host_packages=(cmake make g++ gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
   qemu-system-arm ipxe-qemu qemu-utils device-tree-compiler libfdt-dev doctest-dev python3 cppcheck clang-tidy
-  u-boot-qemu dosfstools mtools)
+  u-boot-qemu dosfstools mtools gcovr cloc)
 arm64_debs=(libfdt-dev libfdt1)
 
 as_root=()

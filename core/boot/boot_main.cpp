@@ -1,5 +1,6 @@
 // The boot CPU's path from the first C++ instruction to the boot report.
 #include "core/arch/aarch64/firmware.hpp"
+#include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/memory.hpp"
 #include "core/arch/aarch64/pl011.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
@@ -73,10 +74,10 @@ void attach_console(bool dt_ok) {
   log::fact("version {} board {}", version, board::name);
   if (source[0] == 's') {
     log::fact("console {} source {} {}", hex(uart), source, platform.uart.path.text);
-    console_input_intid = platform.uart.has_spi ? 32 + platform.uart.spi : 0;
+    console_input_intid = platform.uart.has_spi ? arch::Intid::from_dt_spi(platform.uart.spi).value() : 0;
   } else {
     log::fact("console {} source {}", hex(uart), source);
-    console_input_intid = 32 + board::default_uart_spi;
+    console_input_intid = arch::Intid::from_dt_spi(board::default_uart_spi).value();
   }
 }
 
@@ -94,7 +95,12 @@ bool map_platform_memory() {
   }
   if (platform.smmu.present) map_device(platform.smmu.registers, "smmu-v3");
   for (size_t i = 0; i < platform.pcie_host_count; ++i) {
-    context.ecam_mapped[i] = map_device(platform.pcie_hosts[i].ecam, "pcie ecam");
+    const PcieHostInfo& host = platform.pcie_hosts[i];
+    context.ecam_mapped[i] = map_device(host.ecam, "pcie ecam");
+    // Its I/O space: partitions reach their functions' I/O BARs through it (vPCI).
+    for (size_t w = 0; w < host.window_count; ++w) {
+      if (host.windows[w].space == PciSpace::io) map_device({host.windows[w].cpu_address, host.windows[w].size}, "pcie io");
+    }
   }
   return ram_mapped;
 }
@@ -198,7 +204,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
     } else {
       log::fact("boot cpu idle: partitions running; console output only");
     }
-    serve_console_input(platform, console, console_input_intid);
+    serve_system_interrupts(platform, console, console_input_intid);
   }
   if (hold) arch::park_forever();
   power_off("done");

@@ -88,7 +88,7 @@ bool build_early_map(uint64_t dtb_address, uint64_t dtb_size, uint64_t uart_base
 
 MmuSettings mmu_settings() {
   // Physical address size from the CPU, capped at the 48 bits our tables produce.
-  uint64_t pa_range = BULKHEAD_READ_SYSREG(id_aa64mmfr0_el1) & 0xf;
+  uint64_t pa_range = arch::sysreg::id_aa64mmfr0_el1::read() & 0xf;
   if (pa_range > 5) pa_range = 5;
   const uint64_t tcr = (64 - PageTable::input_bits)  // T0SZ
                        | (1ull << 8) | (1ull << 10)   // inner/outer write-back walks

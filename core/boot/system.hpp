@@ -33,8 +33,17 @@ bool partitions_running();
 // when it cannot be taken yet (the focused partition's UART is full): offer it again later.
 bool console_input(uint8_t byte);
 
-// An exception taken from a guest (vectors 8-11); false if it is not ours to handle
-// (the caller then reports a crash).
-bool handle_guest_exception(unsigned vector, ExceptionFrame& frame);
+// Interrupts the boot CPU serves for the rest of the system while partitions run (the
+// SMMU's event queue and global errors): which ones (INTIDs of SPIs, routed to the boot
+// CPU), and what one of them does. `poll_ms` non-zero: nothing is wired for some of it,
+// call handle_device_interrupt(0) that often instead.
+struct DeviceInterrupts {
+  static constexpr size_t capacity = 4;
+  uint32_t intids[capacity] = {};
+  size_t count = 0;
+  uint32_t poll_ms = 0;
+};
+DeviceInterrupts device_interrupts();
+void handle_device_interrupt(uint32_t intid);
 
 }  // namespace bulkhead::boot

@@ -108,12 +108,19 @@ void format(Sink& sink, FormatString<std::type_identity_t<Args>...> format, Args
 }
 
 // Collects text in a fixed array; excess is dropped and remembered.
+// At run time only the text and its NUL are ever written: a log line's buffer costs
+// nothing to set up beyond that. A constant-initialised one (a member of a constinit
+// object) is zeroed whole, as constant initialisation must leave no byte indeterminate.
 template <size_t Capacity>
-// Only the text and its NUL are ever written: a log line's buffer costs nothing to set
-// up beyond that.
 class FixedBuffer final : public Sink {
  public:
-  constexpr FixedBuffer() { data_[0] = '\0'; }
+  constexpr FixedBuffer() {
+    if (std::is_constant_evaluated()) {
+      for (char& c : data_) c = '\0';
+    } else {
+      data_[0] = '\0';
+    }
+  }
   void write(const char* text, size_t length) override {
     const size_t room = Capacity - 1 - used_;
     if (length > room) {

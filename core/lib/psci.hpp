@@ -32,6 +32,14 @@ constexpr uint32_t smccc_arch_soc_id = 0x80000002;
 constexpr uint32_t smccc_arch_workaround_1 = 0x80008000;
 constexpr uint32_t smccc_fast_call = 0x80000000;  // function ID bit 31
 constexpr uint32_t smccc_64 = 0x40000000;         // function ID bit 30: SMC64/HVC64 convention
+// Function ID bits 29:24: the owning entity. Only the Arm architecture calls (SMCCC) and
+// the standard secure service calls (PSCI) are answered; every other owner's calls are
+// unknown functions.
+constexpr unsigned smccc_owner_shift = 24;
+constexpr uint32_t smccc_owner_mask = 0x3f;
+constexpr uint32_t smccc_owner_arm_architecture = 0;
+constexpr uint32_t smccc_owner_standard_secure = 4;
+constexpr uint32_t smccc_owner(uint32_t function_id) { return (function_id >> smccc_owner_shift) & smccc_owner_mask; }
 
 // AFFINITY_INFO results.
 constexpr int64_t affinity_on = 0;

@@ -10,7 +10,10 @@ constexpr uint64_t access_flag = 1ull << 10;
 constexpr uint64_t inner_shareable = 3ull << 8;
 constexpr uint64_t ap_read_only = 1ull << 7;   // AP[2]
 constexpr uint64_t ap_res1_el2 = 1ull << 6;    // AP[1] is RES1 in the EL2 regime
-constexpr uint64_t execute_never = 1ull << 54;
+constexpr uint64_t ap_unprivileged = 1ull << 6;  // AP[1] in a two-privilege regime: EL0 may access
+constexpr uint64_t not_global = 1ull << 11;
+constexpr uint64_t privileged_execute_never = 1ull << 53;
+constexpr uint64_t execute_never = 1ull << 54;  // XN; UXN in a two-privilege regime
 
 constexpr unsigned level_shift(unsigned level) { return 39 - 9 * level; }
 constexpr uint64_t level_size(unsigned level) { return 1ull << level_shift(level); }
@@ -50,6 +53,10 @@ uint64_t PageTable::leaf_attributes(MapAttributes attributes, Regime regime) {
   if (regime == Regime::stage2) {
     bits |= stage2_memory_attribute(attributes.type) << 2 | s2ap_read;
     if (attributes.writable) bits |= s2ap_write;
+  } else if (regime == Regime::smmu_stage1) {
+    bits |= ap_unprivileged | not_global | (static_cast<uint64_t>(attributes.type) << 2);
+    if (!attributes.writable) bits |= ap_read_only;
+    if (!attributes.executable || !normal) bits |= privileged_execute_never;
   } else {
     bits |= ap_res1_el2 | (static_cast<uint64_t>(attributes.type) << 2);
     if (!attributes.writable) bits |= ap_read_only;
@@ -132,6 +139,37 @@ MapResult PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uin
     size -= chunk;
   }
   return MapResult::ok;
+}
+
+MapResult PageTable::unmap(uint64_t virtual_address, uint64_t size) {
+  constexpr uint64_t limit = 1ull << input_bits;
+  if ((virtual_address | size) & (page_size - 1)) return MapResult::misaligned;
+  if (virtual_address >= limit || size > limit - virtual_address) return MapResult::misaligned;
+  if (size == 0 || root_ == 0) return MapResult::ok;
+  uint64_t* top = pool_.pointer(root_);
+  if (!unmap_level(top, 0, virtual_address, size, false)) return MapResult::conflict;
+  unmap_level(top, 0, virtual_address, size, true);
+  return MapResult::ok;
+}
+
+bool PageTable::unmap_level(uint64_t* table, unsigned level, uint64_t va, uint64_t size, bool clear) {
+  while (size > 0) {
+    const uint64_t block = level_size(level);
+    const uint64_t chunk_end = (va | (block - 1)) + 1;
+    const uint64_t chunk = size < chunk_end - va ? size : chunk_end - va;
+    uint64_t& entry = table[index_at(va, level)];
+    if ((entry & descriptor_valid) != 0) {
+      if (is_leaf(entry, level)) {
+        if (chunk != block) return false;  // a block only partly in the range
+        if (clear) entry = 0;
+      } else if (!unmap_level(pool_.pointer(entry & address_mask), level + 1, va, chunk, clear)) {
+        return false;
+      }
+    }
+    va += chunk;
+    size -= chunk;
+  }
+  return true;
 }
 
 PageTable::Translation PageTable::translate(uint64_t virtual_address) const {

@@ -35,8 +35,11 @@ struct MapAttributes {
 
 // Which translation the tables serve. The table format is the same; leaf attributes
 // differ: EL2 stage 1 indexes MAIR_EL2 and has a single privilege level, stage 2 encodes
-// the memory type directly (MemAttr) and grants guest read/write (S2AP).
-enum class Regime : uint8_t { el2_stage1, stage2 };
+// the memory type directly (MemAttr) and grants guest read/write (S2AP). An SMMU stage-1
+// context (a device's DMA) indexes the MAIR its context descriptor carries (mair_value),
+// grants access to unprivileged transactions (AP[1], as PCIe requests are) and tags
+// entries with the context's ASID (nG).
+enum class Regime : uint8_t { el2_stage1, stage2, smmu_stage1 };
 
 enum class MapResult : uint8_t { ok, out_of_pages, conflict, misaligned };
 const char* map_result_name(MapResult result);
@@ -47,6 +50,8 @@ class PageTable {
   static constexpr unsigned input_bits = 48;
 
   constexpr explicit PageTable(PagePool& pool, Regime regime = Regime::el2_stage1) : pool_(pool), regime_(regime) {}
+  // Resumes tables an earlier PageTable built (its root()) in the same pool and regime.
+  constexpr PageTable(PagePool& pool, Regime regime, uint64_t root) : pool_(pool), regime_(regime), root_(root) {}
   // Allocates the level-0 table. Returns false when the pool is empty.
   bool initialise();
   uint64_t root() const { return root_; }
@@ -54,6 +59,12 @@ class PageTable {
   // Identity-or-not mapping of [virtual, virtual+size) to physical, with the largest
   // blocks that alignment allows. Page-aligned arguments required.
   MapResult map(uint64_t virtual_address, uint64_t physical_address, uint64_t size, MapAttributes attributes);
+
+  // Removes every mapping in [virtual, virtual+size) (page-aligned). Whole blocks and
+  // pages only: a block the range covers in part is `conflict`, and then nothing was
+  // removed. Unmapped addresses are fine. Tables stay allocated (the pool is static).
+  // The caller invalidates TLBs afterwards (break-before-make: entries are invalid first).
+  MapResult unmap(uint64_t virtual_address, uint64_t size);
 
   struct Translation {
     bool mapped = false;
@@ -67,6 +78,8 @@ class PageTable {
 
  private:
   MapResult map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, uint64_t leaf_bits);
+  // `clear` false: only checks that no block is covered in part.
+  bool unmap_level(uint64_t* table, unsigned level, uint64_t va, uint64_t size, bool clear);
 
   PagePool& pool_;
   Regime regime_;

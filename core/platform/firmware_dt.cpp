@@ -174,7 +174,9 @@ bool Reader::read_smmu() {
   return true;
 }
 
-// libfdt follows an alias with strlen(): make sure the alias value is a string first.
+// libfdt follows an alias with strlen(): make sure the alias value is a string first. It
+// also resolves the value as a path again, so a value that is another alias would recurse
+// without bound (libfdt before 1.7.1): only a full path is taken.
 bool Reader::check_alias(const char* path, size_t length) {
   size_t alias_length = 0;
   while (alias_length < length && path[alias_length] != '/') ++alias_length;
@@ -182,8 +184,12 @@ bool Reader::check_alias(const char* path, size_t length) {
   if (aliases < 0) return true;
   const IndexedProperty alias = index_.property(aliases, path, alias_length);
   const auto* value = static_cast<const char*>(alias.value);
-  if (value == nullptr || (alias.length > 0 && value[alias.length - 1] == '\0')) return true;
-  return fail("/aliases: {}: not a NUL-terminated string", Text{path, alias_length});
+  if (value == nullptr) return true;
+  if (alias.length == 0 || value[alias.length - 1] != '\0') {
+    return fail("/aliases: {}: not a NUL-terminated string", Text{path, alias_length});
+  }
+  if (value[0] != '/') return fail("/aliases: {}: \"{}\" is not a full path", Text{path, alias_length}, value);
+  return true;
 }
 
 bool Reader::read_chosen() {

@@ -59,6 +59,11 @@ struct SmmuV3Info {
   AddressRange registers;
   uint32_t phandle = 0;
   NodePath path;
+  // Its wired interrupts (GIC SPI numbers, INTID - 32) by `interrupt-names`, when given.
+  bool has_event_spi = false;   // "eventq": new event records
+  uint32_t event_spi = 0;
+  bool has_gerror_spi = false;  // "gerror": global errors
+  uint32_t gerror_spi = 0;
 };
 
 enum class PciSpace : uint8_t { io, mem32, mem64 };

@@ -84,6 +84,10 @@ bool PartitionPsci::entry_valid(uint64_t entry) const {
 
 Result PartitionPsci::handle(uint32_t vcpu, uint32_t function_id, uint64_t x1, uint64_t x2, uint64_t x3) {
   Result result;
+  if (!answers(function_id)) {
+    result.x0 = psci::not_supported;
+    return result;
+  }
   if ((function_id & psci::smccc_64) == 0) {
     // SMC32/HVC32 convention: arguments are W1..W3, the upper halves are ignored.
     x1 &= 0xffffffff;

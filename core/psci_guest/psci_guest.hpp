@@ -20,6 +20,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/psci.hpp"
+
 namespace bulkhead::psci_guest {
 
 constexpr size_t max_vcpus = 16;
@@ -102,5 +104,12 @@ class PartitionPsci {
 
 // True for the function IDs handle() implements (what PSCI_FEATURES reports as 0).
 bool implemented(uint32_t function_id);
+// Whether handle() looks at a call at all: only the Arm architecture (SMCCC) and standard
+// secure service (PSCI) owners are answered; any other call is NOT_SUPPORTED at once,
+// without a Result (the fast path for hypercalls nobody implements).
+constexpr bool answers(uint32_t function_id) {
+  const uint32_t owner = psci::smccc_owner(function_id);
+  return owner == psci::smccc_owner_arm_architecture || owner == psci::smccc_owner_standard_secure;
+}
 
 }  // namespace bulkhead::psci_guest

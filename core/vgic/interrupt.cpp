@@ -21,21 +21,6 @@ void Events::add(HardwareRequest request, uint8_t vcpu, uint16_t physical_intid)
   hardware[hardware_count++] = {request, vcpu, physical_intid};
 }
 
-bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index) {
-  if (offset >= igroupr_offset && offset < ipriorityr_offset) {
-    // Seven consecutive 128-byte blocks, in BitRegister order.
-    which = static_cast<BitRegister>((offset - igroupr_offset) / 0x80);
-    register_index = static_cast<uint32_t>((offset % 0x80) / 4);
-    return true;
-  }
-  if (offset >= igrpmodr_offset && offset < igrpmodr_offset + 0x80) {
-    which = BitRegister::group_modifier;
-    register_index = static_cast<uint32_t>((offset - igrpmodr_offset) / 4);
-    return true;
-  }
-  return false;
-}
-
 bool read_bit(const InterruptState& irq, BitRegister which) {
   switch (which) {
     case BitRegister::group: return irq.group1;

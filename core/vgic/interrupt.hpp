@@ -6,13 +6,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/arch/aarch64/gic_registers.hpp"
+#include "core/arch/aarch64/intid.hpp"
+
 namespace bulkhead::vgic {
 
-constexpr uint32_t sgi_count = 16;
-constexpr uint32_t private_interrupt_count = 32;  // SGIs 0-15 + PPIs 16-31, banked per vCPU
-constexpr uint32_t first_spi = 32;
-constexpr uint32_t last_spi = 1019;
-constexpr uint32_t spurious_intid = 1023;
+constexpr uint32_t sgi_count = arch::Intid::sgi_count;
+constexpr uint32_t private_interrupt_count = arch::Intid::private_count;  // SGIs + PPIs, banked per vCPU
+constexpr uint32_t first_spi = arch::Intid::first_spi;
+constexpr uint32_t last_spi = arch::Intid::last_spi;
+constexpr uint32_t spurious_intid = arch::Intid::spurious_value;
 constexpr uint8_t max_vcpus = 16;
 constexpr size_t max_owned_spis = 64;  // per partition: platform devices, INTx and virtual devices
 
@@ -20,8 +23,7 @@ constexpr size_t max_owned_spis = 64;  // per partition: platform devices, INTx 
 // (Arm's JEP106 code, as KVM does for its emulated GIC) with product 0x42 ('B'). PIDR2 0x3b:
 // ArchRev 3 (GICv3), JEDEC-assigned, DES_1 = Arm.
 constexpr uint32_t gic_iidr = (0x42u << 24) | 0x43b;
-constexpr uint32_t gic_pidr2 = 0x3b;
-constexpr uint64_t pidr2_offset = 0xffe8;
+constexpr uint32_t gic_pidr2 = arch::gic_id::pidr2_arch_gicv3;
 
 // Outcome of one guest access. `unhandled` means the offset or width is not one the model
 // implements: the access was treated as RAZ/WI and the caller may log it (once).
@@ -49,6 +51,8 @@ struct HardwareEvent {
 // per interrupt per access, and one access touches at most 32 interrupts.
 struct Events {
   static constexpr size_t capacity = 32;
+  // Only the first hardware_count are meaningful. Exits use per-CPU Events (cleared with
+  // clear(), not constructed), so they do not pay for initialising the array.
   HardwareEvent hardware[capacity] = {};
   uint8_t hardware_count = 0;
   bool hardware_overflow = false;  // never expected; the target should log it
@@ -57,6 +61,11 @@ struct Events {
   uint32_t kick_vcpus = 0;
 
   void add(HardwareRequest request, uint8_t vcpu, uint16_t physical_intid);
+  void clear() {
+    hardware_count = 0;
+    hardware_overflow = false;
+    kick_vcpus = 0;
+  }
   void kick(uint8_t vcpu) {
     if (vcpu < max_vcpus) kick_vcpus |= uint32_t{1} << vcpu;
   }
@@ -98,21 +107,35 @@ enum class BitRegister : uint8_t {
   group_modifier,  // IGRPMODR: RAZ/WI with a single security state (GICD_CTLR.DS == 1)
 };
 
-// Register offset bases, identical in the distributor and the SGI_base frame.
-constexpr uint64_t igroupr_offset = 0x0080;
-constexpr uint64_t isenabler_offset = 0x0100;
-constexpr uint64_t icenabler_offset = 0x0180;
-constexpr uint64_t ispendr_offset = 0x0200;
-constexpr uint64_t icpendr_offset = 0x0280;
-constexpr uint64_t isactiver_offset = 0x0300;
-constexpr uint64_t icactiver_offset = 0x0380;
-constexpr uint64_t ipriorityr_offset = 0x0400;
-constexpr uint64_t icfgr_offset = 0x0c00;
-constexpr uint64_t igrpmodr_offset = 0x0d00;
-constexpr uint64_t nsacr_offset = 0x0e00;
+// Register offsets and fields: core/arch/aarch64/gic_registers.hpp, shared with the
+// physical GIC driver.
+namespace gic_bank = arch::gic_bank;
+namespace gic_id = arch::gic_id;
+namespace gicd = arch::gicd;
+namespace gicr = arch::gicr;
 
 // Which bitmap register an offset in [0x080, 0x400) or [0xd00, 0xd80) names; false otherwise.
-bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index);
+// Inline: it is on the path of every trapped GIC register access.
+inline bool bit_register_at(uint64_t offset, BitRegister& which, uint32_t& register_index) {
+  if (offset >= gic_bank::igroupr && offset < gic_bank::ipriorityr) {
+    // Seven consecutive 128-byte blocks, in BitRegister order.
+    which = static_cast<BitRegister>((offset - gic_bank::igroupr) / gic_bank::bitmap_block);
+    register_index = static_cast<uint32_t>((offset % gic_bank::bitmap_block) / 4);
+    return true;
+  }
+  if (offset >= gic_bank::igrpmodr && offset < gic_bank::igrpmodr + gic_bank::bitmap_block) {
+    which = BitRegister::group_modifier;
+    register_index = static_cast<uint32_t>((offset - gic_bank::igrpmodr) / 4);
+    return true;
+  }
+  return false;
+}
+
+// An access the GIC register models take: 1, 2, 4 or 8 bytes, naturally aligned, inside
+// a frame of `frame_size` bytes. Masks, not division: on every trapped access.
+constexpr bool valid_access(uint64_t offset, unsigned width, uint64_t frame_size) {
+  return width != 0 && width <= 8 && (width & (width - 1)) == 0 && (offset & (width - 1)) == 0 && offset < frame_size;
+}
 
 bool read_bit(const InterruptState& irq, BitRegister which);
 // Applies one bit of a guest write; `bit` is the written value (set/clear registers act

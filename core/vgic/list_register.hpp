@@ -1,8 +1,10 @@
-// ICH_LR<n>_EL2, ICH_HCR_EL2 and ICH_MISR_EL2 bit layouts (GICv3 architecture), as pure
-// functions so the host tests check them and the target only moves the values.
+// ICH_LR<n>_EL2 bit layout (GICv3 architecture), as pure functions so the host tests
+// check them and the target only moves the values.
 #pragma once
 
 #include <cstdint>
+
+#include "core/arch/aarch64/gic_registers.hpp"
 
 namespace bulkhead::vgic {
 
@@ -33,6 +35,7 @@ constexpr unsigned priority_shift = 48;
 constexpr uint64_t group1 = uint64_t{1} << 60;
 constexpr uint64_t hardware = uint64_t{1} << 61;
 constexpr unsigned state_shift = 62;
+constexpr uint64_t state_mask = uint64_t{3} << state_shift;
 }  // namespace ich_lr
 
 constexpr uint64_t encode_list_register(const ListRegister& lr) {
@@ -47,6 +50,8 @@ constexpr uint64_t encode_list_register(const ListRegister& lr) {
   value |= uint64_t{static_cast<uint8_t>(lr.state)} << ich_lr::state_shift;
   return value;
 }
+
+constexpr LrState list_register_state(uint64_t value) { return static_cast<LrState>(value >> ich_lr::state_shift); }
 
 constexpr ListRegister decode_list_register(uint64_t value) {
   ListRegister lr;
@@ -63,25 +68,10 @@ constexpr ListRegister decode_list_register(uint64_t value) {
   return lr;
 }
 
-// ICH_HCR_EL2 bits the target sets; the queue asks for UIE/NPIE when it could not place
-// everything.
-namespace ich_hcr {
-constexpr uint64_t en = 1u << 0;      // virtual CPU interface enabled
-constexpr uint64_t uie = 1u << 1;     // maintenance interrupt when at most one LR is valid
-constexpr uint64_t lrenpie = 1u << 2;  // ... when EOIcount is non-zero
-constexpr uint64_t npie = 1u << 3;    // ... when no LR is in the pending state
-}  // namespace ich_hcr
-
-// ICH_MISR_EL2: why the maintenance interrupt fired.
-namespace ich_misr {
-constexpr uint64_t eoi = 1u << 0;
-constexpr uint64_t underflow = 1u << 1;
-constexpr uint64_t lr_entry_not_present = 1u << 2;
-constexpr uint64_t no_pending = 1u << 3;
-}  // namespace ich_misr
-
-// ICH_VTR_EL2: ListRegs [4:0] = LR count - 1; PRIbits [31:29] = priority bits - 1.
-constexpr unsigned list_register_count(uint64_t ich_vtr) { return static_cast<unsigned>(ich_vtr & 0x1f) + 1; }
-constexpr unsigned priority_bits(uint64_t ich_vtr) { return static_cast<unsigned>((ich_vtr >> 29) & 7) + 1; }
+// ICH_HCR/MISR/VTR fields are named in core/arch/aarch64/gic_registers.hpp.
+namespace ich_hcr = arch::ich_hcr;
+namespace ich_misr = arch::ich_misr;
+constexpr unsigned list_register_count(uint64_t ich_vtr) { return arch::ich_vtr::list_register_count(ich_vtr); }
+constexpr unsigned priority_bits(uint64_t ich_vtr) { return arch::ich_vtr::priority_bits(ich_vtr); }
 
 }  // namespace bulkhead::vgic

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "core/arch/aarch64/gic_registers.hpp"
+
 namespace bulkhead::vgic {
 
 struct SgiTargets {
@@ -15,15 +17,7 @@ struct SgiTargets {
   uint32_t vcpus = 0;  // bit n: vCPU n
 };
 
-namespace icc_sgi1r {
-constexpr uint64_t target_list_mask = 0xffff;
-constexpr unsigned aff1_shift = 16;
-constexpr unsigned intid_shift = 24;
-constexpr unsigned aff2_shift = 32;
-constexpr uint64_t irm = uint64_t{1} << 40;
-constexpr unsigned rs_shift = 44;
-constexpr unsigned aff3_shift = 48;
-}  // namespace icc_sgi1r
+namespace icc_sgi1r = arch::icc_sgi1r;
 
 // IRM = 1: every vCPU of the partition except `self`.
 constexpr SgiTargets decode_sgi1r(uint64_t value, uint8_t self, uint8_t vcpu_count) {

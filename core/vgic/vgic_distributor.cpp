@@ -19,9 +19,9 @@ const char* config_error_name(ConfigError error) {
 namespace {
 constexpr uint64_t irouter_first = gicd::irouter + uint64_t{8} * first_spi;
 constexpr uint64_t irouter_end = gicd::irouter + uint64_t{8} * (last_spi + 1);
-constexpr uint64_t id_registers_first = 0xffd0;
+constexpr uint64_t id_registers_first = gic_id::first;
 // GICD_TYPER fields.
-constexpr uint32_t typer_idbits = (10u - 1) << 19;  // INTIDs below 1024: no LPIs
+constexpr uint32_t typer_idbits = (10u - 1) << gicd::typer_idbits_shift;  // INTIDs below 1024: no LPIs
 }  // namespace
 
 ConfigError VirtualDistributor::configure(const DistributorConfig& config) {
@@ -91,13 +91,13 @@ uint32_t VirtualDistributor::typer() const {
   // ITLinesNumber: SPIs up to 32 * (N + 1) - 1 cover the highest owned one; 0 = no SPIs.
   const uint32_t it_lines = highest_spi_ / 32;
   const uint32_t cpu_number = (vcpu_count_ > 8 ? 8u : vcpu_count_) - 1u;
-  return it_lines | (cpu_number << 5) | typer_idbits;
+  return it_lines | (cpu_number << gicd::typer_cpu_number_shift) | typer_idbits;
 }
 
 uint8_t VirtualDistributor::vcpu_of_router(uint64_t router) const {
   if ((router & gicd::irouter_irm) != 0) return 0;
-  const uint64_t upper_affinity = router & 0xff0000ff00ull;  // Aff3, Aff2, Aff1
-  const uint64_t aff0 = router & 0xff;
+  const uint64_t upper_affinity = router & gicd::irouter_upper_affinity;
+  const uint64_t aff0 = router & gicd::irouter_aff0;
   if (upper_affinity != 0 || aff0 >= vcpu_count_) return no_vcpu;
   return static_cast<uint8_t>(aff0);
 }
@@ -113,34 +113,19 @@ void VirtualDistributor::write_router(InterruptState& irq, uint64_t router, Even
   if (irq.hardware && target != no_vcpu) events.add(HardwareRequest::route, target, irq.physical_intid);
 }
 
-AccessResult VirtualDistributor::read(uint64_t offset, unsigned width, uint64_t& value) const {
+inline AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& value) const {
   value = 0;
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
-  if (offset >= irouter_first && offset < irouter_end) {
-    if (width != 8 && width != 4) return AccessResult::unhandled;
-    const InterruptState* irq = spi(static_cast<uint32_t>((offset - gicd::irouter) / 8));
-    if (irq == nullptr) return AccessResult::handled;
-    value = width == 8 ? irq->router : (offset % 8 == 0 ? irq->router & 0xffffffff : irq->router >> 32);
-    return AccessResult::handled;
-  }
-  if (width == 1) {
-    if (offset >= ipriorityr_offset && offset < gicd::itargetsr) {
-      const InterruptState* irq = spi(static_cast<uint32_t>(offset - ipriorityr_offset));
-      if (irq != nullptr) value = irq->priority;
-      return AccessResult::handled;
+  // The control and identification block first: the registers guests read most often.
+  if (offset < gic_bank::igroupr) {
+    switch (offset) {
+      case gicd::ctlr: value = ctlr_ | gicd::ctlr_are | gicd::ctlr_ds; return AccessResult::handled;
+      case gicd::typer: value = typer(); return AccessResult::handled;
+      case gicd::iidr: value = gic_iidr; return AccessResult::handled;
+      case gicd::typer2:
+      case gicd::statusr: return AccessResult::handled;
+      default: return AccessResult::unhandled;
     }
-    if (offset >= gicd::itargetsr && offset < icfgr_offset) return AccessResult::handled;  // RES0 with ARE
-    return AccessResult::unhandled;
   }
-  if (width != 4) return AccessResult::unhandled;
-  uint32_t word = 0;
-  const AccessResult result = read_word(offset, word);
-  value = word;
-  return result;
-}
-
-AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& value) const {
-  value = 0;
   BitRegister which{};
   uint32_t index = 0;
   if (bit_register_at(offset, which, index)) {
@@ -150,40 +135,68 @@ AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& value) con
     }
     return AccessResult::handled;
   }
-  if (offset >= ipriorityr_offset && offset < gicd::itargetsr) {
+  if (offset >= gic_bank::ipriorityr && offset < gicd::itargetsr) {
     for (uint32_t byte = 0; byte < 4; ++byte) {
-      const InterruptState* irq = spi(static_cast<uint32_t>(offset - ipriorityr_offset) + byte);
+      const InterruptState* irq = spi(static_cast<uint32_t>(offset - gic_bank::ipriorityr) + byte);
       if (irq != nullptr) value |= uint32_t{irq->priority} << (8 * byte);
     }
     return AccessResult::handled;
   }
-  if (offset >= icfgr_offset && offset < igrpmodr_offset) {
-    const uint32_t first = static_cast<uint32_t>(offset - icfgr_offset) * 4;  // 16 interrupts per word
+  if (offset >= gic_bank::icfgr && offset < gic_bank::igrpmodr) {
+    const uint32_t first = static_cast<uint32_t>(offset - gic_bank::icfgr) * 4;  // 16 interrupts per word
     for (uint32_t field = 0; field < 16; ++field) {
       const InterruptState* irq = spi(first + field);
       if (irq != nullptr) value |= read_config(*irq) << (2 * field);
     }
     return AccessResult::handled;
   }
-  switch (offset) {
-    case gicd::ctlr: value = ctlr_ | gicd::ctlr_are | gicd::ctlr_ds; return AccessResult::handled;
-    case gicd::typer: value = typer(); return AccessResult::handled;
-    case gicd::iidr: value = gic_iidr; return AccessResult::handled;
-    case gicd::typer2:
-    case gicd::statusr: return AccessResult::handled;
-    case gicd::pidr2: value = gic_pidr2; return AccessResult::handled;
-    default: break;
+  if (offset == gicd::pidr2) {
+    value = gic_pidr2;
+    return AccessResult::handled;
   }
   // RAZ by the architecture with affinity routing and a single security state.
-  if (offset >= gicd::itargetsr && offset < icfgr_offset) return AccessResult::handled;
-  if (offset >= nsacr_offset && offset < nsacr_offset + 0x100) return AccessResult::handled;
+  if (offset >= gicd::itargetsr && offset < gic_bank::icfgr) return AccessResult::handled;
+  if (offset >= gic_bank::nsacr && offset < gic_bank::nsacr + 0x100) return AccessResult::handled;
   if (offset == gicd::sgir || (offset >= gicd::cpendsgir && offset < gicd::spendsgir + 0x10)) return AccessResult::handled;
   if (offset >= id_registers_first) return AccessResult::handled;  // other ID registers read as zero
   return AccessResult::unhandled;
 }
 
+AccessResult VirtualDistributor::read(uint64_t offset, unsigned width, uint64_t& value) const {
+  value = 0;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
+  if (width == 4 && offset < irouter_first) {
+    uint32_t word = 0;
+    const AccessResult result = read_word(offset, word);
+    value = word;
+    return result;
+  }
+  if (offset >= irouter_first && offset < irouter_end) {
+    if (width != 8 && width != 4) return AccessResult::unhandled;
+    const InterruptState* irq = spi(static_cast<uint32_t>((offset - gicd::irouter) / 8));
+    if (irq == nullptr) return AccessResult::handled;
+    value = width == 8 ? irq->router : (offset % 8 == 0 ? irq->router & 0xffffffff : irq->router >> 32);
+    return AccessResult::handled;
+  }
+  if (width == 1) {
+    if (offset >= gic_bank::ipriorityr && offset < gicd::itargetsr) {
+      const InterruptState* irq = spi(static_cast<uint32_t>(offset - gic_bank::ipriorityr));
+      if (irq != nullptr) value = irq->priority;
+      return AccessResult::handled;
+    }
+    if (offset >= gicd::itargetsr && offset < gic_bank::icfgr) return AccessResult::handled;  // RES0 with ARE
+    return AccessResult::unhandled;
+  }
+  if (width != 4) return AccessResult::unhandled;
+  uint32_t word = 0;
+  const AccessResult result = read_word(offset, word);
+  value = word;
+  return result;
+}
+
+
 AccessResult VirtualDistributor::write(uint64_t offset, unsigned width, uint64_t value, Events& events) {
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
   if (offset >= irouter_first && offset < irouter_end) {
     if (width != 8 && width != 4) return AccessResult::unhandled;
     InterruptState* irq = spi(static_cast<uint32_t>((offset - gicd::irouter) / 8));
@@ -197,12 +210,12 @@ AccessResult VirtualDistributor::write(uint64_t offset, unsigned width, uint64_t
     return AccessResult::handled;
   }
   if (width == 1) {
-    if (offset >= ipriorityr_offset && offset < gicd::itargetsr) {
-      InterruptState* irq = spi(static_cast<uint32_t>(offset - ipriorityr_offset));
+    if (offset >= gic_bank::ipriorityr && offset < gicd::itargetsr) {
+      InterruptState* irq = spi(static_cast<uint32_t>(offset - gic_bank::ipriorityr));
       if (irq != nullptr) write_priority(*irq, static_cast<uint8_t>(value), priority_mask_, events);
       return AccessResult::handled;
     }
-    if (offset >= gicd::itargetsr && offset < icfgr_offset) return AccessResult::handled;
+    if (offset >= gicd::itargetsr && offset < gic_bank::icfgr) return AccessResult::handled;
     return AccessResult::unhandled;
   }
   if (width != 4) return AccessResult::unhandled;
@@ -219,15 +232,15 @@ AccessResult VirtualDistributor::write_word(uint64_t offset, uint32_t value, Eve
     }
     return AccessResult::handled;
   }
-  if (offset >= ipriorityr_offset && offset < gicd::itargetsr) {
+  if (offset >= gic_bank::ipriorityr && offset < gicd::itargetsr) {
     for (uint32_t byte = 0; byte < 4; ++byte) {
-      InterruptState* irq = spi(static_cast<uint32_t>(offset - ipriorityr_offset) + byte);
+      InterruptState* irq = spi(static_cast<uint32_t>(offset - gic_bank::ipriorityr) + byte);
       if (irq != nullptr) write_priority(*irq, static_cast<uint8_t>(value >> (8 * byte)), priority_mask_, events);
     }
     return AccessResult::handled;
   }
-  if (offset >= icfgr_offset && offset < igrpmodr_offset) {
-    const uint32_t first = static_cast<uint32_t>(offset - icfgr_offset) * 4;
+  if (offset >= gic_bank::icfgr && offset < gic_bank::igrpmodr) {
+    const uint32_t first = static_cast<uint32_t>(offset - gic_bank::icfgr) * 4;
     for (uint32_t field = 0; field < 16; ++field) {
       InterruptState* irq = spi(first + field);
       if (irq != nullptr) write_config(*irq, (value >> (2 * field)) & 3u, events);
@@ -247,8 +260,8 @@ AccessResult VirtualDistributor::write_word(uint64_t offset, uint32_t value, Eve
   if (offset == gicd::typer || offset == gicd::iidr || offset == gicd::typer2 || offset == gicd::statusr) {
     return AccessResult::handled;
   }
-  if (offset >= gicd::itargetsr && offset < icfgr_offset) return AccessResult::handled;
-  if (offset >= nsacr_offset && offset < nsacr_offset + 0x100) return AccessResult::handled;
+  if (offset >= gicd::itargetsr && offset < gic_bank::icfgr) return AccessResult::handled;
+  if (offset >= gic_bank::nsacr && offset < gic_bank::nsacr + 0x100) return AccessResult::handled;
   if (offset == gicd::sgir || (offset >= gicd::cpendsgir && offset < gicd::spendsgir + 0x10)) return AccessResult::handled;
   if (offset >= id_registers_first) return AccessResult::handled;
   return AccessResult::unhandled;

@@ -32,33 +32,10 @@ struct DistributorConfig {
 enum class ConfigError : uint8_t { none, bad_vcpu_count, bad_priority_bits, too_many_spis, spi_out_of_range, duplicate_spi };
 const char* config_error_name(ConfigError error);
 
-// Register offsets (GICv3 architecture, IHI 0069).
-namespace gicd {
-constexpr uint64_t ctlr = 0x0000;
-constexpr uint64_t typer = 0x0004;
-constexpr uint64_t iidr = 0x0008;
-constexpr uint64_t typer2 = 0x000c;
-constexpr uint64_t statusr = 0x0010;
-constexpr uint64_t itargetsr = 0x0800;  // RES0 with affinity routing
-constexpr uint64_t sgir = 0x0f00;       // WI with affinity routing
-constexpr uint64_t cpendsgir = 0x0f10;  // RAZ/WI with affinity routing
-constexpr uint64_t spendsgir = 0x0f20;
-constexpr uint64_t irouter = 0x6000;  // + 8 * INTID, INTIDs 32..1019
-constexpr uint64_t pidr2 = pidr2_offset;
-
-constexpr uint32_t ctlr_enable_grp0 = 1u << 0;
-constexpr uint32_t ctlr_enable_grp1 = 1u << 1;
-constexpr uint32_t ctlr_are = 1u << 4;
-constexpr uint32_t ctlr_ds = 1u << 6;
-
-constexpr uint64_t irouter_irm = uint64_t{1} << 31;
-// Aff3 [39:32], IRM [31], Aff2 [23:16], Aff1 [15:8], Aff0 [7:0]; the rest is RES0.
-constexpr uint64_t irouter_writable = 0xff80ffffffull;
-}  // namespace gicd
 
 class VirtualDistributor {
  public:
-  static constexpr uint64_t frame_size = 0x10000;
+  static constexpr uint64_t frame_size = gicd::frame_size;
 
   // Takes the partition's SPIs and resets. On error the distributor owns nothing.
   ConfigError configure(const DistributorConfig& config);
@@ -92,7 +69,7 @@ class VirtualDistributor {
 
  private:
   size_t slot_of(uint32_t intid) const;  // max_owned_spis when not owned
-  AccessResult read_word(uint64_t offset, uint32_t& value) const;
+  [[gnu::always_inline]] inline AccessResult read_word(uint64_t offset, uint32_t& value) const;
   AccessResult write_word(uint64_t offset, uint32_t value, Events& events);
   void write_router(InterruptState& irq, uint64_t router, Events& events);
 

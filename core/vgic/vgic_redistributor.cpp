@@ -5,8 +5,8 @@
 namespace bulkhead::vgic {
 
 namespace {
-constexpr uint64_t id_registers_first = 0xffd0;
-constexpr uint64_t sgi_priority_end = gicr::sgi_base + ipriorityr_offset + private_interrupt_count;
+constexpr uint64_t id_registers_first = gic_id::first;
+constexpr uint64_t sgi_priority_end = gicr::sgi_base + gic_bank::ipriorityr + private_interrupt_count;
 }  // namespace
 
 void VirtualRedistributor::configure(const VirtualDistributor& distributor, uint8_t vcpu, uint32_t hardware_ppis) {
@@ -39,21 +39,21 @@ void VirtualRedistributor::reset() {
 uint64_t VirtualRedistributor::typer() const {
   // Affinity_Value [63:32] = the guest MPIDR (Aff0 = vCPU index); Processor_Number [23:8].
   const uint8_t count = distributor_ != nullptr ? distributor_->vcpu_count() : 1;
-  uint64_t value = (uint64_t{vcpu_} << 32) | (uint64_t{vcpu_} << 8);
+  uint64_t value = (uint64_t{vcpu_} << gicr::typer_affinity_shift) | (uint64_t{vcpu_} << gicr::typer_processor_number_shift);
   if (vcpu_ + 1u >= count) value |= gicr::typer_last;
   return value;
 }
 
 AccessResult VirtualRedistributor::read(uint64_t offset, unsigned width, uint64_t& value) const {
   value = 0;
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
   if (offset == gicr::typer && width == 8) {
     value = typer();
     return AccessResult::handled;
   }
   if (width == 1) {
-    if (offset < gicr::sgi_base + ipriorityr_offset || offset >= sgi_priority_end) return AccessResult::unhandled;
-    value = interrupt(static_cast<uint32_t>(offset - gicr::sgi_base - ipriorityr_offset)).priority;
+    if (offset < gicr::sgi_base + gic_bank::ipriorityr || offset >= sgi_priority_end) return AccessResult::unhandled;
+    value = interrupt(static_cast<uint32_t>(offset - gicr::sgi_base - gic_bank::ipriorityr)).priority;
     return AccessResult::handled;
   }
   if (width != 4) return AccessResult::unhandled;
@@ -94,8 +94,8 @@ AccessResult VirtualRedistributor::read_sgi_word(uint64_t offset, uint32_t& valu
     }
     return AccessResult::handled;
   }
-  if (offset >= gicr::sgi_base + ipriorityr_offset && offset < sgi_priority_end) {
-    const uint32_t first = static_cast<uint32_t>(local - ipriorityr_offset);
+  if (offset >= gicr::sgi_base + gic_bank::ipriorityr && offset < sgi_priority_end) {
+    const uint32_t first = static_cast<uint32_t>(local - gic_bank::ipriorityr);
     for (uint32_t byte = 0; byte < 4; ++byte) value |= uint32_t{interrupts_[first + byte].priority} << (8 * byte);
     return AccessResult::handled;
   }
@@ -104,16 +104,16 @@ AccessResult VirtualRedistributor::read_sgi_word(uint64_t offset, uint32_t& valu
     for (uint32_t field = 0; field < 16; ++field) value |= read_config(interrupts_[first + field]) << (2 * field);
     return AccessResult::handled;
   }
-  if (local == nsacr_offset) return AccessResult::handled;  // RAZ/WI with a single security state
+  if (local == gic_bank::nsacr) return AccessResult::handled;  // RAZ/WI with a single security state
   return AccessResult::unhandled;
 }
 
 AccessResult VirtualRedistributor::write(uint64_t offset, unsigned width, uint64_t value, Events& events) {
-  if (width == 0 || offset % width != 0 || offset >= frame_size) return AccessResult::unhandled;
+  if (!valid_access(offset, width, frame_size)) return AccessResult::unhandled;
   const uint8_t mask = distributor_ != nullptr ? distributor_->priority_mask() : 0xff;
   if (width == 1) {
-    if (offset < gicr::sgi_base + ipriorityr_offset || offset >= sgi_priority_end) return AccessResult::unhandled;
-    write_priority(interrupt(static_cast<uint32_t>(offset - gicr::sgi_base - ipriorityr_offset)),
+    if (offset < gicr::sgi_base + gic_bank::ipriorityr || offset >= sgi_priority_end) return AccessResult::unhandled;
+    write_priority(interrupt(static_cast<uint32_t>(offset - gicr::sgi_base - gic_bank::ipriorityr)),
                    static_cast<uint8_t>(value), mask, events);
     return AccessResult::handled;
   }
@@ -149,9 +149,9 @@ AccessResult VirtualRedistributor::write_sgi_word(uint64_t offset, uint32_t valu
     for (uint32_t bit = 0; bit < 32; ++bit) write_bit(interrupts_[bit], which, ((value >> bit) & 1u) != 0, events);
     return AccessResult::handled;
   }
-  if (offset >= gicr::sgi_base + ipriorityr_offset && offset < sgi_priority_end) {
+  if (offset >= gicr::sgi_base + gic_bank::ipriorityr && offset < sgi_priority_end) {
     const uint8_t mask = distributor_ != nullptr ? distributor_->priority_mask() : 0xff;
-    const uint32_t first = static_cast<uint32_t>(local - ipriorityr_offset);
+    const uint32_t first = static_cast<uint32_t>(local - gic_bank::ipriorityr);
     for (uint32_t byte = 0; byte < 4; ++byte) {
       write_priority(interrupts_[first + byte], static_cast<uint8_t>(value >> (8 * byte)), mask, events);
     }
@@ -162,7 +162,7 @@ AccessResult VirtualRedistributor::write_sgi_word(uint64_t offset, uint32_t valu
     for (uint32_t field = 0; field < 16; ++field) write_config(interrupts_[16 + field], (value >> (2 * field)) & 3u, events);
     return AccessResult::handled;
   }
-  if (local == nsacr_offset) return AccessResult::handled;
+  if (local == gic_bank::nsacr) return AccessResult::handled;
   return AccessResult::unhandled;
 }
 

@@ -13,29 +13,10 @@ namespace bulkhead::vgic {
 
 class VirtualDistributor;
 
-namespace gicr {
-// RD_base frame.
-constexpr uint64_t ctlr = 0x0000;
-constexpr uint64_t iidr = 0x0004;
-constexpr uint64_t typer = 0x0008;  // 64-bit
-constexpr uint64_t statusr = 0x0010;
-constexpr uint64_t waker = 0x0014;
-constexpr uint64_t pidr2 = pidr2_offset;
-// SGI_base frame, relative to the redistributor (the registers at the same offsets as
-// the distributor's, plus sgi_base).
-constexpr uint64_t sgi_base = 0x10000;
-constexpr uint64_t icfgr0 = sgi_base + icfgr_offset;
-constexpr uint64_t icfgr1 = sgi_base + icfgr_offset + 4;
-
-constexpr uint64_t typer_last = 1u << 4;
-constexpr uint32_t waker_processor_sleep = 1u << 1;
-constexpr uint32_t waker_children_asleep = 1u << 2;
-constexpr uint32_t icfgr0_sgis_edge = 0xaaaaaaaa;
-}  // namespace gicr
 
 class VirtualRedistributor {
  public:
-  static constexpr uint64_t frame_size = 0x20000;  // RD_base + SGI_base
+  static constexpr uint64_t frame_size = gicr::frame_size;  // RD_base + SGI_base
 
   // `hardware_ppis`: bit n set = PPI n (16..31) is backed by the physical PPI n.
   void configure(const VirtualDistributor& distributor, uint8_t vcpu, uint32_t hardware_ppis);

@@ -1,4 +1,5 @@
-// The shared physical console while partitions run, and console input for them.
+// The shared physical console while partitions run, the virtual UART region, and console
+// input for the partitions.
 #include "core/boot/system.hpp"
 #include "partitions/boot/runtime_state.hpp"
 
@@ -7,12 +8,24 @@ namespace runtime {
 
 constinit SharedConsole shared_console;
 
-// The UART's interrupt line follows its state after every access.
-void update_uart_line(PartitionRuntime& p, const CpuRuntime& cpu, vgic::Events& events) {
+void update_uart_line(PartitionRuntime& p, uint8_t vcpu, vgic::Events& events) {
   const bool line = p.uart.interrupt_line();
   if (line == p.uart_line) return;
   p.uart_line = line;
-  p.gic.set_line(static_cast<uint8_t>(cpu.vcpu), uart_intid, line, events);
+  p.vm.gic.set_line(vcpu, uart_intid, line, events);
+}
+
+vcpu::MmioResult UartDevice::access(vcpu::MmioRequest& request, vgic::Events& events) {
+  PartitionRuntime& p = *owner_;
+  const auto offset = static_cast<uint32_t>(request.offset);
+  if (request.write) {
+    const console::WriteResult result = p.uart.write(offset, request.width, static_cast<uint32_t>(request.value));
+    if (result.transmitted) shared_console.put(p.index, result.byte);
+  } else {
+    request.value = p.uart.read(offset, request.width);
+  }
+  update_uart_line(p, request.vcpu, events);
+  return vcpu::MmioResult::handled;
 }
 
 }  // namespace runtime
@@ -24,22 +37,20 @@ bool console_input(uint8_t byte) {
   const size_t focus = shared_console.focused();
   if (focus < partitions::max_partitions && runtimes[focus].partition != nullptr) {
     PartitionRuntime& p = runtimes[focus];
-    const arch::SpinLockGuard guard(p.lock);
-    if (!p.off && !p.restarting && !p.uart.can_receive(2)) return false;
+    const arch::SpinLockGuard guard(p.vm.lock);
+    if (!p.vm.off && !p.vm.restarting && !p.uart.can_receive(2)) return false;
   }
   const console::InputRoute route = shared_console.input(byte);
   if (route.partition >= partitions::max_partitions) return true;
   PartitionRuntime& p = runtimes[route.partition];
   if (p.partition == nullptr) return true;
-  const arch::SpinLockGuard guard(p.lock);
-  if (p.off || p.restarting) return true;
+  const arch::SpinLockGuard guard(p.vm.lock);
+  if (p.vm.off || p.vm.restarting) return true;
   for (size_t i = 0; i < route.count; ++i) p.uart.receive(route.bytes[i]);
   // Not a vCPU: every vCPU the interrupt concerns gets kicked.
-  CpuRuntime outsider;
-  outsider.vcpu = ~0u;
   vgic::Events events;
-  update_uart_line(p, outsider, events);
-  apply_events(p, events, outsider);
+  update_uart_line(p, 0, events);
+  vcpu::apply_events(p.vm, events, nullptr);
   return true;
 }
 

@@ -21,8 +21,10 @@ class PartitionReloader {
   ~PartitionReloader() = default;
 };
 
+struct PciHardware;
+
 // Starts the boot vCPU of every loaded partition. Returns how many started.
 size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDescription& description,
-                        const partitions::BootPlan& plan, PartitionReloader& reloader);
+                        const partitions::BootPlan& plan, const PciHardware& pci, PartitionReloader& reloader);
 
 }  // namespace bulkhead::boot

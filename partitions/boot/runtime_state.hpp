@@ -1,6 +1,7 @@
-// The state shared by the files that run partitions (partition_runtime.cpp: starting,
-// entering, stopping and restarting them; guest_traps.cpp: what a vCPU's exits do;
-// console_runtime.cpp: the shared console and its input). Target-only, internal to
+// The state shared by the files that own running partitions (partition_runtime.cpp:
+// setting them up, starting, stopping and restarting them; console_runtime.cpp: the
+// shared console, the virtual UART and console input). Running the vCPUs themselves is
+// core/vcpu's job; each partition owns one vcpu::Vm. Target-only, internal to
 // partitions/boot.
 #pragma once
 
@@ -10,66 +11,66 @@
 #include "core/arch/aarch64/spinlock.hpp"
 #include "core/console/console_mux.hpp"
 #include "core/console/virtual_pl011.hpp"
-#include "core/lib/crash_report.hpp"
 #include "core/lib/log.hpp"
 #include "core/platform/platform.hpp"
-#include "core/psci_guest/psci_guest.hpp"
-#include "core/vgic/virtual_gic.hpp"
+#include "core/vcpu/el2/vcpu.hpp"
+#include "core/vcpu/mmio.hpp"
+#include "core/mmu/page_table.hpp"
 #include "partitions/boot/partition_runtime.hpp"
+#include "partitions/boot/vpci_runtime.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/description.hpp"
+#include "partitions/guest_layout.hpp"
 
 namespace bulkhead::boot::runtime {
 
 using partitions::Partition;
 
-constexpr size_t max_lrs = 8;
-constexpr uint32_t uart_intid = 32 + 1;  // partitions/guest_dt.hpp: guest_uart_spi
-constexpr uint32_t logged_faults = 8;    // per partition; later ones are counted only
+struct PartitionRuntime;
+
+// The virtual PL011 as an emulated region: the model answers, transmitted bytes go to the
+// shared console, and its interrupt line follows its state after every access.
+class UartDevice final : public vcpu::MmioDevice {
+ public:
+  void attach(PartitionRuntime& owner) { owner_ = &owner; }
+  vcpu::MmioResult access(vcpu::MmioRequest& request, vgic::Events& events) override;
+
+ private:
+  PartitionRuntime* owner_ = nullptr;
+};
+// PL011 registers are 32 bits wide; Linux's driver and earlycon use 8-, 16- and 32-bit accesses.
+constexpr uint8_t uart_widths = vcpu::widths::bytes_1 | vcpu::widths::bytes_2 | vcpu::widths::bytes_4;
 
 struct PartitionRuntime {
   const Partition* partition = nullptr;
   const partitions::PartitionPlan* plan = nullptr;
-  uint64_t vttbr = 0;
-  uint64_t counter_offset = 0;
   size_t index = 0;  // in the description: its console slot
-  size_t spi_count = 0;
-  vgic::VirtualGic gic;
-  psci_guest::PartitionPsci psci;
+  vcpu::Vm vm;
   console::VirtualPl011 uart;
-  arch::SpinLock lock;
-  vgic::OwnedSpi spis[partitions::max_platform_devices * partitions::max_device_interrupts + 1];
-  uint32_t faults = 0;
+  UartDevice uart_device;
+  PartitionPci pci;
+  uint64_t stage2_root = 0;  // its stage-2 tables (the root VTTBR_EL2 points at)
+  // Platform devices' SPIs, the UART's, its PCI functions' INTx lines.
+  vgic::OwnedSpi spis[partitions::max_platform_devices * partitions::max_device_interrupts + 1 +
+                      partitions::max_pci_devices];
   uint32_t restarts = 0;
-  uint16_t vmid = 0;
-  bool off = false;
-  bool restarting = false;  // its vCPUs stop at their next exit; one of them reloads it
   bool uart_line = false;  // the level last given to the vGIC
 };
 
-struct CpuRuntime {
-  PartitionRuntime* partition = nullptr;
-  uint32_t vcpu = 0;
-  uint32_t cpu_index = 0;
-  uint64_t redistributor = 0;
-  uint64_t entry = 0;
-  uint64_t x0 = 0;
-  size_t lr_count = 0;
-};
+// The partition's stage 2 beyond its RAM and platform devices: a passed-through PCI BAR
+// mapped where its guest placed it, and removed again. unmap breaks before it makes:
+// entries invalid, then the TLB entries of the partition's VMID invalidated on every CPU.
+bool stage2_map(PartitionRuntime& p, uint64_t guest, uint64_t host, uint64_t size, MapAttributes attributes);
+void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size);
 
 // Declarations only: the definitions (partition_runtime.cpp) are constinit, which the
 // check cannot see from here.
 // NOLINTBEGIN(bugprone-dynamic-static-initializers)
 extern PartitionRuntime runtimes[partitions::max_partitions];
-extern CpuRuntime cpus[max_cpus];
-extern const PlatformInfo* machine;
 // NOLINTEND(bugprone-dynamic-static-initializers)
 
-CpuRuntime& this_cpu();
-// The physical CPU of vCPU `vcpu` of `p`, made ready to enter that vCPU at `entry` with
-// `x0` (run_vcpu_task() on that CPU then does it).
-CpuRuntime& assign_vcpu(PartitionRuntime& p, uint32_t vcpu, uint64_t entry, uint64_t x0);
-uint64_t vcpu_mpidr(const PartitionRuntime& p, uint32_t vcpu);  // of its physical CPU
+// The virtual UART's SPI (partitions/guest_dt.hpp: guest_uart_spi).
+constexpr uint32_t uart_intid = arch::Intid::from_dt_spi(1).value();
 
 // One physical console for everyone: the hypervisor's log lines and every partition's
 // prefixed lines go through the multiplexer under one lock, so no line is ever split.
@@ -126,20 +127,12 @@ class SharedConsole final : public log::LineSink {
 };
 extern SharedConsole shared_console;  // NOLINT(bugprone-dynamic-static-initializers): constinit in console_runtime.cpp
 
+// The virtual UART's interrupt line follows its state: `vcpu` is the calling vCPU's index
+// (any for SPIs).
+void update_uart_line(PartitionRuntime& p, uint8_t vcpu, vgic::Events& events);
 
-// The virtual UART's interrupt line follows its state after every access.
-void update_uart_line(PartitionRuntime& p, const CpuRuntime& cpu, vgic::Events& events);
-// Acts on what a vGIC access asked of the hardware: physical SPI/PPI state and kicks.
-// `self` is the calling vCPU (vcpu ~0u when the caller is not one of p's vCPUs).
-void apply_events(const PartitionRuntime& p, const vgic::Events& events, const CpuRuntime& self);
-void load_list_registers(CpuRuntime& cpu, PartitionRuntime& p);
-void fold_list_registers(CpuRuntime& cpu, PartitionRuntime& p);
-void run_vcpu_task(uint64_t cpu_index);
-
-// These take p.lock held and never return: this CPU powers off or enters a guest.
-[[noreturn]] void stop_this_cpu();
+// These take p.vm.lock held and never return: this CPU powers off or enters a guest.
 [[noreturn]] void stop_partition_locked(PartitionRuntime& p, const char* why);
-[[noreturn]] void restart_partition_locked(CpuRuntime& cpu, PartitionRuntime& p, const char* why);
-[[noreturn]] void crash_partition_locked(CpuRuntime& cpu, PartitionRuntime& p);
+[[noreturn]] void restart_partition_locked(vcpu::Vcpu& self, PartitionRuntime& p, const char* why);
 
 }  // namespace bulkhead::boot::runtime

@@ -10,6 +10,8 @@
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
 #include "partitions/boot/partition_runtime.hpp"
+#include "partitions/boot/vpci_runtime.hpp"
+#include "partitions/boot/smmu_boot.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/package.hpp"
 #include "pci/ecam_mmio.hpp"
@@ -144,8 +146,13 @@ partitions::ScrubScope cold_boot_scrub(const PlatformInfo& platform) {
 }  // namespace
 
 const char* run_system(const BootContext& context) {
+  // No DMA passes the SMMU before enumeration; every StreamID aborts after.
+  if (const char* failure = smmu_abort_bypass(context)) return failure;
   enumerate_pci(context);
-  mark_boot_phase("pci");
+  mark_boot_phase("pci");  // the SMMU's global abort, enumeration and its report
+  pci::PciTopology& pci_topology = pci_topology_storage.get();
+  if (const char* failure = smmu_bring_up(context, pci_topology)) return failure;
+  mark_boot_phase("smmu");  // stream tables for the enumerated StreamIDs, the SMMU's report
   if (!open_embedded_package()) {
     log::error("no partition can start without a valid package");
     return "package";
@@ -155,7 +162,8 @@ const char* run_system(const BootContext& context) {
   partitions::BootPlan& plan = plan_storage.get();
   partitions::MachineFacts machine;
   machine.platform = context.platform;
-  machine.pci = &pci_topology_storage.get();
+  machine.pci = &pci_topology;
+  machine.virtual_pci = true;  // partitions see their PCI functions on a virtual bus
   for (size_t i = 0; i < max_cpus; ++i) machine.cpu_online[i] = context.cpu_online[i];
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.hypervisor_image;
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;
@@ -167,8 +175,13 @@ const char* run_system(const BootContext& context) {
   partitions::load_partitions(description, package, machine, loader, plan, scrub);
   mark_boot_phase("load");  // scrubs, payload copies with their CRCs, guest device trees
   log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
-  start_partitions(*context.platform, description, plan, reloader);
-  mark_boot_phase("start");  // stage 2, virtual devices, CPU_ON of each boot vCPU
+  PciHardware pci;
+  pci.topology = &pci_topology;
+  for (size_t i = 0; i < context.platform->pcie_host_count; ++i) {
+    if (context.ecam_mapped[i]) pci.accessors[i] = &ecam_accessors[i];
+  }
+  start_partitions(*context.platform, description, plan, pci, reloader);
+  mark_boot_phase("start");  // stage 2, virtual devices and buses, DMA contexts, CPU_ON of each boot vCPU
   return nullptr;
 }
 

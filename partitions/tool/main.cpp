@@ -60,6 +60,18 @@ struct IoError {
   std::string message;
 };
 
+// What the tool prints on stdout (a summary, the usage) is its result: a failed write
+// (a full disk under a redirect) fails the tool rather than leaving a truncated file.
+void print(const std::string& text) {
+  if (std::fputs(text.c_str(), stdout) == EOF || std::fflush(stdout) == EOF) {
+    throw IoError{std::string("cannot write to standard output: ") + std::strerror(errno)};
+  }
+}
+
+// Diagnostics go to stderr; if that write fails there is nowhere left to say so, and the
+// exit status already tells the caller.
+void complain(const std::string& text) { static_cast<void>(std::fputs(text.c_str(), stderr)); }
+
 class StringSink final : public bulkhead::Sink {
  public:
   void write(const char* text, size_t length) override { text_.append(text, length); }
@@ -77,7 +89,7 @@ class PrintedViolations final : public bp::Violations {
   void report(const char* path, const char* rule, const char* explanation) override {
     StringSink line;
     bp::write_violation_line(line, file_.c_str(), path, rule, explanation);
-    std::fputs(line.text().c_str(), stderr);
+    complain(line.text());
   }
 
  private:
@@ -248,7 +260,7 @@ int run(const Options& options) {
   if (options.summary) {
     StringSink summary;
     bp::write_summary(summary, description, &checked->board);
-    std::fputs(summary.text().c_str(), stdout);
+    print(summary.text());
   }
   if (options.package.empty()) return exit_valid;
 
@@ -291,20 +303,20 @@ int main(int argc, char** argv) {
   Options options;
   try {
     if (!parse_options(argc, argv, options)) {
-      std::fputs(usage_text, stdout);
+      print(usage_text);
       return exit_valid;
     }
   } catch (const IoError& error) {
-    std::fprintf(stderr, "bulkhead-config: %s\n%s", error.message.c_str(), usage_text);
+    complain("bulkhead-config: " + error.message + "\n" + usage_text);
     return exit_usage;
   }
   try {
     return run(options);
   } catch (const IoError& error) {
-    std::fprintf(stderr, "bulkhead-config: %s\n", error.message.c_str());
+    complain("bulkhead-config: " + error.message + "\n");
     return exit_usage;
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "bulkhead-config: %s\n", error.what());
+    complain(std::string("bulkhead-config: ") + error.what() + "\n");
     return exit_usage;
   }
 }

@@ -225,6 +225,12 @@ def main():
             first = result.stderr.splitlines()[0] if result.stderr else ""
             if result.returncode != 2 or first != "bulkhead-config: " + message:
                 fail(f"{tool_args}: exit {result.returncode}, stderr {result.stderr!r}")
+        # What it prints is its result: a write that fails (a full disk) fails the tool.
+        with open("/dev/full", "w") as full:
+            result = subprocess.run([args.tool, "--help"], stdout=full, stderr=subprocess.PIPE, text=True)
+        first = result.stderr.splitlines()[0] if result.stderr else ""
+        if result.returncode != 2 or first != "bulkhead-config: cannot write to standard output: No space left on device":
+            fail(f"--help > /dev/full: exit {result.returncode}, stderr {result.stderr!r}")
     else:
         make_payloads(payload_dir)
         if args.mode == "check":

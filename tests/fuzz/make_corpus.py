@@ -4,7 +4,9 @@
   corpus/package:     the package of each example configuration, with tiny payloads,
                       prefixed by the fuzz_package mode byte (0: as is, 1: CRCs resealed);
   corpus/firmware_dt: QEMU's own virt DTBs (dumpdtb, with and without an SMMU) and the
-                      hand-made firmware DTs of tests/data, compiled by dtc.
+                      hand-made firmware DTs of tests/data, compiled by dtc;
+  corpus/vpci:        guest access sequences for fuzz_vpci (what a driver does: size the
+                      BARs, place them, enable decode, touch registers).
 """
 import argparse
 import glob
@@ -68,5 +70,37 @@ with tempfile.TemporaryDirectory() as work:
     for source in sorted(glob.glob(os.path.join(args.source, "tests", "data", "firmware-*.dts"))):
         dtb = os.path.join(firmware_dts, os.path.splitext(os.path.basename(source))[0] + ".dtb")
         subprocess.run([args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", dtb, source])
+
+# fuzz_vpci: flags (legacy INTx, bus master allowed, MSI, MSI-X, trapped table), map
+# failure period, then 9-byte accesses: kind, offset (le16), size code (0: 1, 1: 2,
+# 2: 4 bytes), value (le32), target (bits 2:0 pick the slot: 1, 2, 5, 31, 0, 7).
+vpci = os.path.join(args.out, "vpci")
+os.makedirs(vpci, exist_ok=True)
+READ, WRITE, IO, TRAPPED = 0, 3, 5, 6
+
+
+def access(kind, offset, size_code, value, target):
+    return struct.pack("<BHBIB", kind, offset, size_code, value, target)
+
+
+def driver(target, bars):
+    ops = [access(READ, 0, 2, 0, target)]
+    for offset, address in bars:
+        ops += [access(WRITE, offset, 2, 0xffffffff, target), access(READ, offset, 2, 0, target),
+                access(WRITE, offset, 2, address, target)]
+    ops += [access(WRITE, 4, 1, 0x0007, target), access(READ, 0x34, 0, 0, target), access(READ, 0x40, 2, 0, target)]
+    return ops
+
+
+seeds = {
+    "e1000e": driver(0, [(0x10, 0x10000000), (0x14, 0x1000), (0x18, 0x00100000), (0x1c, 0x80),
+                         (0x20, 0x10040000)]) + [access(IO, 0x1004, 2, 0, 0), access(TRAPPED, 0x10, 2, 0x10001, 0)],
+    "multi-function": driver(1, [(0x10, 0x2000), (0x14, 0x10050000)]) + driver(2, [(0x10, 0x10060000)]),
+    "behind-a-port": driver(3, [(0x10, 0), (0x14, 0x81)]) + [access(7, 0, 0, 0, 0x20)],
+}
+for name, ops in seeds.items():
+    for flags in (0x00, 0x1f):
+        with open(os.path.join(vpci, f"{name}-{flags:02x}.bin"), "wb") as out:
+            out.write(bytes([flags, 0]) + b"".join(ops))
 print(f"corpus: {len(os.listdir(descriptions))} descriptions, {len(os.listdir(packages))} packages, "
-      f"{len(os.listdir(firmware_dts))} firmware DTs in {args.out}")
+      f"{len(os.listdir(vpci))} vpci sequences, {len(os.listdir(firmware_dts))} firmware DTs in {args.out}")

@@ -17,6 +17,7 @@ import struct
 import sys
 import time
 
+import exit_profile
 import qemu_harness as q
 from pci_tests import RICH_TOPOLOGY
 
@@ -69,7 +70,8 @@ def probe_guest(image):
     """Two probe partitions (tests/configs/probe-bench.dts): for each, when its first
     instruction ran (CNTPCT, which counts from QEMU's reset; at shift=0 one nanosecond is
     one instruction), and from the one running `bench` the mean cost of a null
-    hypercall, of a trapped GICD_TYPER read, and of a virtual-timer interrupt from
+    hypercall, of a trapped GICD_TYPER read, of a trapped ECAM read (vendor ID) and write
+    (Interrupt Line) on its virtual PCI bus, and of a virtual-timer interrupt from
     CNTV_CVAL to the guest's IRQ vector.
 
     QEMU runs the CPUs one after the other, so the second partition's first instruction
@@ -77,14 +79,14 @@ def probe_guest(image):
     (probe.sleep-first-ms): what it ran before (`sleep-counter` minus its first
     instruction) is taken out, so the second figure counts the hypervisor's work only."""
     probe_image = os.path.join(os.path.dirname(os.path.abspath(image)), "probe-bench.img")
-    args = q.machine_args(smp=3, memory="1G", extra=ICOUNT)
+    args = exit_profile.probe_bench_args()
     run = q.boot(probe_image, args, timeout=120)
     run.expect_exited_by_itself()
     run.expect_line("[probe] probe: done passed 1 failed 0")
     run.expect_line("[second] probe: done passed 1 failed 0")
     figures = probe_figures(run, "probe")
     for name in ("first-instruction-counter", "counter-frequency", "sleep-counter", "null-hvc-ns", "gicd-read-ns",
-                 "irq-latency-ns"):
+                 "ecam-read-ns", "ecam-write-ns", "irq-latency-ns"):
         run.expect(name in figures, f"the probe printed no {name} figure")
 
     def instructions(ticks):
@@ -108,6 +110,8 @@ def probe_guest(image):
         *boot_timeline(run, "probe-bench"),
         f"benchmark null-hvc instructions {figures['null-hvc-ns']}",
         f"benchmark gicd-read instructions {figures['gicd-read-ns']}",
+        f"benchmark ecam-read instructions {figures['ecam-read-ns']}",
+        f"benchmark ecam-write instructions {figures['ecam-write-ns']}",
         f"benchmark irq-latency instructions {figures['irq-latency-ns']}",
     ])
 
@@ -150,7 +154,16 @@ def elf_sizes(image):
             f"noinit {sizes.get('.noinit', 0)}")
 
 
-BENCHMARKS = [pci_enumeration, probe_guest, main_job_boot, elf_sizes]
+def exit_breakdown(image):
+    """Where the hypervisor's instructions go in each of the exits above (the probe runs
+    on QEMU's CPU 1): traced instruction by instruction (exit_profile.py)."""
+    directory = os.path.dirname(os.path.abspath(image))
+    args = exit_profile.probe_bench_args()
+    return "\n".join(exit_profile.lines(os.path.join(directory, "probe-bench.elf"),
+                                         os.path.join(directory, "probe-bench.img"), args, cpu=1))
+
+
+BENCHMARKS = [pci_enumeration, probe_guest, exit_breakdown, main_job_boot, elf_sizes]
 
 
 def main():

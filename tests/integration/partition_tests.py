@@ -105,6 +105,8 @@ def main_job(build):
     memory_kb = int(run.expect_match(r"^\[linux\] guest: memory-kb [0-9]+$")[0].split()[-1])
     run.expect(900000 < memory_kb <= 1048576, f"Linux sees {memory_kb} KiB, expected about 1 GiB")
     run.expect_line("[linux] guest: workload threads 2 done")
+    # No PCI function in its description: no virtual host bridge, an empty bus.
+    run.expect(run.lines.count("[linux] guest: pci devices 0") == 2, "the main job's Linux must see no PCI device")
     run.expect_match(r"^\[linux\] guest: rtc [A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]{8} 20[0-9]{2}")
     # The PL031 alarm interrupt (a physical SPI of the partition) reached Linux's driver.
     alarms = [l for l in run.lines if l.startswith("[linux] guest: rtc alarm interrupts ")]
@@ -132,10 +134,23 @@ def main_job(build):
     run.expect(run.report[-1] == "power-off reason all-partitions-off", "must end with power-off reason all-partitions-off")
 
 
-def two_linux(build, nics):
+# The e1000e NICs of the two-linux scenarios, at fixed slots of QEMU's root bus so that
+# each MAC belongs to a known physical function: the MAC a Linux partition's driver reads
+# through its BAR 0 names the function it really drives.
+E1000E_ID, E1000E_CLASS = "8086:10d3", "020000"
+NIC_MACS = {f"0000:00:0{index + 1}.0": f"52:54:00:12:34:5{6 + index}" for index in range(2)}
+# The guest's PCI windows (partitions/guest_layout.hpp), by the report's window names.
+GUEST_WINDOWS = {"mem32": range(0x10000000, 0x3eff0000), "mem64": range(0x8000000000, 0x10000000000),
+                 "io": range(0, 0x10000)}  # I/O ports
+
+
+def two_linux(build, nics, unowned=()):
     extra = []
-    for index in range(nics):
-        extra += ["-device", f"e1000e,romfile=,netdev=n{index}", "-netdev", f"user,id=n{index}"]
+    for index, address in enumerate(list(NIC_MACS)[:nics]):
+        extra += ["-device", f"e1000e,romfile=,netdev=n{index},addr={address[-4:]},mac={NIC_MACS[address]}",
+                  "-netdev", f"user,id=n{index}"]
+    for device in unowned:
+        extra += ["-device", device]
     run = q.boot(os.path.join(build, "two-linux.img"), q.machine_args(**MAIN_JOB, extra=extra), timeout=300)
     run.expect_exited_by_itself()
     run.expect_match(r"^bulkhead: partition linux-a pci 0000:00:0[0-9a-f].0 slot 02 8086:10d3 selector pci-device@0$")
@@ -143,15 +158,62 @@ def two_linux(build, nics):
     return run
 
 
+def expect_guest_pci(run, name):
+    """Issue 11's Linux acceptance: the partition's Linux (tests/guests/linux/init) lists
+    exactly the functions the hypervisor reports on its virtual bus, at their vBDFs, with
+    the e1000e's IDs and class, the driver bound, every BAR Linux assigned sized as the
+    report says and inside the guest's windows, and the MAC its driver read from the
+    device. Returns the partition's physical functions."""
+    prefix = f"[{name}] guest: "
+    functions = {}  # physical SBDF -> (guest address, {BAR: (window, size)})
+    for words in partition_facts(run, name):
+        if len(words) >= 4 and words[0] == "pci" and words[2] == "vbdf":
+            bars = {int(words[i + 1]): (words[i + 3], int(words[i + 5], 16)) for i in range(4, len(words), 6)}
+            functions[words[1]] = ("0000:" + words[3], bars)
+    run.expect(functions, f"no '{name} pci ... vbdf' report line")
+    expected = {f"{prefix}pci {address} {E1000E_ID} class {E1000E_CLASS} driver e1000e" for address, _ in functions.values()}
+    seen = {line for line in run.lines if line.startswith(f"{prefix}pci ") and line.split()[3] != "devices"}
+    run.expect(seen == expected, f"{name}: Linux lists {sorted(seen)}, expected exactly {sorted(expected)}")
+    run.expect_line(f"{prefix}pci devices {len(functions)}")
+    for sbdf, (address, bars) in functions.items():
+        resources = {}
+        for line in run.lines:
+            words = line[len(prefix):].split() if line.startswith(f"{prefix}pci-resource {address} ") else []
+            if words:
+                start, end = (int(value, 16) for value in words[3].split("-"))
+                resources[int(words[2]) if words[2] != "rom" else "rom"] = (start, end - start + 1)
+        run.expect(set(resources) == set(bars), f"{name} {address}: Linux assigned {sorted(resources, key=str)}, "
+                   f"the hypervisor offers BARs {sorted(bars)}")
+        for bar, (window, size) in bars.items():
+            start, length = resources[bar]
+            inside = GUEST_WINDOWS[window]
+            run.expect(length == size and start in inside and start + size - 1 in inside,
+                       f"{name} {address} BAR {bar}: Linux placed {length:#x} bytes at {start:#x}, "
+                       f"the hypervisor offers {size:#x} in its {window} window")
+    interfaces = [line.split()[4:] for line in run.lines if line.startswith(f"{prefix}net ")]  # [mac, M, driver, D]
+    wanted = [["mac", NIC_MACS[sbdf], "driver", "e1000e"] for sbdf in functions]
+    run.expect(sorted(interfaces) == sorted(wanted), f"{name}: network interfaces {interfaces}, expected {wanted} "
+               "(the MACs of its own NICs)")
+    unmapped = [" ".join(w) for w in partition_facts(run, name) if w[:1] == ["vpci"] and "unmapped:" in w]
+    run.expect(not unmapped, f"{name}: BARs Linux placed were left unmapped: {unmapped}")
+    return set(functions)
+
+
 @scenario()
 def two_linux_devices(build):
-    run = two_linux(build, 2)
+    """Two Linux partitions, each with one e1000e of three functions (the third, QEMU's
+    `edu`, is nobody's): each Linux sees only its own NIC on its virtual bus."""
+    run = two_linux(build, 2, unowned=["edu,addr=03"])
     run.expect_match(r"^bulkhead: partition linux-b pci 0000:00:0[0-9a-f].0 slot [0-9a-f]{2} 8086:10d3 selector pci-device@0$")
     run.expect_match(r"^bulkhead: partition linux-b pci-irq 0000:00:0[0-9a-f].0 pin A intx allowed spi [3-6]$")
+    run.expect_line("bulkhead: pci 0000:00:03.0 1234:11e8 class 00ff00 kind endpoint")
     expect_started(run, "linux-b")
     run.expect_line("bulkhead: partitions ready 2 of 2")
     run.expect_line("[linux-a] guest: cpus 1")
     run.expect_line("[linux-b] guest: cpus 2")
+    owned_a, owned_b = expect_guest_pci(run, "linux-a"), expect_guest_pci(run, "linux-b")
+    run.expect(owned_a | owned_b == set(NIC_MACS) and not owned_a & owned_b,
+               f"each NIC must belong to one partition: linux-a {owned_a}, linux-b {owned_b}")
     run.expect(run.report[-1] == "power-off reason all-partitions-off", "both Linux partitions must power off")
 
 
@@ -161,6 +223,7 @@ def pci_device_absent(build):
     expect_refused(run, "linux-b", "pci-device@0 vendor-device 8086:10d3 instance 1: device not present")
     run.expect_line("bulkhead: partitions ready 1 of 2")
     run.expect_line("[linux-a] guest: powering off")
+    run.expect(expect_guest_pci(run, "linux-a") == {"0000:00:01.0"}, "linux-a must drive the only NIC")
     run.expect(run.report[-1] == "power-off reason all-partitions-off", "the other partition must run")
 
 

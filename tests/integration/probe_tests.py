@@ -130,5 +130,39 @@ def reset_loop(build):
     print(f"{boots} probe boots while the heartbeat beat 1..20")
 
 
+# What test_traps provokes, in order: accesses without a syndrome, then refused widths.
+REFUSED_ACCESSES = [
+    ("0x8000000", "read", 0, "no-syndrome", "gic-distributor"),     # LDP
+    ("0x9000000", "write", 0, "no-syndrome", "uart"),               # STP
+    ("0x8000000", "read", 0, "no-syndrome", "gic-distributor"),     # LDR post-index
+    ("0x8000000", "read", 0, "no-syndrome", "gic-distributor"),     # LDR s0
+    ("0x8000000", "read", 2, "width", "gic-distributor"),           # LDRH
+    ("0x8000000", "write", 2, "width", "gic-distributor"),          # STRH
+    ("0x80a0014", "read", 2, "width", "gic-redistributors"),        # LDRH GICR_WAKER
+    ("0x9000000", "read", 8, "width", "uart"),                      # 64-bit LDR
+]
+
+
+@scenario()
+def traps(build):
+    """Accesses to emulated registers the hypervisor cannot or will not emulate (no
+    syndrome, a refused width) are external aborts in the guest with one log line each;
+    sign-extending and big-endian accesses are emulated as the architecture says."""
+    run = q.boot(os.path.join(build, "probe-traps.img"), q.machine_args(**MAIN_JOB), timeout=120)
+    run.expect_exited_by_itself()
+    expect_no_failures(run)
+    run.expect_match(r"^\[probe\] probe: PASS traps ")
+    expect_done(run, 1)
+    logged = [line for line in run.report if line.startswith("partition probe fault ")]
+    expected = [rf"^partition probe fault ipa {ipa} pc 0x[0-9a-f]+ {access} size {size} refused {reason} region {region}$"
+                for ipa, access, size, reason, region in REFUSED_ACCESSES]
+    run.expect(len(logged) == len(expected), f"expected {len(expected)} fault lines, got {logged}")
+    for line, pattern in zip(logged, expected):
+        run.expect(re.match(pattern, line), f"fault line {line!r} does not match {pattern!r}")
+    run.expect_line("bulkhead: partition probe fault-logging muted after 8 faults")
+    run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
+    print(f"{len(logged)} refused accesses aborted and logged")
+
+
 if __name__ == "__main__":
     sys.exit(scenario.main("--build-dir"))

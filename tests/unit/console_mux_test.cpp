@@ -105,7 +105,7 @@ TEST_CASE("console mux: flush emits a partial line once") {
   CHECK(consoles.output.text == "[heartbeat] heartbeat 3\n[heartbeat] m\n");
 }
 
-TEST_CASE("console mux: attach checks index and name; bytes without a console are ignored") {
+TEST_CASE("console mux: attach checks index and name, bytes without a console are ignored") {
   CapturedOutput output;
   ConsoleMux mux;
   mux.set_output(&output);
@@ -125,7 +125,7 @@ TEST_CASE("console mux: attach checks index and name; bytes without a console ar
   CHECK(output.text.empty());
 }
 
-TEST_CASE("console mux: input goes to the focused console; ctrl-t n cycles the focus") {
+TEST_CASE("console mux: input goes to the focused console, ctrl-t n cycles the focus") {
   CapturedOutput output;
   ConsoleMux mux;
   mux.set_output(&output);

@@ -120,3 +120,65 @@ TEST_CASE("page table: bad arguments and pool exhaustion are reported") {
   PageTable none(empty);
   CHECK_FALSE(none.initialise());
 }
+
+TEST_CASE("page table: SMMU stage-1 leaves index the context's MAIR, allow unprivileged DMA and are ASID-tagged") {
+  HostPagePool pool(16);
+  PageTable table(pool, Regime::smmu_stage1);
+  REQUIRE(table.initialise());
+  // A partition's RAM: IOVA (guest-physical) 0x40000000 backed by host 0x60000000.
+  REQUIRE(table.map(0x40000000, 0x60000000, 0x400000, MapAttributes{MemoryType::normal_write_back, true, false}) ==
+          MapResult::ok);
+  const auto ram = table.translate(0x40201000);
+  REQUIRE(ram.mapped);
+  CHECK(ram.physical == 0x60201000);
+  CHECK(ram.level == 2);
+  const uint64_t d = ram.descriptor;
+  CHECK(((d >> 2) & 7) == static_cast<uint64_t>(MemoryType::normal_write_back));  // AttrIndx
+  CHECK((d & (1ull << 6)) != 0);   // AP[1]: unprivileged transactions allowed
+  CHECK((d & (1ull << 7)) == 0);   // AP[2] clear: writable
+  CHECK(((d >> 8) & 3) == 3);      // inner shareable
+  CHECK((d & (1ull << 10)) != 0);  // access flag
+  CHECK((d & (1ull << 11)) != 0);  // nG: tagged with the context's ASID
+  CHECK((d & (1ull << 53)) != 0);  // PXN
+  CHECK((d & (1ull << 54)) != 0);  // UXN
+  // A doorbell page: device memory, still never executable.
+  REQUIRE(table.map(0x08090000, 0x08090000, 0x1000, MapAttributes{MemoryType::device_nGnRE, true, true}) == MapResult::ok);
+  const uint64_t doorbell = table.translate(0x08090000).descriptor;
+  CHECK(((doorbell >> 2) & 7) == static_cast<uint64_t>(MemoryType::device_nGnRE));
+  CHECK(((doorbell >> 8) & 3) == 0);  // device memory: no shareability bits
+  CHECK((doorbell & (3ull << 53)) == (3ull << 53));
+  const uint64_t read_only = PageTable::leaf_attributes({MemoryType::normal_write_back, false, true}, Regime::smmu_stage1);
+  CHECK((read_only & (1ull << 7)) != 0);
+  CHECK((read_only & (3ull << 53)) == 0);  // executable when asked, for normal memory
+  // The other regimes are unchanged by the SMMU one.
+  CHECK((PageTable::leaf_attributes({MemoryType::normal_write_back, true, false}) & (1ull << 11)) == 0);
+  CHECK((PageTable::leaf_attributes({MemoryType::normal_write_back, true, false}, Regime::stage2) & (1ull << 53)) == 0);
+}
+
+TEST_CASE("page table: unmap removes whole pages and blocks, refuses a block covered in part") {
+  HostPagePool pool(16);
+  PageTable table(pool, Regime::stage2);
+  REQUIRE(table.initialise());
+  // A BAR of 2 MiB + 8 KiB: one 2 MiB block and two pages (as stage 2 maps a guest BAR).
+  REQUIRE(table.map(0x10000000, 0x8000000000, 0x202000, device) == MapResult::ok);
+  REQUIRE(table.translate(0x10000000).level == 2);
+  REQUIRE(table.translate(0x10201000).level == 3);
+  // Part of the block: refused, and nothing was removed (not even the pages after it).
+  CHECK(table.unmap(0x10100000, 0x102000) == MapResult::conflict);
+  CHECK(table.translate(0x10100000).mapped);
+  CHECK(table.translate(0x10201000).mapped);
+  CHECK(table.unmap(0x10000800, 0x1000) == MapResult::misaligned);
+  // One page of the two: only it goes.
+  CHECK(table.unmap(0x10201000, 0x1000) == MapResult::ok);
+  CHECK_FALSE(table.translate(0x10201000).mapped);
+  CHECK(table.translate(0x10200000).mapped);
+  // The whole range, unmapped parts and all, then the range is free to map elsewhere.
+  CHECK(table.unmap(0x10000000, 0x400000) == MapResult::ok);
+  CHECK_FALSE(table.translate(0x10000000).mapped);
+  CHECK_FALSE(table.translate(0x101ff000).mapped);
+  CHECK_FALSE(table.translate(0x10200000).mapped);
+  CHECK(table.map(0x10000000, 0x8000400000, 0x1000, device) == MapResult::ok);
+  CHECK(table.translate(0x10000000).physical == 0x8000400000);
+  // Nothing mapped at all: fine.
+  CHECK(table.unmap(0x7000000000, 0x1000) == MapResult::ok);
+}

@@ -10,6 +10,7 @@
 #include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "partitions/boot_plan.hpp"
+#include "partitions/guest_dt.hpp"
 
 using namespace bulkhead;
 using namespace bulkhead::partitions;
@@ -517,4 +518,84 @@ TEST_CASE("boot plan: a full scrub zeroes around the payloads, not under them") 
   CHECK(recording.scrubbed[0].end() == 0x44dfe000);
   CHECK(recording.scrubbed[1].base == 0x44dfe000 + 0x1800);
   CHECK(recording.scrubbed[1].end() == 0x45000000);
+}
+
+TEST_CASE("boot plan: with vPCI, each function's vBDF and guest BARs are reported, and the DT has the bridge") {
+  Machine machine;
+  machine.facts.virtual_pci = true;
+  pci::Function& e1000e = machine.topology.functions[2];
+  e1000e.interrupt.trigger = 4;
+  e1000e.bars[1].kind = pci::BarKind::io;  // an I/O BAR, and a sub-page 64-bit prefetchable one
+  e1000e.bars[1].size = 0x20;
+  e1000e.bars[2].kind = pci::BarKind::mem64;
+  e1000e.bars[2].prefetchable = true;
+  e1000e.bars[2].size = 0x100;
+  e1000e.bars[4].kind = pci::BarKind::mem64;  // 64-bit non-prefetchable: the 32-bit window
+  e1000e.bars[4].size = 0x4000;
+  SystemDescription description;
+  description.partitions[0] = make_partition("rt", {1}, 0x44000000);
+  select_sbdf(description.partitions[0], {1, 0, 0}, 2);
+  select_sbdf(description.partitions[0], {0, 3, 0}, 7);
+  description.partitions[0].legacy_intx = true;
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  const std::string tail =
+      "bulkhead: partition rt pci 0000:01:00.0 vbdf 00:02.0 bar 0 guest-window mem32 size 0x20000 bar 1 guest-window "
+      "io size 0x20 bar 2 guest-window mem64 size 0x1000 bar 4 guest-window mem32 size 0x4000\n"
+      "bulkhead: partition rt pci 0000:00:03.0 vbdf 00:07.0 bar 0 guest-window mem32 size 0x20000\n"
+      "bulkhead: partition rt start yes\n";
+  REQUIRE(run.lines.text.size() > tail.size());
+  CHECK(run.lines.text.substr(run.lines.text.size() - tail.size()) == tail);
+  // The guest's bridge maps slot 2 INTA and slot 7 INTA to their SPIs.
+  const uint8_t* dtb = run.ram.at(0x44e00000, 0x10000);
+  const int pcie = fdt_path_offset(dtb, "/pcie@3f000000");
+  REQUIRE(pcie >= 0);
+  int length = 0;
+  const auto* map = static_cast<const fdt32_t*>(fdt_getprop(dtb, pcie, "interrupt-map", &length));
+  REQUIRE(map != nullptr);
+  REQUIRE(length == 2 * 10 * 4);
+  CHECK(fdt32_to_cpu(map[0]) == 2u << 11);
+  CHECK(fdt32_to_cpu(map[3]) == 1);
+  CHECK(fdt32_to_cpu(map[8]) == 5);
+  CHECK(fdt32_to_cpu(map[9]) == 4);
+  CHECK(fdt32_to_cpu(map[10]) == 7u << 11);
+  CHECK(fdt32_to_cpu(map[18]) == 6);
+  CHECK(fdt32_to_cpu(map[19]) == 4);  // no trigger from the host: INTx is level high
+}
+
+TEST_CASE("boot plan: without vPCI no vBDF line and no bridge") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("rt", {1}, 0x44000000);
+  select_sbdf(description.partitions[0], {1, 0, 0}, 2);
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.text.find(" vbdf ") == std::string::npos);
+  CHECK(fdt_path_offset(run.ram.at(0x44e00000, 0x10000), "/pcie@3f000000") < 0);
+}
+
+TEST_CASE("boot plan: an INTx line on the guest's virtual UART SPI is refused") {
+  Machine machine;
+  machine.topology.functions[2].interrupt.spi = guest_uart_spi;
+  SystemDescription description;
+  description.partitions[0] = make_partition("rt", {1}, 0x44000000);
+  select_sbdf(description.partitions[0], {1, 0, 0}, 2);
+  description.partitions[0].legacy_intx = true;
+  description.partitions[1] = make_partition("quiet", {2}, 0x46000000);
+  select_sbdf(description.partitions[1], {0, 2, 0}, 2);
+  description.partitions[1].legacy_intx = true;
+  description.partitions[1].console = GuestConsole::none;
+  machine.topology.functions[3].usable = true;
+  machine.topology.functions[3].interrupt.spi = guest_uart_spi;  // without a console: fine
+  description.partition_count = 2;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition rt: pci-device@0: 0000:01:00.0 INTx SPI 1 is the guest's virtual "
+                      "UART interrupt"));
+  CHECK(run.lines.has("bulkhead: partition quiet start yes"));
 }

@@ -109,3 +109,41 @@ TEST_CASE("guest dt: an inconsistent input is an error, not a bad tree") {
     CHECK(result.message == bad.expected);
   }
 }
+
+TEST_CASE("guest dt: a bad PCI interrupt line is an error naming it") {
+  struct Case {
+    const char* expected;
+    GuestPciInterrupt line;
+  };
+  const Case cases[] = {
+      {"partition linux: PCI interrupt slot 0 pin 1: slot must be 1..31, pin 1..4", {0, 1, 5, 4}},
+      {"partition linux: PCI interrupt slot 32 pin 1: slot must be 1..31, pin 1..4", {32, 1, 5, 4}},
+      {"partition linux: PCI interrupt slot 3 pin 0: slot must be 1..31, pin 1..4", {3, 0, 5, 4}},
+      {"partition linux: PCI interrupt slot 3 pin 5: slot must be 1..31, pin 1..4", {3, 5, 5, 4}},
+      {"partition linux: PCI slot 3 INTx SPI 988 flags 4: not a GICv3 SPI with flags 1 or 4", {3, 1, 988, 4}},
+      {"partition linux: PCI slot 3 INTx SPI 5 flags 8: not a GICv3 SPI with flags 1 or 4", {3, 1, 5, 8}},
+      {"partition linux: PCI slot 3 INTx SPI 1 is the virtual UART's", {3, 1, guest_uart_spi, 4}},
+      {"partition linux: PCI slot 2 pin 1 is listed twice", {2, 1, 6, 4}},
+  };
+  for (const Case& bad : cases) {
+    const std::string expected = bad.expected;
+    CAPTURE(expected);
+    Partition partition = linux_partition();
+    partition.pci_device_count = 2;
+    GuestDtInput input = input_for(partition);
+    input.virtual_pci = true;
+    input.pci_interrupts[0] = {2, 1, 5, 4};
+    input.pci_interrupts[1] = bad.line;
+    input.pci_interrupt_count = 2;
+    const Attempt result = attempt(input);
+    CHECK(!result.ok);
+    CHECK(result.message == bad.expected);
+    input.pci_interrupt_count = 1;  // the good line alone is fine
+    CHECK(attempt(input).ok);
+  }
+  Partition partition = linux_partition();
+  GuestDtInput input = input_for(partition);
+  input.virtual_pci = true;
+  input.pci_interrupt_count = max_pci_devices + 1;
+  CHECK(attempt(input).message == "partition linux: 17 PCI interrupts, at most 16");
+}

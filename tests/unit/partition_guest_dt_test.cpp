@@ -122,16 +122,45 @@ TEST_CASE("guest dt: PCI functions add the virtual host bridge") {
   CHECK(dt.cells(pcie, "#address-cells") == Cells{3});
   CHECK(dt.cells(pcie, "#size-cells") == Cells{2});
   CHECK(dt.cells(pcie, "linux,pci-domain") == Cells{0});
-  CHECK(dt.cells(pcie, "bus-range") == Cells{0, 15});  // 16 MiB of ECAM
+  CHECK(dt.cells(pcie, "bus-range") == Cells{0, 0});  // the virtual bus is bus 0 alone
   CHECK(dt.cells(pcie, "reg") == Cells{0, 0x3f000000, 0, 0x01000000});
-  CHECK(dt.cells(pcie, "ranges") == Cells{0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000,  //
-                                          0x03000000, 0x80, 0, 0x80, 0, 0x80, 0});
+  // I/O ports 0..0xffff at 0x3eff0000, the 32-bit window, the 64-bit prefetchable window.
+  CHECK(dt.cells(pcie, "ranges") == Cells{0x01000000, 0, 0, 0, 0x3eff0000, 0, 0x10000,                 //
+                                          0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000,  //
+                                          0x43000000, 0x80, 0, 0x80, 0, 0x80, 0});
   CHECK(dt.raw(pcie, "dma-coherent").empty());
-  CHECK(!dt.has(pcie, "interrupt-map"));  // INTx and MSI routing come with vPCI
+  CHECK(!dt.has(pcie, "interrupt-map"));  // no INTx lines given: no map
 
   const std::string dts = dt.decompile("pci");
   CHECK(contains(dts, "\tpcie@3f000000 {\n\t\tcompatible = \"pci-host-ecam-generic\";\n"));
-  CHECK(contains(dts, "\t\tbus-range = <0x00 0x0f>;\n"));
+  CHECK(contains(dts, "\t\tbus-range = <0x00 0x00>;\n"));
+}
+
+TEST_CASE("guest dt: INTx lines give the bridge an interrupt-map by virtual slot and pin") {
+  Partition partition = linux_partition();
+  partition.pci_device_count = 3;
+  GuestDtInput input = input_for(partition);
+  input.virtual_pci = true;
+  input.pci_interrupts[0] = {2, 1, 5, 4};
+  input.pci_interrupts[1] = {31, 4, 3, 4};
+  input.pci_interrupts[2] = {7, 2, 40, 1};
+  input.pci_interrupt_count = 3;
+  const GuestDt dt(input);
+  const std::string pcie = "/pcie@3f000000";
+  CHECK(dt.properties(pcie) == Names{"compatible", "device_type", "#address-cells", "#size-cells", "linux,pci-domain",
+                                     "bus-range", "reg", "ranges", "dma-coherent", "#interrupt-cells",
+                                     "interrupt-map-mask", "interrupt-map"});
+  CHECK(dt.cells(pcie, "#interrupt-cells") == Cells{1});
+  CHECK(dt.cells(pcie, "interrupt-map-mask") == Cells{0xf800, 0, 0, 7});
+  // (device << 11, 0, 0, pin) -> the GIC (phandle 1, two address cells), SPI, flags.
+  CHECK(dt.cells(pcie, "interrupt-map") == Cells{0x1000, 0, 0, 1, 1, 0, 0, 0, 5, 4,   //
+                                                 0xf800, 0, 0, 4, 1, 0, 0, 0, 3, 4,   //
+                                                 0x3800, 0, 0, 2, 1, 0, 0, 0, 40, 1});
+  const std::string dts = dt.decompile("pci-intx");
+  CHECK(contains(dts, "\t\tinterrupt-map-mask = <0xf800 0x00 0x00 0x07>;\n"));
+  // Without vPCI the lines are ignored: no node at all.
+  input.virtual_pci = false;
+  CHECK_FALSE(GuestDt(input).has_node(pcie));
 }
 
 TEST_CASE("guest dt: CPU counts size the redistributor region") {
@@ -195,8 +224,27 @@ TEST_CASE("guest dt: device nodes say what QEMU's virt DTB says") {
     CAPTURE(same.property);
     CHECK(dt.raw(ours_node, same.property) == qemu_raw(same.node, same.property));
   }
-  // QEMU's bridge has an I/O window first; the memory windows are the same.
+  // The windows are QEMU's: I/O, 32-bit, 64-bit; ours declares the 64-bit one prefetchable.
   const std::string qemu_ranges = qemu_raw("/pcie@10000000", "ranges");
   REQUIRE(qemu_ranges.size() == 3 * 7 * 4);
-  CHECK(dt.raw("/pcie@3f000000", "ranges") == qemu_ranges.substr(7 * 4));
+  std::string ours = dt.raw("/pcie@3f000000", "ranges");
+  REQUIRE(ours.size() == qemu_ranges.size());
+  CHECK(static_cast<uint8_t>(ours[14 * 4]) == 0x43);
+  ours[14 * 4] = 0x03;
+  CHECK(ours == qemu_ranges);
+  // An interrupt-map entry has QEMU's shape: 4 child cells, the GIC's phandle, 2 address
+  // cells and 3 interrupt cells. QEMU's slot 1 INTA is SPI 4 (level high).
+  GuestDtInput with_intx = input;
+  with_intx.pci_interrupts[0] = {1, 1, 4, 4};
+  with_intx.pci_interrupt_count = 1;
+  const std::string qemu_map = qemu_raw("/pcie@10000000", "interrupt-map");
+  REQUIRE(qemu_map.size() == 16 * 10 * 4);
+  const Cells entry = GuestDt(with_intx).cells("/pcie@3f000000", "interrupt-map");
+  REQUIRE(entry.size() == 10);
+  for (size_t cell = 0; cell < 10; ++cell) {
+    CAPTURE(cell);
+    uint32_t qemu_cell = 0;
+    std::memcpy(&qemu_cell, qemu_map.data() + (4 * 10 + cell) * 4, 4);  // the fifth entry: devfn 0x08, INTA
+    if (cell != 4) CHECK(entry[cell] == fdt32_to_cpu(qemu_cell));
+  }
 }

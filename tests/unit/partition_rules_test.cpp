@@ -274,6 +274,8 @@ TEST_CASE("partition rules: guest-region-collision") {
             "test.dts: /partitions/a: guest-region-collision: guest RAM 0x3e000000 size 0x2000000 collides with the "
             "virtual PCI 32-bit window at 0x10000000 size 0x2eff0000",
             "test.dts: /partitions/a: guest-region-collision: guest RAM 0x3e000000 size 0x2000000 collides with the "
+            "virtual PCI I/O window at 0x3eff0000 size 0x10000",
+            "test.dts: /partitions/a: guest-region-collision: guest RAM 0x3e000000 size 0x2000000 collides with the "
             "virtual PCI ECAM at 0x3f000000 size 0x1000000",
             "test.dts: /partitions/b: guest-region-collision: guest RAM 0x9000000 size 0x800000 collides with the "
             "virtual UART at 0x9000000 size 0x1000",

@@ -54,8 +54,10 @@ TEST_CASE("partition summary: PCI selectors, fixed RAM and a board without free 
         "  payload       heartbeat.bin (raw, 4096 bytes)\n"
         "  guest layout  binary 0x40080000-0x40080fff, device tree 0xb3e00000\n"
         "  console       virtual-uart\n"
-        "  pci           sbdf 0000:01:00.0 vendor-device 8086:10d3 -> guest slot 4\n"
-        "  pci           vendor-device 1af4:1000 instance 0 -> guest slot 1 (automatic)\n"
+        "  pci           sbdf 0000:01:00.0 vendor-device 8086:10d3 -> vbdf 00:04.0\n"
+        "  pci           vendor-device 1af4:1000 instance 0 -> vbdf 00:01.0 (automatic)\n"
+        "  pci windows   mem32 0x10000000-0x3efeffff, mem64 pref 0x8000000000-0xffffffffff, io 0x3eff0000-0x3effffff "
+        "(ports 0x0-0xffff); BARs sized at boot\n"
         "  legacy-intx   denied\n"
         "  restart       stop\n"
         "free RAM none\n");

@@ -132,7 +132,7 @@ TEST_CASE("psci guest: AFFINITY_INFO answers for level 0 only") {
   CHECK(call(psci, 0, psci::affinity_info_64, 3, 0) == psci::invalid_parameters);
 }
 
-TEST_CASE("psci guest: CPU_OFF stops the caller; the last one powers the partition off") {
+TEST_CASE("psci guest: CPU_OFF stops the caller, the last one powers the partition off") {
   PartitionPsci psci = make_partition(2);
   REQUIRE(call(psci, 0, psci::cpu_on_64, 1, ram_base, 0) == psci::success);
   psci.vcpu_started(1);
@@ -206,7 +206,7 @@ TEST_CASE("psci guest: configuration and names") {
   CHECK(std::string(vcpu_power_name(VcpuPower::on_pending)) == "on-pending");
 }
 
-TEST_CASE("psci guest: CPU_SUSPEND waits for an interrupt; a powerdown state needs a valid entry point") {
+TEST_CASE("psci guest: CPU_SUSPEND waits for an interrupt, a powerdown state needs a valid entry point") {
   PartitionPsci psci = make_partition(2);
   for (uint32_t function : {psci::cpu_suspend_32, psci::cpu_suspend_64}) {
     CAPTURE(function);

@@ -47,12 +47,12 @@ TEST_CASE("vgic distributor: reset values and identification") {
   CHECK(((read32(distributor, gicd::pidr2) >> 4) & 0xf) == 3);  // ArchRev: GICv3
   CHECK(read32(distributor, gicd::statusr) == 0);
   // Group 1 at reset; everything else clear.
-  CHECK(read32(distributor, word1(igroupr_offset)) == ((1u << 1) | (1u << 8) | (1u << 15)));
-  CHECK(read32(distributor, word1(isenabler_offset)) == 0);
-  CHECK(read32(distributor, word1(ispendr_offset)) == 0);
-  CHECK(read32(distributor, word1(isactiver_offset)) == 0);
-  CHECK(read32(distributor, ipriorityr_offset + 32) == 0);
-  CHECK(read32(distributor, icfgr_offset + 8) == (2u << 30));  // SPI 47 is edge from the description
+  CHECK(read32(distributor, word1(gic_bank::igroupr)) == ((1u << 1) | (1u << 8) | (1u << 15)));
+  CHECK(read32(distributor, word1(gic_bank::isenabler)) == 0);
+  CHECK(read32(distributor, word1(gic_bank::ispendr)) == 0);
+  CHECK(read32(distributor, word1(gic_bank::isactiver)) == 0);
+  CHECK(read32(distributor, gic_bank::ipriorityr + 32) == 0);
+  CHECK(read32(distributor, gic_bank::icfgr + 8) == (2u << 30));  // SPI 47 is edge from the description
   uint64_t router = 1;
   CHECK(distributor.read(irouter(40), 8, router) == AccessResult::handled);
   CHECK(router == 0);
@@ -95,9 +95,9 @@ TEST_CASE("vgic distributor: GICD_CTLR enables groups and kicks every vCPU") {
 TEST_CASE("vgic distributor: enable, pending, active round trips and their events") {
   VirtualDistributor distributor = make_distributor();
   Events events;
-  write32(distributor, word1(isenabler_offset), (1u << 8) | (1u << 1), events);
-  CHECK(read32(distributor, word1(isenabler_offset)) == ((1u << 8) | (1u << 1)));
-  CHECK(read32(distributor, word1(icenabler_offset)) == ((1u << 8) | (1u << 1)));
+  write32(distributor, word1(gic_bank::isenabler), (1u << 8) | (1u << 1), events);
+  CHECK(read32(distributor, word1(gic_bank::isenabler)) == ((1u << 8) | (1u << 1)));
+  CHECK(read32(distributor, word1(gic_bank::icenabler)) == ((1u << 8) | (1u << 1)));
   REQUIRE(events.hardware_count == 1);  // only SPI 40 is hardware-backed
   CHECK(events.hardware[0].request == HardwareRequest::enable);
   CHECK(events.hardware[0].physical_intid == 40);
@@ -105,84 +105,84 @@ TEST_CASE("vgic distributor: enable, pending, active round trips and their event
   CHECK(events.kick_vcpus == 0x1);
 
   Events disable;
-  write32(distributor, word1(icenabler_offset), 1u << 8, disable);
-  CHECK(read32(distributor, word1(isenabler_offset)) == (1u << 1));
+  write32(distributor, word1(gic_bank::icenabler), 1u << 8, disable);
+  CHECK(read32(distributor, word1(gic_bank::isenabler)) == (1u << 1));
   REQUIRE(disable.hardware_count == 1);
   CHECK(disable.hardware[0].request == HardwareRequest::disable);
 
   Events pend;
-  write32(distributor, word1(ispendr_offset), 1u << 1, pend);  // SPI 33, virtual
-  CHECK(read32(distributor, word1(ispendr_offset)) == (1u << 1));
-  CHECK(read32(distributor, word1(icpendr_offset)) == (1u << 1));
+  write32(distributor, word1(gic_bank::ispendr), 1u << 1, pend);  // SPI 33, virtual
+  CHECK(read32(distributor, word1(gic_bank::ispendr)) == (1u << 1));
+  CHECK(read32(distributor, word1(gic_bank::icpendr)) == (1u << 1));
   CHECK(pend.hardware_count == 0);
   CHECK(pend.kick_vcpus == 0x1);
-  write32(distributor, word1(icpendr_offset), 1u << 1, pend);
-  CHECK(read32(distributor, word1(ispendr_offset)) == 0);
+  write32(distributor, word1(gic_bank::icpendr), 1u << 1, pend);
+  CHECK(read32(distributor, word1(gic_bank::ispendr)) == 0);
 
   // A hardware SPI made pending by the guest needs its physical interrupt active so the
   // guest's deactivation (through the HW list register) has something to deactivate.
   Events hardware;
-  write32(distributor, word1(ispendr_offset), 1u << 8, hardware);
+  write32(distributor, word1(gic_bank::ispendr), 1u << 8, hardware);
   REQUIRE(hardware.hardware_count == 1);
   CHECK(hardware.hardware[0].request == HardwareRequest::activate);
   Events active;
-  write32(distributor, word1(isactiver_offset), 1u << 8, active);
-  CHECK(read32(distributor, word1(isactiver_offset)) == (1u << 8));
+  write32(distributor, word1(gic_bank::isactiver), 1u << 8, active);
+  CHECK(read32(distributor, word1(gic_bank::isactiver)) == (1u << 8));
   CHECK(active.hardware_count == 0);  // already physically active
-  write32(distributor, word1(icpendr_offset), 1u << 8, active);
+  write32(distributor, word1(gic_bank::icpendr), 1u << 8, active);
   CHECK(active.hardware_count == 0);  // still active
   Events inactive;
-  write32(distributor, word1(icactiver_offset), 1u << 8, inactive);
-  CHECK(read32(distributor, word1(icactiver_offset)) == 0);
+  write32(distributor, word1(gic_bank::icactiver), 1u << 8, inactive);
+  CHECK(read32(distributor, word1(gic_bank::icactiver)) == 0);
   REQUIRE(inactive.hardware_count == 1);
   CHECK(inactive.hardware[0].request == HardwareRequest::deactivate);
 
   // Group: each bit assigns.
   Events group;
-  write32(distributor, word1(igroupr_offset), 1u << 15, group);
-  CHECK(read32(distributor, word1(igroupr_offset)) == (1u << 15));
+  write32(distributor, word1(gic_bank::igroupr), 1u << 15, group);
+  CHECK(read32(distributor, word1(gic_bank::igroupr)) == (1u << 15));
   CHECK_FALSE(distributor.spi(33)->group1);
   // IGRPMODR is RAZ/WI with a single security state.
-  write32(distributor, word1(igrpmodr_offset), 0xffffffff, group);
-  CHECK(read32(distributor, word1(igrpmodr_offset)) == 0);
+  write32(distributor, word1(gic_bank::igrpmodr), 0xffffffff, group);
+  CHECK(read32(distributor, word1(gic_bank::igrpmodr)) == 0);
 }
 
 TEST_CASE("vgic distributor: a level interrupt stays pending while its line is asserted") {
   VirtualDistributor distributor = make_distributor();
   distributor.spi(33)->line_asserted = true;
-  CHECK(read32(distributor, word1(ispendr_offset)) == (1u << 1));
+  CHECK(read32(distributor, word1(gic_bank::ispendr)) == (1u << 1));
   Events events;
-  write32(distributor, word1(icpendr_offset), 1u << 1, events);
-  CHECK(read32(distributor, word1(ispendr_offset)) == (1u << 1));
+  write32(distributor, word1(gic_bank::icpendr), 1u << 1, events);
+  CHECK(read32(distributor, word1(gic_bank::ispendr)) == (1u << 1));
   distributor.spi(33)->line_asserted = false;
-  CHECK(read32(distributor, word1(ispendr_offset)) == 0);
+  CHECK(read32(distributor, word1(gic_bank::ispendr)) == 0);
 }
 
 TEST_CASE("vgic distributor: priorities by word and by byte keep the implemented bits") {
   VirtualDistributor distributor = make_distributor();
   Events events;
   // The word at 0x420 covers INTIDs 32-35: only 33 is owned.
-  write32(distributor, ipriorityr_offset + 32, 0x12345678, events);
-  CHECK(read32(distributor, ipriorityr_offset + 32) == 0x00005000);  // 0x56 & 0xf8
-  CHECK(distributor.write(ipriorityr_offset + 40, 1, 0xa7, events) == AccessResult::handled);
+  write32(distributor, gic_bank::ipriorityr + 32, 0x12345678, events);
+  CHECK(read32(distributor, gic_bank::ipriorityr + 32) == 0x00005000);  // 0x56 & 0xf8
+  CHECK(distributor.write(gic_bank::ipriorityr + 40, 1, 0xa7, events) == AccessResult::handled);
   uint64_t byte = 0;
-  CHECK(distributor.read(ipriorityr_offset + 40, 1, byte) == AccessResult::handled);
+  CHECK(distributor.read(gic_bank::ipriorityr + 40, 1, byte) == AccessResult::handled);
   CHECK(byte == 0xa0);
-  CHECK(read32(distributor, ipriorityr_offset + 40) == 0xa0);  // byte 0 of the word is INTID 40
-  CHECK(distributor.write(ipriorityr_offset + 47, 1, 0xff, events) == AccessResult::handled);
-  CHECK(read32(distributor, ipriorityr_offset + 44) == 0xf8000000u);
-  CHECK(distributor.read(ipriorityr_offset + 41, 1, byte) == AccessResult::handled);
+  CHECK(read32(distributor, gic_bank::ipriorityr + 40) == 0xa0);  // byte 0 of the word is INTID 40
+  CHECK(distributor.write(gic_bank::ipriorityr + 47, 1, 0xff, events) == AccessResult::handled);
+  CHECK(read32(distributor, gic_bank::ipriorityr + 44) == 0xf8000000u);
+  CHECK(distributor.read(gic_bank::ipriorityr + 41, 1, byte) == AccessResult::handled);
   CHECK(byte == 0);  // unowned
 }
 
 TEST_CASE("vgic distributor: trigger configuration") {
   VirtualDistributor distributor = make_distributor();
   Events events;
-  write32(distributor, icfgr_offset + 8, 0xffffffff, events);  // INTIDs 32-47
-  CHECK(read32(distributor, icfgr_offset + 8) == ((2u << 2) | (2u << 16) | (2u << 30)));
+  write32(distributor, gic_bank::icfgr + 8, 0xffffffff, events);  // INTIDs 32-47
+  CHECK(read32(distributor, gic_bank::icfgr + 8) == ((2u << 2) | (2u << 16) | (2u << 30)));
   CHECK(distributor.spi(33)->edge);
-  write32(distributor, icfgr_offset + 8, 0, events);
-  CHECK(read32(distributor, icfgr_offset + 8) == 0);
+  write32(distributor, gic_bank::icfgr + 8, 0, events);
+  CHECK(read32(distributor, gic_bank::icfgr + 8) == 0);
   CHECK_FALSE(distributor.spi(47)->edge);
 }
 
@@ -195,15 +195,15 @@ TEST_CASE("vgic distributor: a partition sees and touches only its own interrupt
   config.spi_count = 1;
   REQUIRE(distributor.configure(config) == ConfigError::none);
   Events events;
-  for (uint64_t base : {isenabler_offset, ispendr_offset, isactiver_offset}) {
+  for (uint64_t base : {gic_bank::isenabler, gic_bank::ispendr, gic_bank::isactiver}) {
     write32(distributor, word1(base), 0xffffffff, events);
     CHECK(read32(distributor, word1(base)) == (1u << 8));
   }
   // Every hardware event is about SPI 40.
   for (size_t i = 0; i < events.hardware_count; ++i) CHECK(events.hardware[i].physical_intid == 40);
-  CHECK(read32(distributor, word1(igroupr_offset)) == (1u << 8));
-  write32(distributor, ipriorityr_offset + 40, 0xffffffff, events);
-  CHECK(read32(distributor, ipriorityr_offset + 40) == 0xf8);  // 41-43 stay zero
+  CHECK(read32(distributor, word1(gic_bank::igroupr)) == (1u << 8));
+  write32(distributor, gic_bank::ipriorityr + 40, 0xffffffff, events);
+  CHECK(read32(distributor, gic_bank::ipriorityr + 40) == 0xf8);  // 41-43 stay zero
   Events untouched;
   CHECK(distributor.write(irouter(41), 8, 1, untouched) == AccessResult::handled);
   uint64_t router = 5;
@@ -213,8 +213,8 @@ TEST_CASE("vgic distributor: a partition sees and touches only its own interrupt
   CHECK(untouched.kick_vcpus == 0);
   CHECK(distributor.spi(41) == nullptr);
   // SGIs and PPIs live in the redistributors: RAZ/WI here.
-  write32(distributor, isenabler_offset, 0xffffffff, untouched);
-  CHECK(read32(distributor, isenabler_offset) == 0);
+  write32(distributor, gic_bank::isenabler, 0xffffffff, untouched);
+  CHECK(read32(distributor, gic_bank::isenabler) == 0);
   CHECK(untouched.kick_vcpus == 0);
 }
 
@@ -268,15 +268,15 @@ TEST_CASE("vgic distributor: unknown offsets and widths are RAZ/WI and reported"
   CHECK(distributor.read(0x0040, 4, value) == AccessResult::unhandled);  // GICD_SETSPI_NSR: no MBIS
   CHECK(value == 0);
   CHECK(distributor.write(0x0040, 4, 33, events) == AccessResult::unhandled);
-  CHECK(distributor.read(word1(isenabler_offset), 1, value) == AccessResult::unhandled);  // word-only register
+  CHECK(distributor.read(word1(gic_bank::isenabler), 1, value) == AccessResult::unhandled);  // word-only register
   CHECK(distributor.read(gicd::ctlr, 2, value) == AccessResult::unhandled);
   CHECK(distributor.read(gicd::ctlr, 8, value) == AccessResult::unhandled);
   CHECK(distributor.read(gicd::typer + 1, 1, value) == AccessResult::unhandled);
   CHECK(distributor.read(irouter(40) + 2, 4, value) == AccessResult::unhandled);  // misaligned
   CHECK(distributor.read(0x10000, 4, value) == AccessResult::unhandled);
   CHECK(distributor.read(0x6000, 8, value) == AccessResult::unhandled);  // IROUTER for INTIDs < 32 is reserved
-  CHECK(distributor.write(word1(isenabler_offset), 1, 1, events) == AccessResult::unhandled);
-  CHECK(read32(distributor, word1(isenabler_offset)) == 0);
+  CHECK(distributor.write(word1(gic_bank::isenabler), 1, 1, events) == AccessResult::unhandled);
+  CHECK(read32(distributor, word1(gic_bank::isenabler)) == 0);
   // Architecturally defined, ignored with affinity routing: handled.
   CHECK(distributor.write(gicd::sgir, 4, 0x02000001, events) == AccessResult::handled);
   CHECK(distributor.read(gicd::itargetsr + 40, 1, value) == AccessResult::handled);
@@ -318,15 +318,15 @@ TEST_CASE("vgic distributor: reset restores the architectural state") {
   VirtualDistributor distributor = make_distributor();
   Events events;
   write32(distributor, gicd::ctlr, 0x3, events);
-  write32(distributor, word1(isenabler_offset), 0xffffffff, events);
-  write32(distributor, word1(igroupr_offset), 0, events);
+  write32(distributor, word1(gic_bank::isenabler), 0xffffffff, events);
+  write32(distributor, word1(gic_bank::igroupr), 0, events);
   CHECK(distributor.write(irouter(40), 8, 1, events) == AccessResult::handled);
-  write32(distributor, icfgr_offset + 8, 0, events);
+  write32(distributor, gic_bank::icfgr + 8, 0, events);
   CHECK_FALSE(distributor.spi(47)->edge);
   distributor.reset();
   CHECK(read32(distributor, gicd::ctlr) == 0x50);
-  CHECK(read32(distributor, word1(isenabler_offset)) == 0);
-  CHECK(read32(distributor, word1(igroupr_offset)) == ((1u << 1) | (1u << 8) | (1u << 15)));
+  CHECK(read32(distributor, word1(gic_bank::isenabler)) == 0);
+  CHECK(read32(distributor, word1(gic_bank::igroupr)) == ((1u << 1) | (1u << 8) | (1u << 15)));
   CHECK(distributor.spi(40)->target_vcpu == 0);
   CHECK(distributor.spi(47)->edge);  // the description's trigger survives
 }

@@ -24,11 +24,11 @@ struct Partition {
     REQUIRE(gic.configure(config) == ConfigError::none);
     if (!guest_initialised) return;
     write(distributor_base + gicd::ctlr, 0x13);
-    write(distributor_base + isenabler_offset + 4, (1u << 1) | (1u << 8));
+    write(distributor_base + gic_bank::isenabler + 4, (1u << 1) | (1u << 8));
     for (uint64_t vcpu = 0; vcpu < 2; ++vcpu) {
       const uint64_t rd = redistributor_base + vcpu * VirtualRedistributor::frame_size;
       write(rd + gicr::waker, 0);
-      write(rd + gicr::sgi_base + isenabler_offset, 0xffff | (1u << 27));
+      write(rd + gicr::sgi_base + gic_bank::isenabler, 0xffff | (1u << 27));
     }
   }
   Events write(uint64_t address, uint64_t value, unsigned width = 4) {
@@ -92,7 +92,7 @@ TEST_CASE("vgic gic: a level interrupt from pending to active to EOI") {
   lrs[0] = with_state(lrs[0], LrState::active);
   gic.fold_back(0, lrs, 4);
   CHECK(gic.interrupt(0, 33)->active);
-  CHECK(partition.read(distributor_base + isactiver_offset + 4) == (1u << 1));
+  CHECK(partition.read(distributor_base + gic_bank::isactiver + 4) == (1u << 1));
   fill = gic.fill(0, lrs, 4);
   CHECK(lr(lrs[0]).state == LrState::pending_active);
 
@@ -130,7 +130,7 @@ TEST_CASE("vgic gic: a hardware SPI is injected as a hardware-backed virtual int
 
   // Cleared by the guest while pending: the physical interrupt must be released.
   REQUIRE(gic.hardware_interrupt(1, 40, events));
-  const Events cleared = partition.write(distributor_base + icpendr_offset + 4, 1u << 8);
+  const Events cleared = partition.write(distributor_base + gic_bank::icpendr + 4, 1u << 8);
   REQUIRE(cleared.hardware_count == 1);
   CHECK(cleared.hardware[0].request == HardwareRequest::deactivate);
   CHECK(cleared.hardware[0].physical_intid == 40);
@@ -157,7 +157,7 @@ TEST_CASE("vgic gic: nothing is delivered while asleep, disabled or its group is
   REQUIRE(gic.set_line(0, 33, true, events));
   uint64_t lrs[4] = {};
   CHECK(gic.fill(0, lrs, 4).used == 0);  // disabled
-  partition.write(distributor_base + isenabler_offset + 4, 1u << 1);
+  partition.write(distributor_base + gic_bank::isenabler + 4, 1u << 1);
   CHECK(gic.fill(0, lrs, 4).used == 0);  // Group 1 not enabled in GICD_CTLR
   const Events enable = partition.write(distributor_base + gicd::ctlr, 0x2);
   CHECK(enable.kick_vcpus == 0x3);
@@ -165,7 +165,7 @@ TEST_CASE("vgic gic: nothing is delivered while asleep, disabled or its group is
   partition.write(redistributor_base + gicr::waker, 0);
   CHECK(gic.fill(0, lrs, 4).used == 1);
   // Group 0 is a separate enable.
-  partition.write(distributor_base + igroupr_offset + 4, 0);
+  partition.write(distributor_base + gic_bank::igroupr + 4, 0);
   CHECK(gic.fill(0, lrs, 4).used == 0);
   partition.write(distributor_base + gicd::ctlr, 0x3);
   REQUIRE(gic.fill(0, lrs, 4).used == 1);
@@ -199,18 +199,18 @@ TEST_CASE("vgic gic: SGIs between vCPUs through ICC_SGI1R_EL1") {
   CHECK(group0.kick_vcpus == 0);
   // The guest sees the pending SGI in its redistributor.
   const uint64_t rd1 = redistributor_base + VirtualRedistributor::frame_size;
-  CHECK(partition.read(rd1 + gicr::sgi_base + ispendr_offset) == (1u << 5));
+  CHECK(partition.read(rd1 + gicr::sgi_base + gic_bank::ispendr) == (1u << 5));
 }
 
 TEST_CASE("vgic gic: a guest change made meanwhile is not undone by a stale list register") {
   Partition partition;
   VirtualGic& gic = partition.gic;
   partition.write(irouter(33), 1, 8);  // UART SPI to vCPU 1
-  partition.write(distributor_base + ispendr_offset + 4, 1u << 1);
+  partition.write(distributor_base + gic_bank::ispendr + 4, 1u << 1);
   uint64_t lrs[4] = {};
   REQUIRE(gic.fill(1, lrs, 4).used == 1);
   // vCPU 0 clears it while vCPU 1 runs with it in an LR; vCPU 1 is kicked.
-  const Events cleared = partition.write(distributor_base + icpendr_offset + 4, 1u << 1);
+  const Events cleared = partition.write(distributor_base + gic_bank::icpendr + 4, 1u << 1);
   CHECK(cleared.kick_vcpus == 0x2);
   gic.fold_back(1, lrs, 4);  // the LR still says pending: the guest did nothing
   CHECK_FALSE(gic.interrupt(1, 33)->pending());
@@ -220,7 +220,7 @@ TEST_CASE("vgic gic: a guest change made meanwhile is not undone by a stale list
 TEST_CASE("vgic gic: re-routing moves a pending SPI to the new vCPU") {
   Partition partition;
   VirtualGic& gic = partition.gic;
-  partition.write(distributor_base + ispendr_offset + 4, 1u << 1);
+  partition.write(distributor_base + gic_bank::ispendr + 4, 1u << 1);
   uint64_t lrs[4] = {};
   CHECK(gic.fill(0, lrs, 4).used == 1);
   const Events moved = partition.write(irouter(33), 1, 8);

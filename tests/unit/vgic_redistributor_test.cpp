@@ -72,15 +72,15 @@ TEST_CASE("vgic redistributor: GICR_WAKER sleep handshake") {
 TEST_CASE("vgic redistributor: SGI and PPI registers") {
   ThreeVcpus gic;
   VirtualRedistributor& redistributor = gic.redistributors[2];
-  CHECK(read(redistributor, sgi(igroupr_offset)) == 0xffffffff);
-  CHECK(read(redistributor, sgi(isenabler_offset)) == 0);
+  CHECK(read(redistributor, sgi(gic_bank::igroupr)) == 0xffffffff);
+  CHECK(read(redistributor, sgi(gic_bank::isenabler)) == 0);
   CHECK(read(redistributor, gicr::icfgr0) == gicr::icfgr0_sgis_edge);
   CHECK(read(redistributor, gicr::icfgr1) == 0);  // PPIs level at reset
 
   Events events;
-  write(redistributor, sgi(isenabler_offset), 0xffffffff, events);
-  CHECK(read(redistributor, sgi(isenabler_offset)) == 0xffffffff);
-  CHECK(read(redistributor, sgi(icenabler_offset)) == 0xffffffff);
+  write(redistributor, sgi(gic_bank::isenabler), 0xffffffff, events);
+  CHECK(read(redistributor, sgi(gic_bank::isenabler)) == 0xffffffff);
+  CHECK(read(redistributor, sgi(gic_bank::icenabler)) == 0xffffffff);
   // The hardware-backed timer PPIs are enabled on the physical CPU of vCPU 2.
   REQUIRE(events.hardware_count == 2);
   CHECK(events.hardware[0].request == HardwareRequest::enable);
@@ -88,25 +88,25 @@ TEST_CASE("vgic redistributor: SGI and PPI registers") {
   CHECK(events.hardware[0].vcpu == 2);
   CHECK(events.hardware[1].physical_intid == 30);
   CHECK(events.kick_vcpus == (1u << 2));
-  write(redistributor, sgi(icenabler_offset), 1u << 27, events);
-  CHECK(read(redistributor, sgi(isenabler_offset)) == 0xf7ffffff);
+  write(redistributor, sgi(gic_bank::icenabler), 1u << 27, events);
+  CHECK(read(redistributor, sgi(gic_bank::isenabler)) == 0xf7ffffff);
 
-  write(redistributor, sgi(ispendr_offset), (1u << 3) | (1u << 20), events);
-  CHECK(read(redistributor, sgi(ispendr_offset)) == ((1u << 3) | (1u << 20)));
-  write(redistributor, sgi(icpendr_offset), 1u << 3, events);
-  CHECK(read(redistributor, sgi(icpendr_offset)) == (1u << 20));
-  write(redistributor, sgi(isactiver_offset), 1u << 5, events);
-  CHECK(read(redistributor, sgi(isactiver_offset)) == (1u << 5));
-  write(redistributor, sgi(icactiver_offset), 1u << 5, events);
-  CHECK(read(redistributor, sgi(icactiver_offset)) == 0);
-  write(redistributor, sgi(igroupr_offset), 0xfffffffe, events);
+  write(redistributor, sgi(gic_bank::ispendr), (1u << 3) | (1u << 20), events);
+  CHECK(read(redistributor, sgi(gic_bank::ispendr)) == ((1u << 3) | (1u << 20)));
+  write(redistributor, sgi(gic_bank::icpendr), 1u << 3, events);
+  CHECK(read(redistributor, sgi(gic_bank::icpendr)) == (1u << 20));
+  write(redistributor, sgi(gic_bank::isactiver), 1u << 5, events);
+  CHECK(read(redistributor, sgi(gic_bank::isactiver)) == (1u << 5));
+  write(redistributor, sgi(gic_bank::icactiver), 1u << 5, events);
+  CHECK(read(redistributor, sgi(gic_bank::icactiver)) == 0);
+  write(redistributor, sgi(gic_bank::igroupr), 0xfffffffe, events);
   CHECK_FALSE(redistributor.interrupt(0).group1);
 
   // Priorities: words and bytes, implemented bits only.
-  write(redistributor, sgi(ipriorityr_offset + 24), 0x80a0c0ff, events);  // PPIs 24-27
-  CHECK(read(redistributor, sgi(ipriorityr_offset + 24)) == 0x80a0c0f8);
-  write(redistributor, sgi(ipriorityr_offset + 27), 0x11, events, 1);
-  CHECK(read(redistributor, sgi(ipriorityr_offset + 27), 1) == 0x10);
+  write(redistributor, sgi(gic_bank::ipriorityr + 24), 0x80a0c0ff, events);  // PPIs 24-27
+  CHECK(read(redistributor, sgi(gic_bank::ipriorityr + 24)) == 0x80a0c0f8);
+  write(redistributor, sgi(gic_bank::ipriorityr + 27), 0x11, events, 1);
+  CHECK(read(redistributor, sgi(gic_bank::ipriorityr + 27), 1) == 0x10);
   CHECK(redistributor.interrupt(27).priority == 0x10);
 
   // SGI trigger is read-only edge; PPIs are configurable.
@@ -117,15 +117,15 @@ TEST_CASE("vgic redistributor: SGI and PPI registers") {
   CHECK(redistributor.interrupt(27).edge);
 
   // IGRPMODR0 and NSACR: RAZ/WI with a single security state.
-  write(redistributor, sgi(igrpmodr_offset), 0xffffffff, events);
-  CHECK(read(redistributor, sgi(igrpmodr_offset)) == 0);
-  write(redistributor, sgi(nsacr_offset), 0xffffffff, events);
-  CHECK(read(redistributor, sgi(nsacr_offset)) == 0);
+  write(redistributor, sgi(gic_bank::igrpmodr), 0xffffffff, events);
+  CHECK(read(redistributor, sgi(gic_bank::igrpmodr)) == 0);
+  write(redistributor, sgi(gic_bank::nsacr), 0xffffffff, events);
+  CHECK(read(redistributor, sgi(gic_bank::nsacr)) == 0);
 
   // Reset brings everything back.
   redistributor.reset();
-  CHECK(read(redistributor, sgi(isenabler_offset)) == 0);
-  CHECK(read(redistributor, sgi(igroupr_offset)) == 0xffffffff);
+  CHECK(read(redistributor, sgi(gic_bank::isenabler)) == 0);
+  CHECK(read(redistributor, sgi(gic_bank::igroupr)) == 0xffffffff);
   CHECK(read(redistributor, gicr::icfgr1) == 0);
   CHECK(redistributor.processor_sleep());
 }
@@ -138,11 +138,11 @@ TEST_CASE("vgic redistributor: unknown offsets and widths are RAZ/WI and reporte
   CHECK(redistributor.read(0x0070, 8, value) == AccessResult::unhandled);  // GICR_PROPBASER: no LPIs
   CHECK(value == 0);
   CHECK(redistributor.write(0x0070, 8, 0x1234, events) == AccessResult::unhandled);
-  CHECK(redistributor.read(sgi(igroupr_offset + 4), 4, value) == AccessResult::unhandled);  // extended PPIs
-  CHECK(redistributor.read(sgi(isenabler_offset), 1, value) == AccessResult::unhandled);
+  CHECK(redistributor.read(sgi(gic_bank::igroupr + 4), 4, value) == AccessResult::unhandled);  // extended PPIs
+  CHECK(redistributor.read(sgi(gic_bank::isenabler), 1, value) == AccessResult::unhandled);
   CHECK(redistributor.read(gicr::waker, 8, value) == AccessResult::unhandled);
   CHECK(redistributor.read(VirtualRedistributor::frame_size, 4, value) == AccessResult::unhandled);
-  CHECK(redistributor.write(sgi(ipriorityr_offset + 32), 1, 0xff, events) == AccessResult::unhandled);
+  CHECK(redistributor.write(sgi(gic_bank::ipriorityr + 32), 1, 0xff, events) == AccessResult::unhandled);
   CHECK(redistributor.write(gicr::typer, 8, 0, events) == AccessResult::handled);  // read-only
   CHECK(events.kick_vcpus == 0);
 }

@@ -1,11 +1,11 @@
 // Image header and the first instructions at EL2, for the boot CPU and for CPUs started
 // through PSCI CPU_ON. Everything here runs with the MMU off until mmu_switch_on.
 
+#include "core/arch/aarch64/hcr.hpp"
+#include "core/arch/aarch64/sctlr.hpp"
+
 #define BULKHEAD_TEXT_OFFSET 0x200000
-#define CPTR_EL2_NO_TRAPS 0x33ff      /* RES1 bits only: FP/SIMD not trapped (libfdt uses SIMD) */
 #define PSCI_SYSTEM_OFF 0x84000008
-#define SCTLR_EL2_RES1 0x30c50830
-#define SCTLR_EL2_MMU_ON (SCTLR_EL2_RES1 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12)) /* M C SA I */
 
   .section .text.image_header, "ax"
   .global _start
@@ -77,13 +77,15 @@ secondary_entry:
 cpu_common_setup:
   ldr x1, =el2_vectors
   msr vbar_el2, x1
-  mov x1, #CPTR_EL2_NO_TRAPS
+  mov x1, #BULKHEAD_CPTR_EL2_NO_TRAPS
   msr cptr_el2, x1
-  // CNTHCTL_EL2: EL1 counter/timer access allowed; event stream on counter bit 12
-  // (about every 130 us at 62.5 MHz) so WFE-based waits can time out.
-  mov x1, #(0x3 | (1 << 2) | (12 << 4))
+  // EL1 counter/timer access allowed; event stream on counter bit 12 (about every
+  // 130 us at 62.5 MHz) so WFE-based waits can time out.
+  mov x1, #BULKHEAD_CNTHCTL_EL2_VALUE
   msr cnthctl_el2, x1
   msr cntvoff_el2, xzr
+  msr tpidr_el2, xzr              // no vCPU on this CPU (yet): exits are not guests'
+
   isb
   ret
 
@@ -98,7 +100,7 @@ mmu_switch_on:
   ic iallu
   dsb nsh
   isb
-  ldr x3, =SCTLR_EL2_MMU_ON
+  ldr x3, =BULKHEAD_SCTLR_EL2_MMU_ON
   msr sctlr_el2, x3
   isb
   ret

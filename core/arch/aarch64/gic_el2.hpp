@@ -6,16 +6,18 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/arch/aarch64/intid.hpp"
 #include "core/platform/platform.hpp"
 
 namespace bulkhead::arch::gic {
 
-// Interrupts the hypervisor itself uses.
-constexpr uint32_t kick_sgi = 0;            // "refill your list registers" between CPUs
-constexpr uint32_t maintenance_ppi = 25;    // virtual CPU interface maintenance
-constexpr uint32_t virtual_timer_ppi = 27;  // the guests' EL1 virtual timer
-constexpr uint32_t physical_timer_ppi = 30; // the guests' EL1 physical timer
-constexpr uint32_t spurious = 1020;
+// Interrupts the hypervisor itself uses (INTIDs; the PPIs are the architecture's
+// recommended numbers, which QEMU virt and the device trees use).
+constexpr uint32_t kick_sgi = Intid::sgi(0).value();                      // "resync your list registers" between CPUs
+constexpr uint32_t maintenance_ppi = Intid::from_dt_ppi(9).value();       // virtual CPU interface maintenance (25)
+constexpr uint32_t virtual_timer_ppi = Intid::from_dt_ppi(11).value();    // the guests' EL1 virtual timer (27)
+constexpr uint32_t physical_timer_ppi = Intid::from_dt_ppi(14).value();   // the guests' EL1 physical timer (30)
+constexpr uint32_t spurious = Intid::first_special;
 
 // Once, on the boot CPU: affinity routing and group 1 on in the distributor.
 void init_distributor(const GicV3Info& gic);
@@ -37,9 +39,7 @@ void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled);
 void clear_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid);
 
 size_t list_register_count();  // ICH_VTR_EL2.ListRegs + 1 (at most 16)
-uint64_t read_list_register(size_t index);
-void write_list_register(size_t index, uint64_t value);
-void write_hcr(uint64_t value);  // ICH_HCR_EL2
 uint64_t read_misr();            // ICH_MISR_EL2
+// The list registers themselves: arch::sysreg::read_list_register()/write_list_register().
 
 }  // namespace bulkhead::arch::gic

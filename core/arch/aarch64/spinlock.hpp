@@ -22,6 +22,15 @@ class SpinLock {
     }
     return true;
   }
+  // For a lock never taken twice by one CPU (no nesting check): `owner` is any non-zero
+  // value naming the holder, e.g. the vCPU's address, so the fast path reads no register.
+  void lock_as(uint64_t owner) {
+    uint64_t expected = 0;
+    while (!__atomic_compare_exchange_n(&owner_, &expected, owner, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      arch::wait_for_event();
+      expected = 0;
+    }
+  }
   void unlock() {
     __atomic_store_n(&owner_, 0, __ATOMIC_RELEASE);
     arch::send_event();

@@ -1,11 +1,14 @@
 // EL2 exception vectors: every entry saves the full register frame (ExceptionFrame in
-// exceptions.hpp) and calls handle_el2_exception(kind, frame); on return the frame,
-// possibly edited, is restored and the exception returns.
+// exception_frame.hpp) and calls dispatch_el2_exception(vector index, frame); on return
+// the frame, possibly edited (a guest's registers, its return address), is restored and
+// the exception returns.
+#include "core/arch/aarch64/exception_frame.hpp"
+#include "core/arch/aarch64/exception_vectors.hpp"
 
-#define FRAME_SIZE 288
+#define FRAME_SIZE BULKHEAD_FRAME_SIZE
 
 .macro vector kind
-  .balign 0x80
+  .balign BULKHEAD_VECTOR_ENTRY_SIZE
   sub sp, sp, #FRAME_SIZE
   stp x0, x1, [sp, #0]
   mov x0, #\kind
@@ -49,16 +52,16 @@ exception_entry:
   stp x26, x27, [sp, #208]
   stp x28, x29, [sp, #224]
   add x1, sp, #FRAME_SIZE
-  stp x30, x1, [sp, #240]
+  stp x30, x1, [sp, #BULKHEAD_FRAME_X30]
   mrs x1, elr_el2
   mrs x2, spsr_el2
-  stp x1, x2, [sp, #256]
+  stp x1, x2, [sp, #BULKHEAD_FRAME_ELR]
   mrs x1, esr_el2
   mrs x2, far_el2
-  stp x1, x2, [sp, #272]
+  stp x1, x2, [sp, #BULKHEAD_FRAME_ESR]
   mov x1, sp
-  bl handle_el2_exception
-  ldp x1, x2, [sp, #256]
+  bl dispatch_el2_exception
+  ldp x1, x2, [sp, #BULKHEAD_FRAME_ELR]
   msr elr_el2, x1
   msr spsr_el2, x2
   ldp x0, x1, [sp, #0]
@@ -76,7 +79,7 @@ exception_entry:
   ldp x24, x25, [sp, #192]
   ldp x26, x27, [sp, #208]
   ldp x28, x29, [sp, #224]
-  ldr x30, [sp, #240]
+  ldr x30, [sp, #BULKHEAD_FRAME_X30]
   add sp, sp, #FRAME_SIZE
   eret
 

@@ -58,6 +58,14 @@ inline uint64_t read64(uint64_t address) {
 inline void write64(uint64_t address, uint64_t value) {
   asm volatile("str %0, [%1]" ::"r"(value), "r"(address) : "memory");
 }
+inline uint16_t read16(uint64_t address) {
+  uint32_t value;
+  asm volatile("ldrh %w0, [%1]" : "=r"(value) : "r"(address) : "memory");
+  return static_cast<uint16_t>(value);
+}
+inline void write16(uint64_t address, uint16_t value) {
+  asm volatile("strh %w0, [%1]" ::"r"(uint32_t{value}), "r"(address) : "memory");
+}
 inline uint8_t read8(uint64_t address) {
   uint32_t value;
   asm volatile("ldrb %w0, [%1]" : "=r"(value) : "r"(address) : "memory");

@@ -49,6 +49,18 @@ constexpr TestEntry all_tests[] = {
     {"reset-loop", test_reset_loop},
     {"bench", test_bench},
     {"entry", test_entry},
+    {"traps", test_traps},
+    {"pci-enumerate", test_pci_enumerate},
+    {"pci-bars", test_pci_bars},
+    {"pci-registers", test_pci_registers},
+    {"pci-move", test_pci_move},
+    {"pci-decode", test_pci_decode},
+    {"pci-power-on", test_pci_power_on},
+    {"pci-forbidden", test_pci_forbidden},
+    {"pci-intx", test_pci_intx},
+    {"pci-bus-master", test_pci_bus_master},
+    {"pci-hold", test_pci_hold},
+    {"park", test_park},
 };
 
 // A test name from the bootargs, kept for the result lines.

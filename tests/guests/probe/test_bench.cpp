@@ -3,6 +3,7 @@
 // (tests/integration/benchmarks.py). Each is a mean over many iterations, loop included.
 #include "console.hpp"
 #include "gic.hpp"
+#include "pci.hpp"
 #include "psci.hpp"
 #include "tests.hpp"
 #include "timer.hpp"
@@ -12,6 +13,7 @@ namespace {
 
 constexpr uint64_t hypercalls = 1000;
 constexpr uint64_t distributor_reads = 1000;
+constexpr uint64_t config_accesses = 1000;
 constexpr uint64_t interrupts = 50;
 
 uint64_t mean_ns(uint64_t ticks, uint64_t iterations) {
@@ -82,6 +84,24 @@ void test_bench() {
   for (uint64_t i = 0; i < distributor_reads; ++i) read32(gic::distributor + gic::gicd_typer);
   const uint64_t gicd_ns = mean_ns(virtual_count() - start, distributor_reads);
 
+  // Trapped ECAM accesses to the first function on the virtual bus: a vendor ID read and
+  // an Interrupt Line write (a register the emulator keeps, so neither reaches the device).
+  const pci::Bus& bus = pci::scan();
+  if (bus.count == 0) {
+    fail("no function on the virtual PCI bus (the bench needs one)");
+    return;
+  }
+  const uint64_t vendor_id = pci::config_address(0, bus.functions[0].slot, 0, pci::reg::vendor_device);
+  const uint64_t interrupt_line = pci::config_address(0, bus.functions[0].slot, 0, pci::reg::interrupt_line);
+  EXPECT_HEX("vendor ID through the ECAM", read16(vendor_id), bus.functions[0].vendor);
+  start = virtual_count();
+  for (uint64_t i = 0; i < config_accesses; ++i) read16(vendor_id);
+  const uint64_t ecam_read_ns = mean_ns(virtual_count() - start, config_accesses);
+  start = virtual_count();
+  for (uint64_t i = 0; i < config_accesses; ++i) write8(interrupt_line, static_cast<uint8_t>(i));
+  const uint64_t ecam_write_ns = mean_ns(virtual_count() - start, config_accesses);
+  EXPECT_HEX("Interrupt Line after the writes", read8(interrupt_line), static_cast<uint8_t>(config_accesses - 1));
+
   // From the virtual timer's compare value to the guest's IRQ vector reading CNTVCT: the
   // physical PPI is taken at EL2 and injected as a hardware-backed virtual interrupt.
   gic::init_this_cpu();
@@ -106,9 +126,12 @@ void test_bench() {
   irqs_off();
   figure("null-hvc-ns", hvc_ns);
   figure("gicd-read-ns", gicd_ns);
+  figure("ecam-read-ns", ecam_read_ns);
+  figure("ecam-write-ns", ecam_write_ns);
   figure("irq-latency-ns", mean_ns(latency_ticks, interrupts));
   begin_pass();
-  put_text("means over 1000 null hvc (0x8600ff00), 1000 GICD_TYPER reads, 50 vtimer irqs");
+  put_text("means over 1000 null hvc (0x8600ff00), 1000 GICD_TYPER reads, 1000 ECAM vendor ID reads, ");
+  put_text("1000 ECAM Interrupt Line writes, 50 vtimer irqs");
   end_line();
 }
 

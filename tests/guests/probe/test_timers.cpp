@@ -11,16 +11,9 @@ namespace {
 
 constexpr uint8_t timer_priority = 0xa0;
 
-void timer_test(timer::Kind kind, const char* counter_name) {
-  const uint32_t ppi = timer::ppi(kind);
-  const uint64_t one_ms = counter_frequency() / 1000;
-  gic::IrqRecord& r = gic::record(0);
-  gic::init_this_cpu();
-  irqs_off();
-  gic::enable_private(ppi, timer_priority);
-
-  // Made pending by software (GICR_ISPENDR0) with the timer off: delivered once, and the
-  // hardware-backed PPI must still work afterwards (checked below).
+// Made pending by software (GICR_ISPENDR0) with the timer off: delivered once, and the
+// hardware-backed PPI must still work afterwards (checked by the armed step).
+bool check_software_pending(timer::Kind kind, uint32_t ppi, gic::IrqRecord& r) {
   const uint32_t software_before = r.count[ppi];
   timer::set_control(kind, 0);
   write32(gic::sgi_frame(0) + gic::ispendr, 1u << ppi);
@@ -28,10 +21,13 @@ void timer_test(timer::Kind kind, const char* counter_name) {
   const bool software_taken = wait_change(r.count[ppi], software_before, 200000);
   delay_us(500);
   irqs_off();
-  EXPECT_HEX("interrupts after GICR_ISPENDR0 with the timer off", since(r.count[ppi], software_before), software_taken ? 1 : 0);
-  EXPECT_HEX("PPI made pending by GICR_ISPENDR0 taken", software_taken ? 1 : 0, 1);
+  return expect_hex("interrupts after GICR_ISPENDR0 with the timer off", since(r.count[ppi], software_before),
+                    software_taken ? 1 : 0) &&
+         expect_hex("PPI made pending by GICR_ISPENDR0 taken", software_taken ? 1 : 0, 1);
+}
 
-  // Masked (IMASK): the condition shows in ISTATUS but nothing is delivered.
+// Masked (IMASK): the condition shows in ISTATUS but nothing is delivered.
+bool check_masked(timer::Kind kind, uint32_t ppi, const gic::IrqRecord& r) {
   timer::set_timer(kind, 0);
   timer::set_control(kind, timer::ctl_enable | timer::ctl_imask);
   const uint32_t masked_before = r.count[ppi];
@@ -40,11 +36,39 @@ void timer_test(timer::Kind kind, const char* counter_name) {
   const uint64_t masked_control = timer::control(kind);
   irqs_off();
   timer::set_control(kind, 0);
-  EXPECT_HEX("CTL with IMASK and the condition met (ENABLE|IMASK|ISTATUS)", masked_control, 7);
-  EXPECT_HEX("interrupts taken while IMASK was set", since(r.count[ppi], masked_before), 0);
+  return expect_hex("CTL with IMASK and the condition met (ENABLE|IMASK|ISTATUS)", masked_control, 7) &&
+         expect_hex("interrupts taken while IMASK was set", since(r.count[ppi], masked_before), 0);
+}
 
-  // Armed for 1 ms: ISTATUS clear until then, one interrupt after. Every reading is
-  // bracketed by counter reads, so a host that stalls this vCPU cannot fail the test.
+// When the interrupt was taken, in the timer's own count: the handler's stamp is CNTVCT;
+// for the physical timer add CNTPCT - CNTVCT (constant; its upper bound, so that a
+// reading error never makes the interrupt look early).
+uint64_t taken_at(timer::Kind kind, const gic::IrqRecord& r, uint32_t ppi) {
+  uint64_t taken = r.stamp[ppi];
+  if (kind == timer::Kind::physical_timer) {
+    uint64_t low = 0;
+    uint64_t high = 0;
+    counter_offset(low, high);
+    taken += high;
+  }
+  return taken;
+}
+
+bool fail_with(const char* what, uint64_t first, const char* between, uint64_t second) {
+  begin_fail();
+  put_text(what);
+  put_hex(first);
+  put_text(between);
+  put_hex(second);
+  end_line();
+  return false;
+}
+
+// Armed for 1 ms: ISTATUS clear until then, one interrupt after. Every reading is
+// bracketed by counter reads, so a host that stalls this vCPU cannot fail the test.
+// `elapsed`: ticks from arming to the interrupt.
+bool check_armed(timer::Kind kind, uint32_t ppi, gic::IrqRecord& r, uint64_t& elapsed) {
+  const uint64_t one_ms = counter_frequency() / 1000;
   const uint32_t before = r.count[ppi];
   r.timer_control = 0;
   const uint64_t start = timer::count(kind);
@@ -58,51 +82,35 @@ void timer_test(timer::Kind kind, const char* counter_name) {
   const bool fired = wait_change(r.count[ppi], before, 1000000);
   irqs_off();
   timer::set_control(kind, 0);
-  if (compare < start + one_ms || compare > written + one_ms) {
-    EXPECT_HEX("CVAL after TVAL = 1 ms (count when written + 1 ms)", compare, start + one_ms);
+  if ((compare < start + one_ms || compare > written + one_ms) &&
+      !expect_hex("CVAL after TVAL = 1 ms (count when written + 1 ms)", compare, start + one_ms)) {
+    return false;
   }
-  if (armed_count < compare) {
-    EXPECT_HEX("CTL right after arming (ENABLE, ISTATUS clear)", armed_control, timer::ctl_enable);
+  if (armed_count < compare && !expect_hex("CTL right after arming (ENABLE, ISTATUS clear)", armed_control, timer::ctl_enable)) {
+    return false;
   }
-  if (!fired) {
-    begin_fail();
-    put_text("no interrupt ");
-    put_decimal(ppi);
-    put_text(" within 1 s of a 1 ms timer");
-    end_line();
+  if (!fired) return fail_with("no interrupt within 1 s of a 1 ms timer: ppi ", ppi, " count ", r.count[ppi]);
+  if (!expect_hex("interrupts taken", since(r.count[ppi], before), 1) ||
+      !expect_hex("CTL in the handler (ENABLE|ISTATUS)", r.timer_control & 5, 5)) {
+    return false;
+  }
+  const uint64_t taken = taken_at(kind, r, ppi);
+  if (taken < compare) return fail_with("interrupt taken before CVAL: at ", taken, " CVAL ", compare);
+  elapsed = taken - start;
+  if (elapsed < one_ms) return fail_with("elapsed ticks expected >= ", one_ms, " got ", elapsed);
+  return expect_hex("ICC_RPR_EL1 in the handler", r.running_priority[ppi], timer_priority);
+}
+
+void timer_test(timer::Kind kind, const char* counter_name) {
+  const uint32_t ppi = timer::ppi(kind);
+  gic::IrqRecord& r = gic::record(0);
+  gic::init_this_cpu();
+  irqs_off();
+  gic::enable_private(ppi, timer_priority);
+  uint64_t elapsed = 0;
+  if (!check_software_pending(kind, ppi, r) || !check_masked(kind, ppi, r) || !check_armed(kind, ppi, r, elapsed)) {
     return;
   }
-  EXPECT_HEX("interrupts taken", since(r.count[ppi], before), 1);
-  EXPECT_HEX("CTL in the handler (ENABLE|ISTATUS)", r.timer_control & 5, 5);
-  // The handler's stamp is CNTVCT; for the physical timer add CNTPCT - CNTVCT (constant;
-  // its upper bound, so that a reading error never makes the interrupt look early).
-  uint64_t taken = r.stamp[ppi];
-  if (kind == timer::Kind::physical_timer) {
-    uint64_t low = 0;
-    uint64_t high = 0;
-    counter_offset(low, high);
-    taken += high;
-  }
-  if (taken < compare) {
-    begin_fail();
-    put_text("interrupt taken before CVAL: at ");
-    put_hex(taken);
-    put_text(" CVAL ");
-    put_hex(compare);
-    end_line();
-    return;
-  }
-  const uint64_t elapsed = taken - start;
-  if (elapsed < one_ms) {
-    begin_fail();
-    put_text("elapsed expected >= ");
-    put_decimal(one_ms);
-    put_text(" ticks got ");
-    put_decimal(elapsed);
-    end_line();
-    return;
-  }
-  EXPECT_HEX("ICC_RPR_EL1 in the handler", r.running_priority[ppi], timer_priority);
   begin_pass();
   put_text("ppi ");
   put_decimal(ppi);

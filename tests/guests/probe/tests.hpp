@@ -49,6 +49,18 @@ void test_fault_loop();
 void test_reset_loop();
 void test_bench();
 void test_entry();
+void test_traps();
+void test_pci_enumerate();
+void test_pci_bars();
+void test_pci_registers();
+void test_pci_move();
+void test_pci_decode();
+void test_pci_power_on();
+void test_pci_forbidden();
+void test_pci_intx();
+void test_pci_bus_master();
+void test_pci_hold();
+void test_park();
 
 // probe.sleep-first-ms=N: before anything else, sleep N ms in PSCI CPU_SUSPEND (the vCPU
 // halts, so under -icount the other partitions' CPUs run meanwhile and this guest adds

@@ -1,0 +1,356 @@
+// What a vCPU's exits do: the decoded request (core/vcpu/exit.hpp) acted on. Hypercalls
+// go to the VM's PSCI state machine, data aborts on emulated regions to their device,
+// SGI register writes to the vGIC, physical interrupts to the vGIC; everything the guest
+// may not do comes back to it as the exception the architecture would raise, with one
+// rate-limited log line.
+#include "core/arch/aarch64/esr.hpp"
+#include "core/arch/aarch64/gic_el2.hpp"
+#include "core/arch/aarch64/hcr.hpp"
+#include "core/arch/aarch64/intid.hpp"
+#include "core/arch/aarch64/psr.hpp"
+#include "core/arch/aarch64/sctlr.hpp"
+#include "core/arch/aarch64/sysreg.hpp"
+#include "core/lib/log.hpp"
+#include "core/lib/psci.hpp"
+#include "core/vcpu/el2/vcpu.hpp"
+#include "core/vcpu/el2/vm_owner.hpp"
+#include "core/vcpu/exit.hpp"
+#include "core/vcpu/guest_exception.hpp"
+#include "core/vcpu/register_access.hpp"
+
+namespace bulkhead::vcpu {
+namespace {
+
+// Guest-triggered log lines are rate limited per kind: `count` counts them (printed or
+// not); the last one printed is followed by a line saying the kind is muted.
+bool log_allowed(uint32_t& count) {
+  if (count != UINT32_MAX) ++count;
+  return count <= logged_per_kind;
+}
+void log_muted_if_last(const Vm& vm, uint32_t count, const char* kind, const char* unit) {
+  if (count == logged_per_kind) log::fact("partition {} {}-logging muted after {} {}", vm.name, kind, count, unit);
+}
+
+void deliver(ExceptionFrame& frame, InjectedKind kind, bool write) {
+  using namespace arch::sysreg;
+  const InjectedException injected = make_guest_exception(kind, frame.spsr, write);
+  if (injected.far_valid) far_el1::write(frame.far);
+  esr_el1::write(injected.esr);
+  elr_el1::write(frame.elr);
+  spsr_el1::write(frame.spsr);
+  frame.elr = vbar_el1::read() + injected.vector_offset;
+  frame.spsr = injected.spsr;
+}
+
+// Whether the guest's data accesses at the trapping exception level are big-endian.
+bool guest_data_big_endian(const ExceptionFrame& frame) {
+  return arch::sctlr::data_big_endian(arch::sysreg::sctlr_el1::read(), arch::psr::exception_level(frame.spsr));
+}
+
+const char* access_name(bool write) { return write ? "write" : "read"; }
+
+[[gnu::noinline, gnu::cold]] void log_unhandled(Vm& vm, const MmioRegion& region, const MmioRequest& request) {
+  if (!log_allowed(vm.unhandled)) return;
+  log::fact("partition {} unhandled {} offset {} {} size {}", vm.name, region.name, hex(request.offset),
+            access_name(request.write), request.width);
+  log_muted_if_last(vm, vm.unhandled, "unhandled", "accesses");
+}
+
+// An access nothing may satisfy: logged (rate-limited), then an external abort.
+[[gnu::noinline, gnu::cold]] void refuse_access(Vm& vm, ExceptionFrame& frame, MmioAccess access, MmioRefusal refusal,
+                                               const MmioRegion* region) {
+  if (log_allowed(vm.faults)) {
+    if (refusal == MmioRefusal::none) {
+      log::fact("partition {} fault ipa {} pc {} {} size {}", vm.name, hex(access.address), hex(frame.elr),
+                access_name(access.write), access.width);
+    } else {
+      log::fact("partition {} fault ipa {} pc {} {} size {} refused {} region {}", vm.name, hex(access.address),
+                hex(frame.elr), access_name(access.write), access.width, mmio_refusal_name(refusal),
+                region != nullptr ? region->name : "none");
+    }
+    log_muted_if_last(vm, vm.faults, "fault", "faults");
+  }
+  deliver(frame, InjectedKind::data_abort, access.write);
+}
+
+// An access that is not emulated: decoded in full for the reason, logged, aborted.
+[[gnu::noinline, gnu::cold]] void refuse_data_abort(Vm& vm, ExceptionFrame& frame, const MmioRegion* region) {
+  const Exit exit = decode_data_abort(arch::Esr(frame.esr), frame.far, arch::sysreg::hpfar_el2::read());
+  MmioRefusal refusal = exit.refusal;
+  if (refusal == MmioRefusal::none && region != nullptr) refusal = MmioRegistry::check(*region, exit.access);
+  refuse_access(vm, frame, exit.access, refusal, region);
+}
+
+// Every trapped access to an emulated register comes through here. Its only address-taken
+// local is the fixed-size request handed to the device (the events are per-CPU scratch):
+// no buffer a stack canary would guard.
+[[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  const arch::Esr esr(frame.esr);
+  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+  const MmioRegion* region = vm.mmio.find(address, vcpu.mmio_hint);
+  if (region == nullptr || !emulatable_data_abort(esr)) return refuse_data_abort(vm, frame, region);
+  MmioRequest request;
+  request.offset = address - region->base;
+  request.width = static_cast<uint8_t>(esr.access_size());
+  request.write = esr.write();
+  request.vcpu = static_cast<uint8_t>(vcpu.index);
+  if (MmioRegistry::check(*region, {.address = address, .width = request.width}) != MmioRefusal::none) {
+    return refuse_data_abort(vm, frame, region);
+  }
+  // The rest of the access (its register, sign and size) is decoded again where it is
+  // needed rather than kept across the device's call.
+  if (request.write) {
+    request.value = store_data(data_abort_access(esr, address), frame.x[esr.transfer_register() & 31],
+                               guest_data_big_endian(frame));
+  }
+  vgic::Events& events = vcpu.events;
+  events.clear();
+  const MmioResult result = region->device->access(request, events);
+  if (result != MmioResult::handled) {
+    if (result == MmioResult::refused) {
+      return refuse_access(vm, frame, data_abort_access(esr, address), MmioRefusal::none, region);
+    }
+    log_unhandled(vm, *region, request);
+  }
+  if (!request.write && esr.transfer_register() != 31) {
+    frame.x[esr.transfer_register()] =
+        load_result(data_abort_access(esr, address), request.value, guest_data_big_endian(frame));
+  }
+  frame.elr += esr.instruction_length();
+  if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+}
+
+// CPU_SUSPEND: sleeps until something may be pending for this vCPU. Whatever makes a
+// virtual interrupt pending for it is a physical interrupt on this CPU (its timers, its
+// SPIs) or a kick SGI from whoever changed its state, and WFI wakes on those although
+// they are masked here; they are then taken as usual once the guest runs again.
+void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
+  sync_list_registers(vcpu);
+  if (vm.gic.has_work(static_cast<uint8_t>(vcpu.index))) return;
+  vm.lock.unlock();
+  arch::wait_for_interrupt();
+  vm.lock.lock();
+}
+
+[[gnu::noinline, gnu::cold]] void start_vcpu(Vm& vm, const psci_guest::Action& action) {
+  const uint32_t cpu = assign_vcpu(vm, action.vcpu, action.entry, action.context_id).cpu;
+  if (start_vcpu_cpu(cpu) != 0) {
+    log::error("partition {}: vcpu {} could not be started on cpu {}", vm.name, action.vcpu, cpu);
+    vm.psci.vcpu_stopped(action.vcpu);
+  }
+}
+
+// On every hypercall, so kept lean: its only local is the Result the PSCI state machine
+// returns by value (no buffer a canary would guard).
+[[gnu::noinline, gnu::no_stack_protector]] void handle_psci(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  const auto function_id = static_cast<uint32_t>(frame.x[0]);
+  if (!psci_guest::answers(function_id)) {
+    frame.x[0] = static_cast<uint64_t>(psci::not_supported);
+    return;
+  }
+  const psci_guest::Result result =
+      vm.psci.handle(vcpu.index, function_id, frame.x[1], frame.x[2], frame.x[3]);
+  frame.x[0] = static_cast<uint64_t>(result.x0);
+  switch (result.action.kind) {
+    case psci_guest::ActionKind::none: return;
+    case psci_guest::ActionKind::start_vcpu: return start_vcpu(vm, result.action);
+    case psci_guest::ActionKind::wait_for_interrupt: return wait_for_interrupt(vcpu, vm);
+    case psci_guest::ActionKind::stop_this_vcpu:
+      vm.psci.vcpu_stopped(vcpu.index);
+      vm.lock.unlock();
+      stop_this_cpu();
+    case psci_guest::ActionKind::partition_off: vm_power_off(vcpu, vm);
+    case psci_guest::ActionKind::partition_reset: vm_system_reset(vcpu, vm);
+  }
+}
+
+void set_tvm(Vcpu& vcpu, bool on) {
+  vcpu.hcr = on ? vcpu.hcr | arch::hcr::tvm : vcpu.hcr & ~arch::hcr::tvm;
+  arch::sysreg::hcr_el2::write(vcpu.hcr);
+  arch::instruction_barrier();
+}
+
+// Set/way maintenance (HCR_EL2.TSW) works on a CPU's caches as a whole, other partitions'
+// lines included, so it is emulated on the partition's own RAM, by address, as KVM does:
+// the first set/way operation cleans and invalidates all of it; the ones after it (a
+// guest loops over every set and way) do nothing more until its caches are switched on
+// or off, which TVM (trapping writes to SCTLR_EL1 and its companions) then reveals.
+void emulate_set_way(Vcpu& vcpu, Vm& vm) {
+  if (vm.set_way_flushed) return;
+  const uint64_t line = uint64_t{4} << ((arch::sysreg::ctr_el0::read() >> 16) & 0xf);  // DminLine
+  asm volatile("dsb sy" ::: "memory");
+  for (uint64_t address = vm.ram_host_base; address < vm.ram_host_base + vm.ram_size; address += line) {
+    asm volatile("dc civac, %0" ::"r"(address) : "memory");
+  }
+  asm volatile("dsb sy" ::: "memory");
+  vm.set_way_flushed = true;
+  set_tvm(vcpu, true);
+}
+
+// A write HCR_EL2.TVM trapped: done as asked; a change of SCTLR_EL1's M or C bits ends the
+// set/way epoch.
+bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, const arch::SysregEncoding& encoding, uint64_t value) {
+  using namespace arch::sysreg;
+  namespace r = arch::sysregs;
+  const uint32_t key = encoding.key();
+  if (key == r::sctlr_el1.key()) {
+    const uint64_t changed = sctlr_el1::read() ^ value;
+    sctlr_el1::write(value);
+    if ((changed & (arch::sctlr::mmu | arch::sctlr::data_cache)) != 0) {
+      vm.set_way_flushed = false;
+      set_tvm(vcpu, false);
+    }
+  } else if (key == r::ttbr0_el1.key()) {
+    ttbr0_el1::write(value);
+  } else if (key == r::ttbr1_el1.key()) {
+    ttbr1_el1::write(value);
+  } else if (key == r::tcr_el1.key()) {
+    tcr_el1::write(value);
+  } else if (key == r::afsr0_el1.key()) {
+    afsr0_el1::write(value);
+  } else if (key == r::afsr1_el1.key()) {
+    afsr1_el1::write(value);
+  } else if (key == r::esr_el1.key()) {
+    esr_el1::write(value);
+  } else if (key == r::far_el1.key()) {
+    far_el1::write(value);
+  } else if (key == r::mair_el1.key()) {
+    mair_el1::write(value);
+  } else if (key == r::amair_el1.key()) {
+    amair_el1::write(value);
+  } else if (key == r::contextidr_el1.key()) {
+    contextidr_el1::write(value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+[[gnu::noinline]] void handle_system_register(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  namespace r = arch::sysregs;
+  const arch::Esr esr(frame.esr);
+  const arch::SysregEncoding encoding = arch::sysreg_encoding(esr);
+  const uint32_t key = encoding.key();
+  const bool read = esr.sysreg_is_read();
+  const unsigned rt = esr.sysreg_rt();
+  const uint64_t value = rt == 31 ? 0 : frame.x[rt];
+  bool emulated = true;
+  if (!read && (key == r::icc_sgi1r_el1.key() || key == r::icc_asgi1r_el1.key() || key == r::icc_sgi0r_el1.key())) {
+    // With one Security state there is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0
+    // SGIs, as ICC_SGI0R_EL1 does (so KVM, and QEMU's GICv3 with DS = 1).
+    vgic::Events& events = vcpu.events;
+    events.clear();
+    vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, key == r::icc_sgi1r_el1.key(), events);
+    if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+  } else if (r::is_performance_monitor(encoding) || key == r::actlr_el1.key()) {
+    if (read && rt != 31) frame.x[rt] = 0;  // a PMU without counters; no auxiliary controls
+  } else if (!read && (key == r::dc_isw.key() || key == r::dc_csw.key() || key == r::dc_cisw.key())) {
+    emulate_set_way(vcpu, vm);
+  } else {
+    emulated = !read && emulate_vm_register_write(vcpu, vm, encoding, value);
+  }
+  if (emulated) {
+    frame.elr += esr.instruction_length();
+    return;
+  }
+  if (log_allowed(vm.faults)) {
+    log::fact("partition {} sysreg trap op0 {} op1 {} crn {} crm {} op2 {} pc {}", vm.name, esr.sysreg_op0(),
+              esr.sysreg_op1(), esr.sysreg_crn(), esr.sysreg_crm(), esr.sysreg_op2(), hex(frame.elr));
+    log_muted_if_last(vm, vm.faults, "fault", "faults");
+  }
+  deliver(frame, InjectedKind::undefined_instruction, false);
+}
+
+[[gnu::noinline, noreturn]] void unexpected_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame, const char* what) {
+  log::fact("partition {} {} at pc {}", vm.name, what, hex(frame.elr));
+  vm_crashed(vcpu, vm);
+}
+
+[[gnu::noinline]] void handle_instruction_fetch(Vm& vm, ExceptionFrame& frame) {
+  if (log_allowed(vm.faults)) {
+    const uint64_t ipa = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+    log::fact("partition {} fault ipa {} pc {} fetch size 4", vm.name, hex(ipa), hex(frame.elr));
+    log_muted_if_last(vm, vm.faults, "fault", "faults");
+  }
+  deliver(frame, InjectedKind::instruction_abort, false);
+}
+
+[[gnu::noinline]] void handle_secure_monitor_call(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  frame.elr += arch::Esr(frame.esr).instruction_length();  // a trapped SMC returns to the instruction after it
+  handle_psci(vcpu, vm, frame);
+}
+
+[[gnu::noinline]] void handle_unexpected_class(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  unexpected_exit(vcpu, vm, frame, arch::exception_class_name(arch::Esr(frame.esr).exception_class()));
+}
+
+// One handler per exception class, built from exit_kind() (the portable decoder), so the
+// dispatch is one table load: what KVM and Xen do.
+using SynchronousHandler = void (*)(Vcpu&, Vm&, ExceptionFrame&);
+constexpr SynchronousHandler handler_for(ExitKind kind) {
+  switch (kind) {
+    case ExitKind::hypercall: return handle_psci;
+    case ExitKind::secure_monitor_call: return handle_secure_monitor_call;
+    case ExitKind::mmio:
+    case ExitKind::mmio_refused: return handle_mmio;
+    case ExitKind::instruction_fetch: return [](Vcpu&, Vm& vm, ExceptionFrame& frame) { handle_instruction_fetch(vm, frame); };
+    case ExitKind::system_register: return handle_system_register;
+    case ExitKind::unexpected: break;
+  }
+  return handle_unexpected_class;
+}
+constexpr size_t exception_class_count = arch::esr::ec_mask + 1;
+struct SynchronousHandlers {
+  SynchronousHandler by_class[exception_class_count];
+};
+constexpr SynchronousHandlers synchronous_handlers = [] {
+  SynchronousHandlers table{};
+  for (size_t ec = 0; ec < exception_class_count; ++ec) {
+    table.by_class[ec] = handler_for(exit_kind(arch::Esr(uint64_t{ec} << arch::esr::ec_shift)));
+  }
+  return table;
+}();
+
+[[gnu::noinline]] void handle_irq(Vcpu& vcpu, Vm& vm) {
+  const uint32_t intid = arch::gic::acknowledge();
+  if (arch::Intid(intid).is_special()) return;
+  arch::gic::priority_drop(intid);
+  vgic::Events& events = vcpu.events;
+  events.clear();
+  const bool forwarded = intid != arch::gic::kick_sgi && intid != arch::gic::maintenance_ppi &&
+                         vm.gic.hardware_interrupt(static_cast<uint8_t>(vcpu.index), static_cast<uint16_t>(intid), events);
+  if (!forwarded) arch::gic::deactivate(intid);  // ours, or not the VM's
+  if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+}
+
+[[gnu::noinline, noreturn]] void stop_exiting_vcpu(const Vcpu& vcpu, Vm& vm) {
+  vm.psci.vcpu_stopped(vcpu.index);
+  vm.lock.unlock();
+  stop_this_cpu();
+}
+
+}  // namespace
+
+bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
+  auto* current = reinterpret_cast<Vcpu*>(arch::sysreg::tpidr_el2::read());
+  if (current == nullptr || current->vm == nullptr) return false;
+  Vcpu& vcpu = *current;
+  Vm& vm = *vcpu.vm;
+  vm.lock.lock_as(reinterpret_cast<uint64_t>(current));
+  if (vcpu.queue->live_mask() != 0) fold_list_registers(vcpu);
+  if (vm.off || vm.restarting) stop_exiting_vcpu(vcpu, vm);
+  constexpr arch::ExceptionVector synchronous(arch::VectorSource::lower_aarch64, arch::VectorType::synchronous);
+  constexpr arch::ExceptionVector irq(arch::VectorSource::lower_aarch64, arch::VectorType::irq);
+  if (vector.index() == synchronous.index()) {
+    synchronous_handlers.by_class[arch::Esr(frame.esr).exception_class_index()](vcpu, vm, frame);
+  } else if (vector.index() == irq.index()) {
+    handle_irq(vcpu, vm);
+  } else {
+    unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
+  }
+  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);
+  vm.lock.unlock();
+  return true;
+}
+
+}  // namespace bulkhead::vcpu

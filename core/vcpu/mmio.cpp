@@ -1,0 +1,41 @@
+#include "core/vcpu/mmio.hpp"
+
+namespace bulkhead::vcpu {
+
+const char* registration_error_name(RegistrationError error) {
+  switch (error) {
+    case RegistrationError::none: return "none";
+    case RegistrationError::full: return "registry full";
+    case RegistrationError::empty: return "empty range";
+    case RegistrationError::wraps: return "range wraps past the top of the address space";
+    case RegistrationError::no_device: return "no device";
+    case RegistrationError::no_widths: return "no access width allowed";
+    case RegistrationError::overlap: return "overlaps another region";
+  }
+  return "unknown";
+}
+
+RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion** conflict) {
+  if (region.size == 0) return RegistrationError::empty;
+  if (region.base + region.size < region.base) return RegistrationError::wraps;
+  if (region.device == nullptr) return RegistrationError::no_device;
+  if ((region.widths & widths::any) == 0) return RegistrationError::no_widths;
+  size_t position = count_;
+  for (size_t i = 0; i < count_; ++i) {
+    const MmioRegion& other = regions_[i];
+    // Half-open ranges overlap when each starts before the other ends.
+    if (region.base < other.base + other.size && other.base < region.base + region.size) {
+      if (conflict != nullptr) *conflict = &other;
+      return RegistrationError::overlap;
+    }
+    if (position == count_ && region.base < other.base) position = i;
+  }
+  if (count_ == capacity) return RegistrationError::full;
+  // Kept in address order: reports and tests see them as the guest's map.
+  for (size_t i = count_; i > position; --i) regions_[i] = regions_[i - 1];
+  regions_[position] = region;
+  ++count_;
+  return RegistrationError::none;
+}
+
+}  // namespace bulkhead::vcpu

@@ -1,0 +1,109 @@
+// The guest-physical regions a partition's traps emulate (the vGIC, the virtual UART,
+// later the virtual PCI ECAM, MSI-X table pages and the I/O window), each with the
+// access widths it accepts. A data abort is looked up once here; an access that falls in
+// no region, or breaks its region's rules, is refused (the guest gets an external abort).
+// Regions never overlap: add() refuses it. Portable; fixed capacity, no heap.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/vcpu/exit.hpp"
+#include "core/vgic/interrupt.hpp"
+
+namespace bulkhead::vcpu {
+
+// One access as a device sees it: the offset inside its region, the data little-endian.
+struct MmioRequest {
+  uint64_t offset = 0;
+  uint64_t value = 0;  // write: the data (width bytes); read: what the device returns
+  uint8_t width = 0;
+  bool write = false;
+  uint8_t vcpu = 0;  // the vCPU making the access
+};
+
+enum class MmioResult : uint8_t {
+  handled,
+  unhandled,  // the device implements nothing there: read as zero, write ignored, log it
+  refused,    // the guest gets an external abort
+};
+
+class MmioDevice {
+ public:
+  // `events`: what the access asks of the interrupt controller (lines, kicks).
+  virtual MmioResult access(MmioRequest& request, vgic::Events& events) = 0;
+
+ protected:
+  ~MmioDevice() = default;
+};
+
+// Access widths as a mask: bit n allows (1 << n)-byte accesses.
+namespace widths {
+constexpr uint8_t bytes_1 = 1u << 0;
+constexpr uint8_t bytes_2 = 1u << 1;
+constexpr uint8_t bytes_4 = 1u << 2;
+constexpr uint8_t bytes_8 = 1u << 3;
+constexpr uint8_t any = bytes_1 | bytes_2 | bytes_4 | bytes_8;
+constexpr bool allows(uint8_t mask, unsigned width) {
+  return width != 0 && (width & (width - 1)) == 0 && width <= 8 && (mask & width) != 0;
+}
+}  // namespace widths
+
+struct MmioRegion {
+  const char* name = "";
+  uint64_t base = 0;
+  uint64_t size = 0;
+  MmioDevice* device = nullptr;
+  uint8_t widths = widths::any;
+  bool unaligned = false;  // accept accesses not aligned to their width
+
+  constexpr bool contains(uint64_t address) const { return address - base < size; }
+};
+
+enum class RegistrationError : uint8_t { none, full, empty, wraps, no_device, no_widths, overlap };
+const char* registration_error_name(RegistrationError error);
+
+class MmioRegistry {
+ public:
+  static constexpr size_t capacity = 16;
+
+  // Refuses an empty or wrapping range, a missing device or width mask, and any overlap
+  // with a region already registered (`conflict` then names it).
+  RegistrationError add(const MmioRegion& region, const MmioRegion** conflict = nullptr);
+  void clear() { count_ = 0; }
+
+  // The region holding `address`, or nullptr.
+  const MmioRegion* find(uint64_t address) const {
+    for (size_t i = 0; i < count_; ++i) {
+      if (regions_[i].contains(address)) return &regions_[i];
+    }
+    return nullptr;
+  }
+  // The same, trying the region at index `hint` first and leaving the found region's
+  // index there: a vCPU keeps one, since a driver's accesses tend to stay in one region.
+  const MmioRegion* find(uint64_t address, uint8_t& hint) const {
+    if (hint < count_ && regions_[hint].contains(address)) return &regions_[hint];
+    for (size_t i = 0; i < count_; ++i) {
+      if (!regions_[i].contains(address)) continue;
+      hint = static_cast<uint8_t>(i);
+      return &regions_[i];
+    }
+    return nullptr;
+  }
+  // Whether `region` takes this access: all its bytes inside, width allowed, aligned.
+  static MmioRefusal check(const MmioRegion& region, MmioAccess access) {
+    if (!widths::allows(region.widths, access.width)) return MmioRefusal::width;
+    if (!region.unaligned && (access.address & (access.width - 1)) != 0) return MmioRefusal::alignment;
+    // The last byte must be inside too (an unaligned access at the region's end).
+    if (!region.contains(access.address + access.width - 1)) return MmioRefusal::width;
+    return MmioRefusal::none;
+  }
+  size_t size() const { return count_; }
+  const MmioRegion& at(size_t index) const { return regions_[index]; }
+
+ private:
+  MmioRegion regions_[capacity] = {};
+  size_t count_ = 0;
+};
+
+}  // namespace bulkhead::vcpu

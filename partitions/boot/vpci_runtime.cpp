@@ -1,0 +1,211 @@
+// A partition's PCI functions while it runs: see vpci_runtime.hpp.
+#include "partitions/boot/vpci_runtime.hpp"
+
+#include "core/lib/log.hpp"
+#include "core/lib/runtime.hpp"
+#include "partitions/boot/runtime_state.hpp"
+#include "partitions/boot/smmu_boot.hpp"
+#include "partitions/dma_streams.hpp"
+#include "partitions/guest_layout.hpp"
+#include "partitions/vpci_setup.hpp"
+
+namespace bulkhead::boot::runtime {
+
+vcpu::MmioResult PciRegionDevice::access(vcpu::MmioRequest& request, vgic::Events& /*events*/) {
+  const auto value = static_cast<uint32_t>(request.value);
+  pci::vpci::ReadResult read;
+  bool ok = false;
+  switch (kind_) {
+    case Kind::ecam:
+      if (request.write) {
+        ok = bus_->config_write(request.offset, request.width, value);
+      } else {
+        read = bus_->config_read(request.offset, request.width);
+      }
+      break;
+    case Kind::io:
+      if (request.write) {
+        ok = bus_->io_write(request.offset, request.width, value);
+      } else {
+        read = bus_->io_read(request.offset, request.width);
+      }
+      break;
+    case Kind::window:
+      if (request.write) {
+        ok = bus_->trapped_write(base_ + request.offset, request.width, value);
+      } else {
+        read = bus_->trapped_read(base_ + request.offset, request.width);
+      }
+      break;
+  }
+  if (!request.write) {
+    ok = read.ok;
+    request.value = read.value;
+  }
+  return ok ? vcpu::MmioResult::handled : vcpu::MmioResult::refused;
+}
+
+pci::ConfigAccessor* PartitionPciHost::accessor_for(const pci::Function& function) const {
+  const pci::Segment& segment = hardware_.topology->segments[function.segment_index];
+  return hardware_.accessors[segment.host_index];
+}
+
+size_t PartitionPciHost::index_of(const pci::Function& function) const {
+  const PartitionPci& pci = owner_->pci;
+  for (size_t i = 0; i < pci.function_count; ++i) {
+    if (&hardware_.topology->functions[owner_->plan->functions[i].function] == &function) return i;
+  }
+  return partitions::max_pci_devices;
+}
+
+uint32_t PartitionPciHost::config_read(const pci::Function& function, uint16_t offset, pci::AccessWidth width) {
+  pci::ConfigAccessor* accessor = accessor_for(function);
+  return accessor != nullptr ? accessor->read(function.address.bdf, offset, width) : ~0u;
+}
+
+void PartitionPciHost::config_write(const pci::Function& function, uint16_t offset, pci::AccessWidth width,
+                                    uint32_t value) {
+  pci::ConfigAccessor* accessor = accessor_for(function);
+  if (accessor != nullptr) accessor->write(function.address.bdf, offset, width, value);
+}
+
+bool PartitionPciHost::map_mmio(uint64_t guest, uint64_t host, uint64_t size) {
+  return stage2_map(*owner_, guest, host, size, {MemoryType::device_nGnRE, true, false});
+}
+
+void PartitionPciHost::unmap_mmio(uint64_t guest, uint64_t size) { stage2_unmap(*owner_, guest, size); }
+
+uint32_t PartitionPciHost::io_read(uint64_t address, pci::AccessWidth width) {
+  switch (width) {
+    case pci::AccessWidth::byte: return *reinterpret_cast<volatile uint8_t*>(address);
+    case pci::AccessWidth::half: return *reinterpret_cast<volatile uint16_t*>(address);
+    case pci::AccessWidth::word: break;
+  }
+  return *reinterpret_cast<volatile uint32_t*>(address);
+}
+
+void PartitionPciHost::io_write(uint64_t address, pci::AccessWidth width, uint32_t value) {
+  switch (width) {
+    case pci::AccessWidth::byte: *reinterpret_cast<volatile uint8_t*>(address) = static_cast<uint8_t>(value); return;
+    case pci::AccessWidth::half: *reinterpret_cast<volatile uint16_t*>(address) = static_cast<uint16_t>(value); return;
+    case pci::AccessWidth::word: break;
+  }
+  *reinterpret_cast<volatile uint32_t*>(address) = value;
+}
+
+bool PartitionPciHost::bus_master_allowed(const pci::Function& function) {
+  const size_t index = index_of(function);
+  return index < partitions::max_pci_devices && master_permitted_[index];
+}
+
+void PartitionPciHost::log(const char* line) { log::fact("{}", line); }
+
+void PartitionPciHost::permit_bus_master(size_t function) {
+  if (function < partitions::max_pci_devices) master_permitted_[function] = true;
+}
+
+void PartitionPciHost::disable_bus_master(size_t function) {
+  if (function >= owner_->pci.function_count) return;
+  master_permitted_[function] = false;
+  const pci::Function& f = hardware_.topology->functions[owner_->plan->functions[function].function];
+  const uint16_t command = static_cast<uint16_t>(config_read(f, pci::reg::command, pci::AccessWidth::half));
+  config_write(f, pci::reg::command, pci::AccessWidth::half, command & ~pci::reg::command_bus_master);
+}
+
+namespace {
+
+bool register_region(PartitionRuntime& p, const char* name, const AddressRange& range, PciRegionDevice& device,
+                     PciRegionDevice::Kind kind) {
+  device.attach(p.pci.bus, kind, range.base);
+  constexpr uint8_t config_widths = vcpu::widths::bytes_1 | vcpu::widths::bytes_2 | vcpu::widths::bytes_4;
+  const vcpu::MmioRegion region{name, range.base, range.size, &device, config_widths, false};
+  const vcpu::MmioRegion* conflict = nullptr;
+  const vcpu::RegistrationError error = p.vm.mmio.add(region, &conflict);
+  if (error == vcpu::RegistrationError::none) return true;
+  log::error("partition {}: emulated region {} at {}: {}{}{}", p.partition->name, name, hex(range.base),
+             vcpu::registration_error_name(error), conflict != nullptr ? " " : "",
+             conflict != nullptr ? conflict->name : "");
+  return false;
+}
+
+// The partition's DMA context (its RAM, IOVA = guest-physical) and its functions' streams.
+bool prepare_dma(PartitionRuntime& p, const PciHardware& hardware) {
+  PartitionPci& pci = p.pci;
+  smmu::Driver* driver = smmu_driver();
+  if (driver == nullptr) return true;  // no SMMU: bus mastering is never permitted
+  const PlatformInfo& platform = vcpu::machine();
+  for (size_t i = 0; i < pci.function_count; ++i) {
+    const pci::Function& function = hardware.topology->functions[p.plan->functions[i].function];
+    const pci::SbdfText text = pci::sbdf_text(function.address);
+    rt::copy(pci.labels[i], text.text, sizeof(pci.labels[i]));
+    pci.labels[i][sizeof(pci.labels[i]) - 1] = '\0';
+    pci.streams[i] = partitions::function_streams(platform, *hardware.topology, function, pci.labels[i]);
+    if (pci.streams[i].count == 0) {
+      log::error("partition {}: pci {} reaches no SMMU stream (iommu-map); its DMA stays off", p.partition->name,
+                 pci.labels[i]);
+    }
+  }
+  const partitions::Partition& partition = *p.partition;
+  const arch::SpinLockGuard guard(smmu_lock());
+  pci.dma_context =
+      driver->create_context({partition.name, p.vm.vmid, partition.ram.guest_base, partition.ram.host_base, partition.ram.size});
+  if (pci.dma_context != smmu::no_context) return true;
+  log::error("partition {}: no DMA context in the SMMU", partition.name);
+  return false;
+}
+
+}  // namespace
+
+bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware) {
+  PartitionPci& pci = p.pci;
+  pci.present = p.plan->function_count != 0;
+  pci.function_count = p.plan->function_count;
+  if (!pci.present) return true;
+  pci.host.attach(p, hardware);
+  pci.bus_mastering.attach(pci.host);
+  pci::vpci::BusSetup setup;
+  partitions::describe_virtual_bus(*p.partition, *p.plan, *hardware.topology, setup);
+  pci::vpci::SetupError error;
+  if (!pci.bus.configure(setup, pci.host, error)) {
+    log::error("partition {}: virtual PCI bus: {}", p.partition->name, error.message);
+    return false;
+  }
+  using Kind = PciRegionDevice::Kind;
+  return register_region(p, "pci-ecam", partitions::guest_pci_ecam.range, pci.ecam, Kind::ecam) &&
+         register_region(p, "pci-io", partitions::guest_pci_io.range, pci.io, Kind::io) &&
+         register_region(p, "pci-mmio32", partitions::guest_pci_mmio32.range, pci.mmio32, Kind::window) &&
+         register_region(p, "pci-mmio64", partitions::guest_pci_mmio64.range, pci.mmio64, Kind::window) &&
+         prepare_dma(p, hardware);
+}
+
+bool connect_partition_pci(PartitionRuntime& p) {
+  PartitionPci& pci = p.pci;
+  if (!pci.present) return true;
+  pci.bus.reset();  // power-on state, INTx included, after a stop's quarantine
+  smmu::Driver* driver = smmu_driver();
+  if (driver == nullptr || pci.dma_context == smmu::no_context) return true;
+  smmu_restarted(pci.dma_context);
+  const arch::SpinLockGuard guard(smmu_lock());
+  pci.dma_connected = smmu::connect_partition_dma(*driver, pci.dma_context, pci.streams, pci.function_count, pci.bus_mastering);
+  if (!pci.dma_connected) log::error("partition {}: the SMMU did not take its streams", p.partition->name);
+  return pci.dma_connected;
+}
+
+bool quarantine_partition_pci(PartitionRuntime& p) {
+  PartitionPci& pci = p.pci;
+  if (!pci.present) return true;
+  pci.bus.quarantine();
+  smmu::Driver* driver = smmu_driver();
+  if (driver == nullptr || pci.dma_context == smmu::no_context || !pci.dma_connected) {
+    for (size_t i = 0; i < pci.function_count; ++i) pci.host.disable_bus_master(i);
+    return true;
+  }
+  const arch::SpinLockGuard guard(smmu_lock());
+  smmu_service_locked();  // its functions' faults still name it
+  pci.dma_connected = false;
+  if (smmu::disconnect_partition_dma(*driver, pci.dma_context, pci.function_count, pci.bus_mastering)) return true;
+  log::error("partition {}: the SMMU did not confirm its streams abort; its RAM is not reused", p.partition->name);
+  return false;
+}
+
+}  // namespace bulkhead::boot::runtime

@@ -1,0 +1,510 @@
+// The model machine of vgic_lr_model.hpp: what the target does on exits and entries,
+// the guest and its CPU interface, the interrupt sources, and the checks.
+#include "tests/unit/vgic_lr_model.hpp"
+
+namespace lr_model {
+
+void Machine::first_entry(uint8_t k) {
+  uint64_t values[VirqQueue::max_list_registers] = {};
+  const FillResult fill = gic.fill(k, values, lrs_);
+  for (unsigned n = 0; n < lrs_; ++n) cpu[k].lr[n] = values[n];
+  cpu[k].hcr = ich_hcr::en | fill.maintenance_bits();
+  entered(k);
+}
+
+void Machine::apply(const Events& events, uint8_t self) {
+  if (events.hardware_overflow) violation("events overflowed");
+  for (size_t i = 0; i < events.hardware_count; ++i) {
+    const HardwareEvent& event = events.hardware[i];
+    const bool ppi = event.physical_intid < private_interrupt_count;
+    // PPIs: the target only reaches the calling CPU's redistributor.
+    const uint8_t bank = ppi ? self : no_vcpu;
+    if (ppi && (self == no_vcpu || event.vcpu != self)) {
+      violation("a PPI event for vCPU " + std::to_string(event.vcpu) + " from " + std::to_string(self));
+      continue;
+    }
+    Shadow& shadow = at(bank, event.physical_intid);
+    switch (event.request) {
+      case HardwareRequest::enable: shadow.physical_enabled = true; break;
+      case HardwareRequest::disable: shadow.physical_enabled = false; break;
+      case HardwareRequest::route:
+        if (event.vcpu < vcpus_) shadow.physical_cpu = event.vcpu;
+        break;
+      case HardwareRequest::deactivate: shadow.physical_active = false; break;
+      case HardwareRequest::activate: break;  // the target leaves it to the next firing
+    }
+  }
+  for (uint32_t kicks = events.kick_vcpus; kicks != 0; kicks &= kicks - 1) {
+    const auto j = static_cast<uint8_t>(__builtin_ctz(kicks));
+    if (j >= vcpus_) continue;
+    touched_[j] = true;
+    if (j != self) kicked_[j] = true;
+  }
+}
+
+bool Machine::guest_acknowledge(uint8_t k) {
+  CpuInterface& c = cpu[k];
+  const int n = c.highest_pending();
+  if (n < 0) return false;
+  const ListRegister lr = decode_list_register(c.lr[n]);
+  c.lr[n] = (c.lr[n] & ~lr_state_mask) | (uint64_t{static_cast<uint8_t>(LrState::active)} << ich_lr::state_shift);
+  const auto intid = static_cast<uint16_t>(lr.virtual_intid);
+  Shadow& shadow = shadow_of(k, intid);
+  c.running.push_back({intid, lr.priority, ++shadow.activations});
+  ++stats.acks;
+  if (lr.hardware) ++stats.hardware_acks;
+  const Source source = source_of(intid);
+  const bool owed = shadow.latch || (!source.hardware && !source.edge && shadow.line);
+  trace("guest " + std::to_string(k) + " acks " + std::to_string(intid) + " from LR " + std::to_string(n) +
+        (lr.hardware ? " (hw)" : ""));
+  if (!owed) {
+    if (tolerate_[k][intid]) {
+      ++stats.stale_acks;
+    } else {
+      violation("vCPU " + std::to_string(k) + " acknowledged " + std::to_string(intid) + " with no pend outstanding");
+    }
+  }
+  tolerate_[k][intid] = false;
+  shadow.latch = false;
+  ++shadow.acks;
+  if (lr.hardware && lr.physical_intid != intid) violation("HW LR with pINTID != vINTID");
+  return true;
+}
+
+bool Machine::guest_eoi(uint8_t k) {
+  CpuInterface& c = cpu[k];
+  if (c.running.empty()) return false;
+  const CpuInterface::Taken taken = c.running.back();
+  c.running.pop_back();
+  trace("guest " + std::to_string(k) + " EOIs " + std::to_string(taken.intid));
+  if (c.eoi_mode_split) {
+    c.dropped.push_back(taken);
+  } else {
+    deactivate(k, taken);
+  }
+  return true;
+}
+
+bool Machine::guest_deactivate_one(uint8_t k, Random& random) {
+  CpuInterface& c = cpu[k];
+  if (c.dropped.empty()) return false;
+  const size_t index = random.below(static_cast<uint32_t>(c.dropped.size()));
+  const CpuInterface::Taken taken = c.dropped[index];
+  c.dropped.erase(c.dropped.begin() + static_cast<std::ptrdiff_t>(index));
+  trace("guest " + std::to_string(k) + " DIR " + std::to_string(taken.intid));
+  deactivate(k, taken);
+  return true;
+}
+
+void Machine::take_maintenance(uint8_t k) {
+  if (!cpu[k].maintenance_asserted()) return;
+  ++stats.maintenance_exits;
+  exit(k, "maintenance", false, [] {});
+  if (cpu[k].maintenance_asserted()) {
+    Known cause = Known::none;
+    if (cpu[k].misr() == ich_misr::no_pending && holds_pending_active(k)) {
+      cause = Known::npie_without_pending_lr;
+    } else if (deliverable_to(k).size() <= lrs_) {
+      cause = Known::stale_maintenance;
+    }
+    violation("vCPU " + std::to_string(k) + ": the maintenance interrupt fires again at once (ICH_HCR " +
+                  hex(cpu[k].hcr) + ", MISR " + hex(cpu[k].misr()) + ", LRs " + lr_listing(k) + "): livelock",
+              cause);
+    // Go on past it: mask what fires until the next sync writes ICH_HCR again.
+    const uint64_t misr = cpu[k].misr();
+    if ((misr & ich_misr::no_pending) != 0) cpu[k].hcr &= ~ich_hcr::npie;
+    if ((misr & ich_misr::underflow) != 0) cpu[k].hcr &= ~ich_hcr::uie;
+    neutralized_[k] = cause != Known::none;
+  }
+}
+
+void Machine::guest_write(uint8_t k, uint64_t address, unsigned width, uint64_t value) {
+  trace("vcpu " + std::to_string(k) + " writes " + hex(address) + " = " + hex(value));
+  exit(k, "gic write", true, [&] {
+    account_write(address, width, value);
+    Events events;
+    gic.write(address, width, value, events);
+    apply(events, k);
+  });
+}
+
+void Machine::guest_send_sgi(uint8_t k, uint64_t value, bool group1) {
+  trace("vcpu " + std::to_string(k) + " sends SGI " + hex(value) + (group1 ? "" : " group 0"));
+  exit(k, "sgi", true, [&] {
+    const SgiTargets targets = decode_sgi1r(value, k, vcpus_);
+    for (uint8_t t = 0; t < vcpus_; ++t) {
+      if (((targets.vcpus >> t) & 1u) != 0 && gic.interrupt(t, targets.intid)->group1 == group1) {
+        pend(shadow_of(t, targets.intid));
+      }
+    }
+    Events events;
+    gic.send_sgi(k, value, group1, events);
+    apply(events, k);
+  });
+}
+
+void Machine::device_line(uint8_t self, uint8_t bank, uint16_t intid, bool asserted) {
+  trace("line " + std::to_string(intid) + (intid < 32 ? "@" + std::to_string(bank) : "") + " -> " +
+        (asserted ? "1" : "0") + (self == no_vcpu ? " (device)" : " (vcpu " + std::to_string(self) + ")"));
+  const auto act = [&] {
+    Shadow& shadow = shadow_of(bank, intid);
+    const bool rising = asserted && !shadow.line;
+    const bool falling = !asserted && shadow.line;
+    shadow.line = asserted;
+    if (source_of(intid).edge && rising) pend(shadow);
+    if (!source_of(intid).edge && falling && !shadow.latch) withdrawn(bank, intid);
+    Events events;
+    gic.set_line(bank, intid, asserted, events);
+    apply(events, self);
+  };
+  if (self == no_vcpu) {
+    act();
+  } else {
+    exit(self, "device mmio", true, act);
+  }
+}
+
+void Machine::physical_line(uint8_t bank, uint16_t intid, bool asserted) {
+  trace("physical line " + std::to_string(intid) + (intid < 32 ? "@" + std::to_string(bank) : "") + " -> " +
+        (asserted ? "1" : "0"));
+  at(intid < 32 ? bank : no_vcpu, intid).physical_line = asserted;
+}
+
+bool Machine::fire_physical(Random& random) {
+  std::vector<std::pair<uint8_t, uint16_t>> ready;
+  for (uint8_t k = 0; k < vcpus_; ++k) {
+    for (const uint16_t ppi : hardware_ppis) {
+      if (can_fire(at(k, ppi))) ready.emplace_back(k, ppi);
+    }
+  }
+  for (const OwnedSpi& spi : spis) {
+    if (spi.hardware && can_fire(at(no_vcpu, spi.intid))) ready.emplace_back(no_vcpu, spi.intid);
+  }
+  if (ready.empty()) return false;
+  const size_t pick = random.below(static_cast<uint32_t>(ready.size()));
+  const uint8_t bank = ready[pick].first;
+  const uint16_t intid = ready[pick].second;
+  Shadow& shadow = at(bank, intid);
+  const uint8_t k = bank != no_vcpu ? bank : shadow.physical_cpu;
+  trace("physical " + std::to_string(intid) + " fires on vcpu " + std::to_string(k));
+  exit(k, "irq", true, [&] {
+    shadow.physical_active = true;  // acknowledged and priority-dropped at EL2 (EOImode 1)
+    pend(shadow);                   // for its vCPU, whichever it is (or none: latched)
+    Events events;
+    if (!gic.hardware_interrupt(k, intid, events)) violation("hardware_interrupt refused an owned interrupt");
+    apply(events, k);
+  });
+  return true;
+}
+
+bool Machine::deliver_kick(uint8_t k) {
+  if (!kicked_[k]) return false;
+  kicked_[k] = false;
+  ++stats.kicks;
+  exit(k, "kick", false, [] {});
+  return true;
+}
+
+std::vector<Machine::Wanted> Machine::deliverable_to(uint8_t k) {
+  std::vector<Wanted> wanted;
+  const auto add = [&](const InterruptState& irq) {
+    const bool deliverable = irq.pending() && irq.enabled && gic.distributor().group_enabled(irq.group1) &&
+                             !gic.redistributor(k).processor_sleep();
+    const LrState state = make_state(deliverable, irq.active);
+    if (state != LrState::invalid) wanted.push_back({irq.intid, state, irq.priority, irq.group1, irq.hardware});
+  };
+  for (uint32_t intid = 0; intid < private_interrupt_count; ++intid) add(*gic.interrupt(k, intid));
+  for (const OwnedSpi& spi : spis) {
+    const InterruptState& irq = *gic.interrupt(k, spi.intid);
+    if (irq.target_vcpu == k) add(irq);
+  }
+  std::sort(wanted.begin(), wanted.end(), [](const Wanted& a, const Wanted& b) {
+    if (has_active(a.state) != has_active(b.state)) return has_active(a.state);
+    if (a.priority != b.priority) return a.priority < b.priority;
+    return a.intid < b.intid;
+  });
+  return wanted;
+}
+
+void Machine::check_list_registers(uint8_t k) {
+  const CpuInterface& c = cpu[k];
+  const std::vector<Wanted> wanted = deliverable_to(k);
+  std::vector<ListRegister> held;
+  for (unsigned n = 0; n < lrs_; ++n) {
+    const ListRegister lr = decode_list_register(c.lr[n]);
+    if (lr.state == LrState::invalid) continue;
+    for (const ListRegister& other : held) {
+      if (other.virtual_intid == lr.virtual_intid) violation("INTID " + std::to_string(lr.virtual_intid) + " in two LRs");
+    }
+    held.push_back(lr);
+    if (lr.hardware && lr.state == LrState::pending_active) {
+      violation("hardware-backed " + std::to_string(lr.virtual_intid) + " pending+active in an LR");
+    }
+    if (lr.state == LrState::pending_active) ++stats.pending_active_lrs;
+  }
+  const size_t expected = std::min<size_t>(wanted.size(), lrs_);
+  if (wanted.size() > lrs_) ++stats.overflow_syncs;
+  std::string listing;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    listing += " " + std::to_string(wanted[i].intid) + ":" + std::to_string(static_cast<int>(wanted[i].state));
+  }
+  listing += " | LRs";
+  for (const ListRegister& lr : held) {
+    listing += " " + std::to_string(lr.virtual_intid) + ":" + std::to_string(static_cast<int>(lr.state));
+  }
+  if (held.size() != expected) {
+    violation("vCPU " + std::to_string(k) + ": " + std::to_string(held.size()) + " valid LRs, " +
+              std::to_string(expected) + " expected; wanted" + listing);
+    return;
+  }
+  for (size_t i = 0; i < expected; ++i) {
+    const Wanted& w = wanted[i];
+    const auto found = std::find_if(held.begin(), held.end(),
+                                    [&](const ListRegister& lr) { return lr.virtual_intid == w.intid; });
+    if (found == held.end()) {
+      violation("vCPU " + std::to_string(k) + ": INTID " + std::to_string(w.intid) + " (state " +
+                std::to_string(static_cast<int>(w.state)) + ") not in an LR; wanted" + listing);
+      return;
+    }
+    if (found->state != lr_form(w) || found->priority != w.priority || found->group1 != w.group1 ||
+        found->hardware != w.hardware || (w.hardware && found->physical_intid != w.intid)) {
+      violation("vCPU " + std::to_string(k) + ": LR of INTID " + std::to_string(w.intid) + " says state " +
+                std::to_string(static_cast<int>(found->state)) + " priority " + hex(found->priority) +
+                (found->group1 ? " group 1" : " group 0") + (found->hardware ? " hw" : "") + "; wanted" + listing);
+      return;
+    }
+  }
+  if (wanted.size() > lrs_) {
+    // Entries wait: a maintenance interrupt must be able to bring them in.
+    bool pending_lr = false;
+    for (const ListRegister& lr : held) pending_lr = pending_lr || lr.state == LrState::pending;
+    const bool underflow_can_fire = (c.hcr & ich_hcr::uie) != 0 && lrs_ >= 2;
+    const bool no_pending_can_fire = (c.hcr & ich_hcr::npie) != 0 && pending_lr;
+    if (!underflow_can_fire && !no_pending_can_fire) {
+      Known cause = Known::none;
+      if (((c.hcr & ich_hcr::npie) != 0 && holds_pending_active(k)) || neutralized_[k]) {
+        cause = Known::npie_without_pending_lr;
+      } else if (lrs_ == 1) {
+        cause = Known::single_lr_without_maintenance;
+      }
+      violation("vCPU " + std::to_string(k) + ": " + std::to_string(wanted.size() - lrs_) +
+                    " interrupts wait with no maintenance request that can fire without firing at once (ICH_HCR " +
+                    hex(c.hcr) + "); wanted" + listing,
+                cause);
+    }
+  }
+}
+
+void Machine::boot_plain(uint8_t priority) {
+  for (uint8_t k = 0; k < vcpus_; ++k) first_entry(k);
+  guest_write(0, distributor_base + gicd::ctlr, 4, 0x13);
+  guest_write(0, distributor_base + gic_bank::isenabler + 4, 4, 0xffffffff);
+  guest_write(0, distributor_base + gic_bank::isenabler + 8, 4, 0xffffffff);
+  for (const OwnedSpi& spi : spis) guest_write(0, distributor_base + gic_bank::ipriorityr + spi.intid, 1, priority);
+  for (uint8_t k = 0; k < vcpus_; ++k) {
+    guest_write(k, redistributor(k) + gicr::waker, 4, 0);
+    guest_write(k, redistributor(k) + gicr::sgi_base + gic_bank::isenabler, 4, 0xffffffff);
+    const uint32_t word = priority * 0x01010101u;
+    for (uint32_t intid = 0; intid < 32; intid += 4) guest_write(k, redistributor(k) + gicr::ipriorityr + intid, 4, word);
+  }
+}
+
+void Machine::set_priority(uint8_t k, uint16_t intid, uint8_t priority) {
+  const uint64_t address = intid < private_interrupt_count ? redistributor(k) + gicr::ipriorityr + intid
+                                                           : distributor_base + gic_bank::ipriorityr + intid;
+  guest_write(k, address, 1, priority);
+}
+
+bool Machine::guest_deactivate(uint8_t k, uint16_t intid) {
+  CpuInterface& c = cpu[k];
+  for (size_t i = 0; i < c.dropped.size(); ++i) {
+    if (c.dropped[i].intid != intid) continue;
+    const CpuInterface::Taken taken = c.dropped[i];
+    c.dropped.erase(c.dropped.begin() + static_cast<std::ptrdiff_t>(i));
+    trace("guest " + std::to_string(k) + " DIR " + std::to_string(intid));
+    deactivate(k, taken);
+    return true;
+  }
+  return false;
+}
+
+LrState Machine::lr_state_of(uint8_t k, uint16_t intid) const {
+  for (unsigned n = 0; n < lrs_; ++n) {
+    if (static_cast<uint32_t>(cpu[k].lr[n]) == intid && CpuInterface::state(cpu[k].lr[n]) != LrState::invalid) {
+      return CpuInterface::state(cpu[k].lr[n]);
+    }
+  }
+  return LrState::invalid;
+}
+
+std::string Machine::hex(uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+void Machine::trace(const std::string& line) {
+  trace_.push_back(line);
+  if (trace_.size() > options_.trace_lines) trace_.pop_front();
+}
+
+std::string Machine::recent_trace() const {
+  std::string text;
+  for (const std::string& line : trace_) text += "  " + line + "\n";
+  return text;
+}
+
+void Machine::violation(const std::string& what, Known cause) {
+  if (cause != Known::none && ((options_.tolerated >> static_cast<unsigned>(cause)) & 1u) != 0) {
+    ++stats.known[static_cast<size_t>(cause)];
+    return;
+  }
+  if (violations.size() < 8) violations.push_back(what + "\n" + recent_trace());
+  if (violations.size() == 8) violations.push_back("(more violations not recorded)");
+}
+
+std::string Machine::wanted_listing(uint8_t k) {
+  std::string text;
+  for (const Wanted& w : deliverable_to(k)) {
+    text += " " + std::to_string(w.intid) + ":" + std::to_string(static_cast<int>(w.state));
+  }
+  return text;
+}
+
+std::string Machine::lr_listing(uint8_t k) const {
+  std::string text;
+  for (unsigned n = 0; n < lrs_; ++n) {
+    const ListRegister lr = decode_list_register(cpu[k].lr[n]);
+    text += (n == 0 ? "" : " ") + std::to_string(lr.virtual_intid) + ":" + std::to_string(static_cast<int>(lr.state));
+  }
+  return text;
+}
+
+Source Machine::source_of(uint16_t intid) {
+  const OwnedSpi* spi = std::find_if(std::begin(spis), std::end(spis), [intid](const OwnedSpi& owned) {
+    return owned.intid == intid;
+  });
+  if (spi != std::end(spis)) return {intid, spi->hardware, spi->edge};
+  if (intid < sgi_count) return {intid, false, true};
+  return {intid, intid == 27 || intid == 30, false};
+}
+
+void Machine::pend(Shadow& shadow) {
+  if (!shadow.latch) ++shadow.pends;
+  shadow.latch = true;
+}
+
+void Machine::withdrawn(uint8_t bank, uint16_t intid) {
+  for (uint8_t j = 0; j < vcpus_; ++j) {
+    if (intid < private_interrupt_count && j != bank) continue;
+    for (unsigned n = 0; n < lrs_; ++n) {
+      if (static_cast<uint32_t>(cpu[j].lr[n]) == intid && has_pending(CpuInterface::state(cpu[j].lr[n]))) {
+        tolerate_[j][intid] = true;  // pending, or pending+active: pending after a deactivation
+      }
+    }
+  }
+}
+
+void Machine::deactivate(uint8_t k, const CpuInterface::Taken& taken) {
+  const uint16_t intid = taken.intid;
+  CpuInterface& c = cpu[k];
+  const int n = c.find_active(intid);
+  if (n < 0) {
+    // No LR holds it active: the hardware deactivates nothing (EOIcount only). Lost,
+    // unless the guest deactivated it itself since its last entry (the vGIC learns that
+    // at the next exit), or it was activated anew since this guest took it (an
+    // ICACTIVER ended this activation, a later one is someone else's).
+    bool at_entry = false;
+    for (unsigned m = 0; m < lrs_; ++m) {
+      at_entry = at_entry || (static_cast<uint32_t>(entered_lr_[k][m]) == intid &&
+                              has_active(CpuInterface::state(entered_lr_[k][m])));
+    }
+    const InterruptState* irq = gic.interrupt(k, intid);
+    if (irq != nullptr && irq->active && !at_entry && shadow_of(k, intid).activations == taken.activation) {
+      violation("vCPU " + std::to_string(k) + " deactivated " + std::to_string(intid) +
+                " but no LR holds it: the vGIC keeps it active (target vCPU " +
+                std::to_string(irq->target_vcpu) + ")");
+    }
+    return;
+  }
+  const ListRegister lr = decode_list_register(c.lr[n]);
+  const LrState next = lr.state == LrState::pending_active ? LrState::pending : LrState::invalid;
+  c.lr[n] = (c.lr[n] & ~lr_state_mask) | (uint64_t{static_cast<uint8_t>(next)} << ich_lr::state_shift);
+  if (lr.hardware) at(intid < private_interrupt_count ? k : no_vcpu, static_cast<uint16_t>(lr.physical_intid)).physical_active = false;
+}
+
+void Machine::account_write(uint64_t address, unsigned width, uint64_t value) {
+  if (width != 4) return;
+  uint8_t bank = no_vcpu;
+  uint64_t offset = address - distributor_base;
+  uint32_t first = 0;
+  if (offset < VirtualDistributor::frame_size) {
+    if (offset < gic_bank::isenabler || offset >= gic_bank::ipriorityr) return;
+    first = static_cast<uint32_t>((offset % 0x80) / 4) * 32;
+    offset -= offset % 0x80;
+  } else {
+    const uint64_t relative = address - redistributor_base;
+    bank = static_cast<uint8_t>(relative / VirtualRedistributor::frame_size);
+    offset = relative % VirtualRedistributor::frame_size;
+    if (offset < gicr::sgi_base + gic_bank::isenabler || offset >= gicr::sgi_base + gic_bank::ipriorityr) return;
+    offset -= gicr::sgi_base;
+    if (offset % 0x80 != 0) return;
+  }
+  for (uint32_t bit = 0; bit < 32; ++bit) {
+    if (((value >> bit) & 1u) == 0) continue;
+    const auto intid = static_cast<uint16_t>(first + bit);
+    if (bank == no_vcpu && gic.distributor().spi(intid) == nullptr) continue;
+    Shadow& shadow = shadow_of(bank, intid);
+    if (offset == gic_bank::ispendr) pend(shadow);
+    if (offset == gic_bank::icpendr && shadow.latch) {
+      shadow.latch = false;
+      const Source source = source_of(intid);
+      if (source.edge || source.hardware || !shadow.line) withdrawn(bank, intid);
+    }
+    if (offset == gic_bank::isactiver && !gic.interrupt(bank == no_vcpu ? 0 : bank, intid)->active) {
+      ++shadow.activations;
+    }
+  }
+}
+
+void Machine::entered(uint8_t k) {
+  touched_[k] = false;
+  for (bool& tolerated : tolerate_[k]) tolerated = false;
+  std::copy(cpu[k].lr, cpu[k].lr + lrs_, entered_lr_[k]);
+  // A virtual level line stays pending while asserted, whatever the guest took.
+  const auto level_held = [&](uint8_t bank, uint16_t intid) {
+    const InterruptState& irq = *gic.interrupt(bank, intid);
+    if (shadow_of(bank, intid).line && !irq.edge && !irq.pending()) {
+      violation("level line " + std::to_string(intid) + " asserted but not pending in the vGIC");
+    }
+  };
+  for (const uint16_t ppi : virtual_ppis) level_held(k, ppi);
+  for (const OwnedSpi& spi : spis) {
+    if (!spi.hardware) level_held(k, spi.intid);
+  }
+  check_list_registers(k);
+}
+
+bool Machine::holds_pending_active(uint8_t k) const {
+  bool pending = false;
+  bool pending_active = false;
+  for (unsigned n = 0; n < lrs_; ++n) {
+    pending = pending || CpuInterface::state(cpu[k].lr[n]) == LrState::pending;
+    pending_active = pending_active || CpuInterface::state(cpu[k].lr[n]) == LrState::pending_active;
+  }
+  return pending_active && !pending;
+}
+
+bool Machine::in_any_lr(uint16_t intid) const {
+  for (uint8_t j = 0; j < vcpus_; ++j) {
+    for (unsigned n = 0; n < lrs_; ++n) {
+      if ((static_cast<uint32_t>(cpu[j].lr[n]) == intid && CpuInterface::state(cpu[j].lr[n]) != LrState::invalid) ||
+          (static_cast<uint32_t>(entered_lr_[j][n]) == intid &&
+           CpuInterface::state(entered_lr_[j][n]) != LrState::invalid)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+}  // namespace lr_model

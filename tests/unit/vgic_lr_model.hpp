@@ -1,0 +1,426 @@
+// A model of a partition's vCPUs around core/vgic's VirtualGic, for the list-register fast
+// path tests: each vCPU has a simulated GICv3 virtual CPU interface (N list registers,
+// ICH_HCR_EL2, ICH_ELRSR_EL2, ICH_MISR_EL2 as QEMU's arm_gicv3_cpuif computes them) and a
+// guest that acknowledges the highest-priority pending LR its running priority allows,
+// EOIs (EOImode 0: drop and deactivate; EOImode 1: drop, DIR later) and deactivates
+// hardware-backed LRs' physical interrupts. The machine drives the vGIC exactly as
+// core/vcpu/el2 does (exit: fold through an ELRSR-like shortcut when live LRs exist, the
+// handler, sync only when needs_sync(), ICH_HCR = En | maintenance; first entry: fill),
+// keeps the physical side of hardware interrupts, and accounts every pend and
+// acknowledgement independently of the vGIC.
+//
+// Checks, recorded as violations (with a trace of the last operations):
+//   after every sync of vCPU k   the LRs hold exactly the interrupts the vGIC's contract
+//                                delivers to k (README: pending+enabled+group enabled+awake,
+//                                or active) with their state, priority, group and HW fields,
+//                                when they fit; otherwise the N most urgent (active first,
+//                                then priority, then INTID) and a maintenance request that
+//                                can fire; no INTID twice; no HW LR pending+active;
+//   at entry                     no maintenance interrupt fires at once (it would again
+//                                and again: nothing changed when it is taken);
+//   an exit that changed nothing writes no LR and leaves ICH_HCR alone;
+//   every acknowledgement        matches a pend (or a pend withdrawn while the LR was
+//                                live on that vCPU, which only its next exit can retract);
+//   every guest deactivation     finds its LR (unless the interrupt was deactivated or
+//                                re-activated by a register write meanwhile);
+//   at the end (drain)           every pend acknowledged exactly once, nothing pending or
+//                                active in the vGIC, no physical interrupt left active.
+// Violations with a known cause (Known) can be counted instead; Options leave out the
+// races that lose interrupts today. The machine's bodies: vgic_lr_model.cpp (exits, guest,
+// sources, checks) and vgic_lr_traffic.cpp (boot, random steps, drain).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "core/vgic/sgi.hpp"
+#include "core/vgic/virtual_gic.hpp"
+
+namespace lr_model {
+
+using namespace bulkhead::vgic;
+
+constexpr uint64_t distributor_base = 0x08000000;
+constexpr uint64_t redistributor_base = 0x080a0000;
+constexpr uint64_t lr_state_mask = ich_lr::state_mask;
+constexpr uint8_t no_vcpu = 0xff;
+
+// SplitMix64: small, seedable, the same sequence on every host.
+class Random {
+ public:
+  explicit Random(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  uint32_t below(uint32_t n) { return n == 0 ? 0 : static_cast<uint32_t>(next() % n); }
+  bool percent(uint32_t p) { return below(100) < p; }
+
+ private:
+  uint64_t state_;
+};
+
+// One PE's GICv3 virtual CPU interface and the guest's view of it.
+struct CpuInterface {
+  unsigned lr_count = 4;
+  uint64_t lr[VirqQueue::max_list_registers] = {};
+  uint64_t hcr = 0;  // ICH_HCR_EL2
+  bool eoi_mode_split = false;  // the guest's ICC_CTLR_EL1.EOImode (as ICH_VMCR_EL2.VEOIM)
+  struct Taken {
+    uint16_t intid;
+    uint8_t priority;
+    unsigned activation;  // which activation of the interrupt (Shadow::activations)
+  };
+  std::vector<Taken> running;  // acknowledged, priority not dropped yet (innermost last)
+  std::vector<Taken> dropped;  // EOImode 1: priority dropped, not deactivated yet
+
+  static LrState state(uint64_t value) { return list_register_state(value); }
+  // ICH_ELRSR_EL2: LR n holds no valid interrupt (and no EOI maintenance request).
+  uint32_t elrsr() const {
+    uint32_t empty = 0;
+    for (unsigned n = 0; n < lr_count; ++n) {
+      if (state(lr[n]) == LrState::invalid && ((lr[n] & ich_lr::hardware) != 0 || (lr[n] & ich_lr::eoi) == 0)) {
+        empty |= 1u << n;
+      }
+    }
+    return empty;
+  }
+  // ICH_MISR_EL2's U and NP: UIE and at most one valid LR; NPIE and no LR in the pending
+  // state (pending+active is not "pending").
+  uint64_t misr() const {
+    unsigned valid = 0;
+    bool pending = false;
+    for (unsigned n = 0; n < lr_count; ++n) {
+      if (state(lr[n]) != LrState::invalid) ++valid;
+      if (state(lr[n]) == LrState::pending) pending = true;
+    }
+    uint64_t value = 0;
+    if ((hcr & ich_hcr::uie) != 0 && valid < 2) value |= ich_misr::underflow;
+    if ((hcr & ich_hcr::npie) != 0 && !pending) value |= ich_misr::no_pending;
+    return value;
+  }
+  bool maintenance_asserted() const { return (hcr & ich_hcr::en) != 0 && misr() != 0; }
+  unsigned running_priority() const {
+    unsigned priority = 0x100;  // idle
+    for (const Taken& taken : running) priority = std::min<unsigned>(priority, taken.priority);
+    return priority;
+  }
+  // The LR the guest would take now: pending, highest priority (lowest LR on ties, as
+  // QEMU), above the running priority (5 priority bits: group priority = priority).
+  int highest_pending() const {
+    if ((hcr & ich_hcr::en) == 0) return -1;
+    int best = -1;
+    unsigned best_priority = 0x100;
+    for (unsigned n = 0; n < lr_count; ++n) {
+      if (state(lr[n]) != LrState::pending) continue;
+      const unsigned priority = decode_list_register(lr[n]).priority;
+      if (priority < best_priority) {
+        best_priority = priority;
+        best = static_cast<int>(n);
+      }
+    }
+    if (best >= 0 && best_priority >= running_priority()) return -1;
+    return best;
+  }
+  bool holds(uint16_t intid) const {
+    const auto is = [intid](const Taken& taken) { return taken.intid == intid; };
+    return std::any_of(running.begin(), running.end(), is) || std::any_of(dropped.begin(), dropped.end(), is);
+  }
+  int find_active(uint16_t intid) const {
+    for (unsigned n = 0; n < lr_count; ++n) {
+      if (static_cast<uint32_t>(lr[n]) == intid && has_active(state(lr[n]))) return static_cast<int>(n);
+    }
+    return -1;
+  }
+};
+
+// The model's record of one interrupt, kept independently of the vGIC.
+struct Shadow {
+  bool latch = false;           // pended and not acknowledged or cleared since
+  bool line = false;            // a virtual device's line (virtual level/edge sources)
+  unsigned activations = 0;     // guest acknowledgements and ISACTIVER writes so far
+  unsigned pends = 0;
+  unsigned acks = 0;
+  // Physical side of a hardware-backed interrupt.
+  bool physical_line = false;
+  bool physical_enabled = false;
+  bool physical_active = false;
+  uint8_t physical_cpu = 0;  // the vCPU whose physical CPU the SPI is routed to
+};
+
+struct Source {
+  uint16_t intid;
+  bool hardware;
+  bool edge;
+};
+
+// Violations the model can attribute to a known cause, so a run can tolerate (count) them
+// while it looks for others.
+enum class Known : uint8_t {
+  none,
+  // NPIE asked for while no LR is in the pending state, only pending+active ones: the
+  // maintenance interrupt fires at once and again after every exit (fill/place_all counts
+  // pending+active as "a pending entry offered").
+  npie_without_pending_lr,
+  // One LR holding an active interrupt while others wait: neither UIE nor NPIE can fire,
+  // so the waiting ones wait for an unrelated exit.
+  single_lr_without_maintenance,
+  // A maintenance request left in place after the entries that waited for an LR left the
+  // queue (a level line dropped, say) without the queue being marked for a sync: the
+  // condition holds at once and after every exit.
+  stale_maintenance,
+};
+constexpr size_t known_count = 4;
+
+struct Options {
+  uint8_t vcpus = 2;
+  unsigned lrs = 4;
+  uint64_t seed = 1;
+  unsigned steps = 2000;
+  // Races the model can create; with them off, level lines drop only in their target
+  // vCPU's own exit and SPIs are re-routed only while in no LR and not active.
+  bool racy_line_drops = true;
+  bool racy_reroutes = true;
+  // GICD/GICR_ISACTIVER writes that can leave a vCPU more active interrupts than LRs.
+  bool active_overflow = true;
+  // New pends (SGI, edge, ISPENDR) of an interrupt the guest acknowledged since its
+  // vCPU's last exit (the vGIC still holds the old pend then).
+  bool repend_before_fold = true;
+  uint32_t tolerated = 0;  // bit n: Known(n) is counted, not reported
+  unsigned trace_lines = 60;  // operations kept for a violation's report
+};
+
+struct Stats {
+  unsigned exits = 0, syncs = 0, lr_writes = 0, overflow_syncs = 0, acks = 0, hardware_acks = 0,
+           maintenance_exits = 0, noop_exits = 0, pending_active_lrs = 0, stale_acks = 0, kicks = 0,
+           unrelated_exits_needed = 0;
+  unsigned known[known_count] = {};
+};
+
+class Machine {
+ public:
+  // SPIs: virtual level and edge lines, two hardware-backed; PPIs 27 and 30 hardware-backed
+  // (the timers), 20 and 23 virtual level lines; SGIs 0-15.
+  static constexpr OwnedSpi spis[] = {{33, false, false}, {34, false, true}, {35, false, false}, {40, true, false},
+                                      {41, true, true},   {48, false, true}, {63, false, false}, {64, false, true}};
+  static constexpr uint16_t virtual_ppis[] = {20, 23};
+  static constexpr uint16_t hardware_ppis[] = {27, 30};
+
+  explicit Machine(uint8_t vcpus, unsigned lrs, const Options& options = {})
+      : vcpus_(vcpus), lrs_(lrs), options_(options) {
+    GicConfig config;
+    config.vcpu_count = vcpus;
+    config.distributor_base = distributor_base;
+    config.redistributor_base = redistributor_base;
+    config.spis = spis;
+    config.spi_count = sizeof(spis) / sizeof(spis[0]);
+    config.hardware_ppis = (1u << 27) | (1u << 30);
+    configured_ = gic.configure(config) == ConfigError::none;
+    for (uint8_t k = 0; k < vcpus; ++k) cpu[k].lr_count = lrs;
+  }
+  bool configured() const { return configured_; }
+
+  VirtualGic gic;
+  CpuInterface cpu[max_vcpus];
+  Stats stats;
+  std::vector<std::string> violations;
+
+  // ---- what the target does -------------------------------------------------------
+
+  // First entry (load_list_registers): a full fill, every LR written.
+  void first_entry(uint8_t k);
+
+  // One exit of vCPU k as handle_exit() runs it: fold, `handler`, sync if needed.
+  // `changes_state`: whether the handler may change interrupt state (false: HVC, a read).
+  template <typename Handler>
+  void exit(uint8_t k, const char* why, bool changes_state, Handler&& handler) {
+    ++stats.exits;
+    CpuInterface& c = cpu[k];
+    const bool guest_changed = !std::equal(c.lr, c.lr + lrs_, entered_lr_[k]);
+    trace("exit vcpu " + std::to_string(k) + " (" + why + ")" + (guest_changed ? " guest changed LRs" : ""));
+    if (gic.queue(k).live_mask() != 0) {
+      const uint32_t empty = c.elrsr();
+      gic.fold(k, lrs_, [&](size_t slot, uint64_t written) -> uint64_t {
+        if (slot >= lrs_) violation("fold read LR " + std::to_string(slot) + " of " + std::to_string(lrs_));
+        return ((empty >> slot) & 1u) != 0 ? written & ~lr_state_mask : c.lr[slot % VirqQueue::max_list_registers];
+      });
+    }
+    handler();
+    unsigned writes = 0;
+    const uint64_t hcr_before = c.hcr;
+    if (gic.needs_sync(k)) {
+      ++stats.syncs;
+      const uint64_t maintenance = gic.sync(k, lrs_, [&](size_t slot, uint64_t value) {
+        if (slot >= lrs_) {
+          violation("sync wrote LR " + std::to_string(slot) + " of " + std::to_string(lrs_));
+          return;
+        }
+        c.lr[slot] = value;
+        ++writes;
+      });
+      c.hcr = ich_hcr::en | maintenance;
+      neutralized_[k] = false;
+    }
+    stats.lr_writes += writes;
+    if (!guest_changed && !touched_[k] && !changes_state) {
+      ++stats.noop_exits;
+      if (writes != 0 || c.hcr != hcr_before) {
+        violation("an exit that changed nothing wrote " + std::to_string(writes) + " LRs, ICH_HCR " +
+                  hex(hcr_before) + " -> " + hex(c.hcr));
+      }
+    }
+    entered(k);
+  }
+
+  // What apply_events() does with what a vGIC call asked (`self`: the calling vCPU, or
+  // no_vcpu for a device outside any vCPU).
+  void apply(const Events& events, uint8_t self);
+
+  // ---- the guest ----------------------------------------------------------------------
+
+  // Takes the interrupt its CPU interface signals, if any. True when it did.
+  bool guest_acknowledge(uint8_t k);
+  // EOI of the innermost taken interrupt: priority drop, and deactivation with EOImode 0.
+  bool guest_eoi(uint8_t k);
+  bool guest_deactivate_one(uint8_t k, Random& random);
+  // The maintenance interrupt is a level PPI: taken as soon as it is asserted. If it
+  // still is after the exit it caused, it fires again at once, forever.
+  void take_maintenance(uint8_t k);
+
+  // ---- interrupt sources --------------------------------------------------------------
+
+  // A guest register write by vCPU k (the vGIC region's handler on an MMIO exit).
+  void guest_write(uint8_t k, uint64_t address, unsigned width, uint64_t value);
+  uint64_t read(uint64_t address, unsigned width = 4) const {
+    uint64_t value = 0;
+    gic.read(address, width, value);
+    return value;
+  }
+  // A trapped ICC_SGI1R_EL1 (group1) / ICC_SGI0R_EL1 write by vCPU k.
+  void guest_send_sgi(uint8_t k, uint64_t value, bool group1);
+  // A virtual device's line, driven from an MMIO exit of vCPU `self` or from outside any
+  // vCPU (self = no_vcpu, as console input does). `bank`: the vCPU of a PPI.
+  void device_line(uint8_t self, uint8_t bank, uint16_t intid, bool asserted);
+  // A hardware-backed interrupt's physical line.
+  void physical_line(uint8_t bank, uint16_t intid, bool asserted);
+  // Fires one physical interrupt that can fire, on the CPU it is routed to. True if one did.
+  bool fire_physical(Random& random);
+  // The kick SGI reaches vCPU k: it exits (an IRQ the target deactivates itself).
+  bool deliver_kick(uint8_t k);
+  bool kicked(uint8_t k) const { return kicked_[k]; }
+
+  // ---- checks ---------------------------------------------------------------------------
+
+  struct Wanted {
+    uint16_t intid;
+    LrState state;  // as the vGIC holds it
+    uint8_t priority;
+    bool group1;
+    bool hardware;
+  };
+  // What the vGIC's contract delivers to vCPU k now (core/vgic/README.md, virtual_gic.hpp).
+  std::vector<Wanted> deliverable_to(uint8_t k);
+  static LrState lr_form(const Wanted& w) {
+    return w.hardware && w.state == LrState::pending_active ? LrState::active : w.state;
+  }
+
+  void check_list_registers(uint8_t k);
+
+  // ---- the whole run ------------------------------------------------------------------
+
+  // What Linux does at boot on every vCPU: groups on, redistributor awake, everything
+  // enabled, spread priorities.
+  void boot(Random& random);
+
+  // The same without randomness, for targeted sequences: every interrupt at `priority`.
+  void boot_plain(uint8_t priority);
+  void set_priority(uint8_t k, uint16_t intid, uint8_t priority);
+  // DIR of one interrupt the guest dropped the priority of (EOImode 1).
+  bool guest_deactivate(uint8_t k, uint16_t intid);
+  // The state LR n of vCPU k holds for `intid`, invalid if none.
+  LrState lr_state_of(uint8_t k, uint16_t intid) const;
+  unsigned acks_of(uint8_t bank, uint16_t intid) { return shadow_of(bank, intid).acks; }
+  unsigned pends_of(uint8_t bank, uint16_t intid) { return shadow_of(bank, intid).pends; }
+
+  void random_step(Random& random);
+
+  // No new interrupts: lines down, everything made deliverable, the guests left to take
+  // and finish everything; only kicks and maintenance interrupts make them exit.
+  void drain(Random& random);
+
+  void final_checks();
+
+  static std::string hex(uint64_t value);
+  void trace(const std::string& line);
+  std::string recent_trace() const;
+  void violation(const std::string& what, Known cause = Known::none);
+  std::string wanted_listing(uint8_t k);
+  std::string lr_listing(uint8_t k) const;
+
+  Shadow& shadow_of(uint8_t vcpu, uint16_t intid) { return at(intid < private_interrupt_count ? vcpu : no_vcpu, intid); }
+  static uint64_t redistributor(uint8_t k) { return redistributor_base + uint64_t{k} * VirtualRedistributor::frame_size; }
+  uint8_t vcpu_count() const { return vcpus_; }
+
+ private:
+  static Source source_of(uint16_t intid);
+  Shadow& at(uint8_t bank, uint16_t intid) {
+    if (intid < private_interrupt_count) return private_[bank % max_vcpus][intid];
+    return shared_[intid % 1024];
+  }
+  static bool can_fire(const Shadow& shadow) {
+    return shadow.physical_line && shadow.physical_enabled && !shadow.physical_active;
+  }
+  static uint8_t priority(Random& random);
+  Source random_virtual_source(Random& random) const;
+  void pend(Shadow& shadow);
+  // A pend taken back (ICPENDR, a level line dropped) while the interrupt may sit pending
+  // in a running vCPU's LR: that vCPU may still take it until its next exit.
+  void withdrawn(uint8_t bank, uint16_t intid);
+  void deactivate(uint8_t k, const CpuInterface::Taken& taken);
+  void account_write(uint64_t address, unsigned width, uint64_t value);
+  void guest_step(uint8_t k, Random& random);
+  // Whether the traffic the options leave out would include this register write.
+  bool allowed_bit_write(uint64_t bit_register, uint8_t bank, uint16_t intid);
+  // Whether a new pend would land while a guest has taken the interrupt's previous pend
+  // from an LR and its vCPU has not exited since (the vGIC still holds the old pend).
+  bool repend_allowed(uint8_t bank, uint16_t intid);
+  // A virtual device line flips. Without racy drops, a level line falls only in an exit of
+  // the vCPU it targets (no LR of a running vCPU can then hold it pending).
+  void toggle_line(uint8_t self, uint8_t bank, const Source& source);
+  void random_register_write(uint8_t k, Random& random);
+  // Lets every guest take and finish everything, exiting only for kicks and maintenance
+  // interrupts. A vCPU that then still has something deliverable its LRs do not show
+  // waits for an unrelated exit: recorded, and given one (an HVC) so the run can finish.
+  void settle(Random& random);
+  void final_check(uint8_t k, uint16_t intid);
+  // vCPU k enters its guest: the LR checks, and the baseline its next exit compares with.
+  void entered(uint8_t k);
+
+  bool holds_pending_active(uint8_t k) const;
+  // In an LR of some vCPU now, or at its last entry (what the guest did since is not
+  // folded yet).
+  bool in_any_lr(uint16_t intid) const;
+
+  uint8_t vcpus_;
+  unsigned lrs_;
+  Options options_;
+  bool configured_ = false;
+  bool neutralized_[max_vcpus] = {};
+  Shadow private_[max_vcpus][private_interrupt_count];
+  Shadow shared_[1024];
+  uint64_t entered_lr_[max_vcpus][VirqQueue::max_list_registers] = {};
+  bool touched_[max_vcpus] = {};
+  bool kicked_[max_vcpus] = {};
+  bool tolerate_[max_vcpus][1024] = {};
+  std::deque<std::string> trace_;
+};
+
+}  // namespace lr_model
