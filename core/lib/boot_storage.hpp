@@ -24,7 +24,7 @@ class BootStorage {
  public:
   // Zero bytes as far as the compiler knows (constant initialisation, so constinit and a
   // BSS-type section); BULKHEAD_NOINIT storage is in fact never written at entry.
-  constexpr BootStorage() : bytes_{} {}
+  constexpr BootStorage() noexcept : bytes_{} {}
   T& get() { return *std::launder(static_cast<T*>(static_cast<void*>(bytes_))); }
 
  private:

@@ -12,22 +12,27 @@ bool Reader::read_memory() {
     Reg reg;
     if (!path_fits(node) || !read_reg(node, reg, false)) return false;
     for (size_t i = 0; i < reg.count; ++i) {
-      const AddressRange range = reg.entry(i);
-      if (range.size == 0) continue;
-      for (size_t j = 0; j < platform_.ram_count; ++j) {
-        const AddressRange& other = platform_.ram[j];
-        if (range.base < other.end() && other.base < range.end()) {
-          return fail("{}: reg: RAM {} size {} overlaps RAM {} size {}", path_text(node).text, hex(range.base),
-                      hex(range.size), hex(other.base), hex(other.size));
-        }
-      }
-      if (platform_.ram_count == max_ram_ranges) {
-        return fail("{}: reg: more than {} RAM ranges (max_ram_ranges)", path_text(node).text, max_ram_ranges);
-      }
-      platform_.ram[platform_.ram_count++] = range;
+      if (!add_ram(node, reg.entry(i))) return false;
     }
   }
   return platform_.ram_count != 0 || fail("no /memory node with a usable reg");
+}
+
+// One `reg` entry of a memory node: an empty one is skipped, an overlap is refused.
+bool Reader::add_ram(int node, const AddressRange& range) {
+  if (range.size == 0) return true;
+  for (size_t j = 0; j < platform_.ram_count; ++j) {
+    const AddressRange& other = platform_.ram[j];
+    if (range.base < other.end() && other.base < range.end()) {
+      return fail("{}: reg: RAM {} size {} overlaps RAM {} size {}", path_text(node).text, hex(range.base),
+                  hex(range.size), hex(other.base), hex(other.size));
+    }
+  }
+  if (platform_.ram_count == max_ram_ranges) {
+    return fail("{}: reg: more than {} RAM ranges (max_ram_ranges)", path_text(node).text, max_ram_ranges);
+  }
+  platform_.ram[platform_.ram_count++] = range;
+  return true;
 }
 
 bool Reader::read_cpus() {

@@ -214,6 +214,7 @@ class Reader {
 
   // Node readers: firmware_dt.cpp, and firmware_dt_pcie.cpp for the host bridges.
   bool read_memory();
+  bool add_ram(int node, const AddressRange& range);
   bool read_cpus();
   bool read_psci();
   bool read_gic();
