@@ -41,9 +41,14 @@ void serve_system_interrupts(const PlatformInfo& platform, arch::Pl011Console& u
   }
   const DeviceInterrupts devices = device_interrupts();
   for (size_t i = 0; i < devices.count; ++i) {
+    arch::gic::enable_spi(platform.gic, devices.intids[i], false);
+    arch::gic::set_spi_edge(platform.gic, devices.intids[i], devices.edge[i]);
     arch::gic::route_spi(platform.gic, devices.intids[i], arch::own_mpidr());
     arch::gic::enable_spi(platform.gic, devices.intids[i], true);
   }
+  // An edge the device sent before its SPI was set up here is lost, and an SMMU signals
+  // only a queue going non-empty: serve once now, so nothing waits for the next edge.
+  if (devices.count != 0) handle_device_interrupt(0);
   const uint64_t poll_ms = platform.timer.present ? devices.poll_ms : 0;
   asm volatile("msr daifset, #0xf");  // WFI still wakes on a pending interrupt
   arm_timer(poll_ms);

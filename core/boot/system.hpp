@@ -40,6 +40,7 @@ bool console_input(uint8_t byte);
 struct DeviceInterrupts {
   static constexpr size_t capacity = 4;
   uint32_t intids[capacity] = {};
+  bool edge[capacity] = {};  // edge-triggered (else level-sensitive), set in the GIC before enabling
   size_t count = 0;
   uint32_t poll_ms = 0;
 };

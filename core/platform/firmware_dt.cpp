@@ -172,7 +172,7 @@ bool Reader::read_smmu() {
   if (node < 0) return true;
   SmmuV3Info& smmu = platform_.smmu;
   Reg reg;
-  if (!path_of(node, smmu.path) || !read_reg(node, reg, true)) return false;
+  if (!path_of(node, smmu.path) || !read_reg(node, reg, true) || !read_smmu_interrupts(node, smmu)) return false;
   smmu.registers = reg.entry(0);
   smmu.phandle = index_.node(node).phandle;
   smmu.present = true;

@@ -29,6 +29,10 @@ constexpr size_t timer_interrupts = 4;    // secure phys, non-secure phys, virtu
 // QEMU's virt DT has about 60 nodes; large SoC trees a few hundred.
 constexpr size_t max_dt_nodes = 2048;
 
+// The SMMUv3's wired interrupt lines by their binding names (firmware_dt_smmu.cpp).
+enum class SmmuLine : uint8_t { eventq, gerror, priq, cmdq_sync, combined };
+constexpr size_t smmu_line_count = 5;
+
 using fdt::IndexedNode;
 using fdt::IndexedProperty;
 
@@ -223,6 +227,9 @@ class Reader {
   // We decode `interrupts` as GICv3 specifiers, so the node's interrupt parent must be it.
   bool check_gic_parent(int node);
   bool read_smmu();
+  // Its `interrupts` and `interrupt-names` (firmware_dt_smmu.cpp): eventq and gerror SPIs.
+  bool read_smmu_interrupts(int node, SmmuV3Info& smmu);
+  bool read_smmu_interrupt_names(int node, const SmmuV3Info& smmu, size_t count, SmmuLine* lines);
   bool read_pcie_hosts();
   bool read_pcie_host(int node, PcieHostInfo& host);
   bool read_bus_range(int node, PcieHostInfo& host);

@@ -37,6 +37,23 @@ constexpr size_t records_per_service = 256;
 constexpr size_t max_present_streams = 2 * pci::max_functions;
 constinit uint32_t present[max_present_streams];
 
+// How the boot CPU learns of new events and global errors while partitions run:
+// `smmu-v3 PATH interrupts eventq intid N|polled gerror intid N|polled [poll-ms N]`.
+void report_interrupts(const SmmuV3Info& smmu) {
+  FixedBuffer<64> wiring;
+  const auto line = [&wiring](const char* name, uint32_t intid) {
+    if (intid != 0) {
+      format(wiring, " {} intid {}", name, intid);
+    } else {
+      format(wiring, " {} polled", name);
+    }
+  };
+  line("eventq", event_intid);
+  line("gerror", gerror_intid);
+  if (event_intid == 0 || gerror_intid == 0) format(wiring, " poll-ms {}", poll_ms);
+  log::fact("smmu-v3 {} interrupts{}", smmu.path.text, wiring.c_str());
+}
+
 }  // namespace
 
 const char* smmu_abort_bypass(const BootContext& context) {
@@ -60,6 +77,7 @@ const char* smmu_bring_up(const BootContext& context, const pci::PciTopology& to
   if (enabled && bootarg_present(platform.bootargs, "bulkhead.smmu-dump")) driver.dump_stream_table();
   if (platform.smmu.has_event_spi) event_intid = arch::Intid::from_dt_spi(platform.smmu.event_spi).value();
   if (platform.smmu.has_gerror_spi) gerror_intid = arch::Intid::from_dt_spi(platform.smmu.gerror_spi).value();
+  if (enabled) report_interrupts(platform.smmu);
   return result == smmu::BringUpResult::stuck ? "smmu" : nullptr;
 }
 
@@ -78,8 +96,15 @@ void smmu_restarted(smmu::ContextId context) {
 DeviceInterrupts device_interrupts() {
   DeviceInterrupts devices;
   if (smmu_driver() == nullptr) return devices;
-  if (event_intid != 0) devices.intids[devices.count++] = event_intid;
-  if (gerror_intid != 0) devices.intids[devices.count++] = gerror_intid;
+  // Edge-triggered (firmware_dt_smmu.cpp accepts no other); a combined line once.
+  if (event_intid != 0) {
+    devices.edge[devices.count] = true;
+    devices.intids[devices.count++] = event_intid;
+  }
+  if (gerror_intid != 0 && gerror_intid != event_intid) {
+    devices.edge[devices.count] = true;
+    devices.intids[devices.count++] = gerror_intid;
+  }
   if (event_intid == 0 || gerror_intid == 0) devices.poll_ms = poll_ms;
   return devices;
 }
