@@ -10,6 +10,15 @@ constexpr char digit_chars[] = "0123456789abcdef";
 // Sink, or a FixedBuffer (no virtual call per piece of a log line).
 template <unsigned Base, typename Out>
 void write_digits(Out& out, uint64_t value, unsigned min_digits) {
+  if constexpr (Base == 16 && !std::is_same_v<Out, Sink>) {
+    // Straight into a log line: the count of hex digits is known from the top set bit.
+    unsigned count = value == 0 ? 1 : (64 - static_cast<unsigned>(__builtin_clzll(value)) + 3) / 4;
+    if (count < min_digits) count = min_digits < 24 ? min_digits : 24;
+    if (char* at = out.append_uninitialised(count)) {
+      for (unsigned i = count; i-- > 0; value >>= 4) at[i] = digit_chars[value & 0xf];
+      return;
+    }
+  }
   char digits[24];
   size_t first = sizeof(digits);
   do {
@@ -51,30 +60,44 @@ void write_arg(Out& out, const FormatArg& arg) {
   }
 }
 
+// The next "{}" at or after `from` (formats always have one there: the compiler counted).
+const char* find_hole(const char* from, const char* end) {
+  for (; from + 1 < end; ++from) {
+    if (from[0] == '{' && from[1] == '}') return from;
+  }
+  return end;
+}
+
+// The text between placeholders is copied in runs, found by the layout (detail::format_layout()).
 template <typename Out>
-void format_to(Out& out, const char* format, size_t length, const FormatArg* args, size_t count) {
-  size_t next = 0;
+void format_to(Out& out, const char* format, uint64_t layout, const FormatArg* args, size_t count) {
+  const char* end = format + (layout & ((uint64_t{1} << detail::layout_length_bits) - 1));
+  uint64_t holes = layout >> detail::layout_length_bits;
   const char* run = format;
-  const char* end = format + length;
-  for (const char* p = format; p + 1 < end; ++p) {
-    if (*p != '{' || p[1] != '}') continue;
-    out.write(run, static_cast<size_t>(p - run));
-    if (next < count) write_arg(out, args[next++]); else out.write("{?}", 3);
-    run = ++p + 1;
+  for (size_t next = 0; next < count; ++next) {
+    const uint64_t offset = holes & 0xff;
+    const char* hole = next < detail::layout_holes && offset != detail::layout_unknown_hole ? format + offset
+                                                                                           : find_hole(run, end);
+    holes >>= 8;
+    if (hole == end) break;
+    out.write(run, static_cast<size_t>(hole - run));
+    write_arg(out, args[next]);
+    run = hole + 2;
   }
   out.write(run, static_cast<size_t>(end - run));
 }
 
 }  // namespace
 
-void vformat(Sink& sink, const char* format, size_t length, const FormatArg* args, size_t count) {
-  format_to(sink, format, length, args, count);
+void vformat(Sink& sink, const char* format, uint64_t layout, const FormatArg* args, size_t count) {
+  format_to(sink, format, layout, args, count);
 }
 
 template <size_t N>
-void vformat(FixedBuffer<N>& buffer, const char* format, size_t length, const FormatArg* args, size_t count) {
-  format_to(buffer, format, length, args, count);
+void vformat(FixedBuffer<N>& buffer, const char* format, uint64_t layout, const FormatArg* args, size_t count) {
+  format_to(buffer, format, layout, args, count);
 }
-template void vformat<log_line_capacity>(FixedBuffer<log_line_capacity>&, const char*, size_t, const FormatArg*, size_t);
+template void vformat<log_line_capacity>(FixedBuffer<log_line_capacity>&, const char*, uint64_t, const FormatArg*,
+                                         size_t);
 
 }  // namespace bulkhead

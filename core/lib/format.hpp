@@ -84,26 +84,50 @@ consteval size_t count_placeholders(const char* text) {
 }
 }  // namespace detail
 
+// A format string's layout, worked out at compile time so that formatting copies the
+// text between placeholders without looking at it: its length (bits 0-15), then the
+// offset of each of its first 6 "{}" (a byte each from bit 16; 0xff: not kept, that one
+// and those after it are looked for).
+namespace detail {
+constexpr unsigned layout_length_bits = 16;
+constexpr unsigned layout_holes = 6;
+constexpr uint64_t layout_unknown_hole = 0xff;
+consteval uint64_t format_layout(const char* format) {
+  const size_t length = text_length(format);
+  if (length >> layout_length_bits != 0) format_placeholder_count_mismatch();  // too long to format
+  uint64_t layout = length;
+  unsigned hole = 0;
+  for (size_t i = 0; i + 1 < length && hole < layout_holes; ++i) {
+    if (format[i] != '{' || format[i + 1] != '}') continue;
+    if (i >= layout_unknown_hole) break;
+    layout |= uint64_t{i} << (layout_length_bits + 8 * hole++);
+    ++i;
+  }
+  for (; hole < layout_holes; ++hole) layout |= layout_unknown_hole << (layout_length_bits + 8 * hole);
+  return layout;
+}
+}  // namespace detail
+
 template <typename... Args>
 struct FormatString {
   const char* text;
-  size_t length;  // of text, counted at compile time
+  uint64_t layout;  // detail::format_layout()
   // cppcheck-suppress noExplicitConstructor
-  consteval FormatString(const char* format) : text(format), length(detail::text_length(format)) {
+  consteval FormatString(const char* format) : text(format), layout(detail::format_layout(format)) {
     if (detail::count_placeholders(format) != sizeof...(Args)) detail::format_placeholder_count_mismatch();
   }
 };
 
-// `length` characters of `format`: its text, with each "{}" replaced by the next arg.
-void vformat(Sink& sink, const char* format, size_t length, const FormatArg* args, size_t count);
+// `format` (of that layout) with each "{}" replaced by the next arg.
+void vformat(Sink& sink, const char* format, uint64_t layout, const FormatArg* args, size_t count);
 
 template <typename... Args>
 void format(Sink& sink, FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    vformat(sink, format.text, format.length, nullptr, 0);
+    vformat(sink, format.text, format.layout, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    vformat(sink, format.text, format.length, list, sizeof...(Args));
+    vformat(sink, format.text, format.layout, list, sizeof...(Args));
   }
 }
 
@@ -128,9 +152,19 @@ class FixedBuffer final : public Sink {
       truncated_ = true;
     }
     char* to = data_ + used_;
+#pragma GCC unroll 4
     for (size_t i = 0; i < length; ++i) to[i] = text[i];
     used_ += length;
     data_[used_] = '\0';
+  }
+  // `length` characters at the end for the caller to fill in; nullptr (nothing added)
+  // when they do not fit.
+  char* append_uninitialised(size_t length) {
+    if (length > Capacity - 1 - used_) return nullptr;
+    char* at = data_ + used_;
+    used_ += length;
+    data_[used_] = '\0';
+    return at;
   }
   const char* c_str() const { return data_; }
   size_t size() const { return used_; }
@@ -148,6 +182,6 @@ constexpr size_t log_line_capacity = 320;
 // vformat() into a FixedBuffer without a virtual call per piece: the log's lines.
 // Defined for FixedBuffer<log_line_capacity>.
 template <size_t N>
-void vformat(FixedBuffer<N>& buffer, const char* format, size_t length, const FormatArg* args, size_t count);
+void vformat(FixedBuffer<N>& buffer, const char* format, uint64_t layout, const FormatArg* args, size_t count);
 
 }  // namespace bulkhead

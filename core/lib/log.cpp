@@ -13,11 +13,12 @@ LineSink* set_output(LineSink* output) {
   return previous;
 }
 
-void emit(const char* prefix, const char* format, size_t length, const FormatArg* args, size_t count) {
+void emit(const char* prefix, size_t prefix_length, const char* format, uint64_t layout, const FormatArg* args,
+          size_t count) {
   if (current_output == nullptr) return;
   FixedBuffer<max_line> line;
-  line.write(prefix, rt::length(prefix));
-  vformat(line, format, length, args, count);
+  line.write(prefix, prefix_length);
+  vformat(line, format, layout, args, count);
   line.write("\n", 1);
   if (line.truncated()) {
     // Keep the line parseable: mark the cut, always end with a newline.

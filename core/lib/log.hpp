@@ -19,17 +19,21 @@ class LineSink {
 
 // Installs the output; nullptr discards lines. Returns the previous output.
 LineSink* set_output(LineSink* output);
-// `prefix` (no placeholders), then `length` characters of `format` with the args.
-void emit(const char* prefix, const char* format, size_t length, const FormatArg* args, size_t count);
+// `prefix_length` characters of `prefix` (no placeholders), then `format` (of that
+// layout, FormatString) with the args.
+void emit(const char* prefix, size_t prefix_length, const char* format, uint64_t layout, const FormatArg* args,
+          size_t count);
+constexpr char fact_prefix[] = "bulkhead: ";
+constexpr char error_prefix[] = "bulkhead: error: ";
 
 // "bulkhead: <fact>"
 template <typename... Args>
 void fact(FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    emit("bulkhead: ", format.text, format.length, nullptr, 0);
+    emit(fact_prefix, sizeof(fact_prefix) - 1, format.text, format.layout, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    emit("bulkhead: ", format.text, format.length, list, sizeof...(Args));
+    emit(fact_prefix, sizeof(fact_prefix) - 1, format.text, format.layout, list, sizeof...(Args));
   }
 }
 
@@ -37,10 +41,10 @@ void fact(FormatString<std::type_identity_t<Args>...> format, Args... args) {
 template <typename... Args>
 void error(FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    emit("bulkhead: error: ", format.text, format.length, nullptr, 0);
+    emit(error_prefix, sizeof(error_prefix) - 1, format.text, format.layout, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    emit("bulkhead: error: ", format.text, format.length, list, sizeof...(Args));
+    emit(error_prefix, sizeof(error_prefix) - 1, format.text, format.layout, list, sizeof...(Args));
   }
 }
 
