@@ -60,6 +60,15 @@ uint32_t low(uint64_t value) { return static_cast<uint32_t>(value); }
 // it was) so the callers can write the tree straight through. core/lib/fdt_writer.hpp
 // writes every byte of the tree (no clearing of the buffer first) and keeps names as
 // given (no search of the names already written).
+// A property name: a literal, whose size the compiler knows.
+struct PropertyName {
+  template <size_t N>
+  // cppcheck-suppress noExplicitConstructor
+  consteval PropertyName(const char (&name)[N]) : text(name), size(N) {}  // NOLINT(google-explicit-constructor)
+  const char* text;
+  size_t size;  // with the NUL
+};
+
 class TreeWriter {
  public:
   TreeWriter(void* buffer, size_t capacity) : writer_(buffer, capacity) {
@@ -68,24 +77,24 @@ class TreeWriter {
 
   void begin(const char* name) { check(status_ == 0 ? writer_.begin_node(name) : 0, name[0] ? name : "/"); }
   void end() { check(status_ == 0 ? writer_.end_node() : 0, "end of node"); }
-  void empty(const char* name) { bytes(name, "", 0); }  // a flag: no value (and no null pointer to memcpy)
-  void string(const char* name, const char* value) { bytes(name, value, rt::length(value) + 1); }
+  void empty(PropertyName name) { bytes(name, "", 0); }  // a flag: no value (and no null pointer to memcpy)
+  void string(PropertyName name, const char* value) { bytes(name, value, rt::length(value) + 1); }
   // Raw bytes, e.g. a string list: NUL-separated strings, `length` including the last NUL.
-  void bytes(const char* name, const void* value, size_t length) {
-    check(status_ == 0 ? writer_.property(name, value, length) : 0, name);
+  void bytes(PropertyName name, const void* value, size_t length) {
+    check(status_ == 0 ? writer_.property(name.text, name.size, value, length) : 0, name.text);
   }
-  void u32(const char* name, uint32_t value) {
+  void u32(PropertyName name, uint32_t value) {
     const fdt32_t cell = cpu_to_fdt32(value);
     bytes(name, &cell, sizeof(cell));
   }
-  void u64(const char* name, uint64_t value) {
+  void u64(PropertyName name, uint64_t value) {
     const fdt64_t cells = cpu_to_fdt64(value);
     bytes(name, &cells, sizeof(cells));
   }
   // Big-endian cells, as DTS writes `<a b c>`.
-  void cells(const char* name, const uint32_t* values, size_t count) {
+  void cells(PropertyName name, const uint32_t* values, size_t count) {
     fdt32_t encoded[max_cells];
-    if (count > max_cells) return check(-FDT_ERR_BADVALUE, name);
+    if (count > max_cells) return check(-FDT_ERR_BADVALUE, name.text);
     for (size_t i = 0; i < count; ++i) encoded[i] = cpu_to_fdt32(values[i]);
     bytes(name, encoded, count * sizeof(fdt32_t));
   }

@@ -111,9 +111,11 @@ class Walk {
         if (((word - 0x01010101u) & ~word & 0x80808080u) != 0) break;  // a zero byte in it
       }
     }
-    const auto* nul = static_cast<const uint8_t*>(rt::find_byte(structure() + at, 0, limit_ - at));
-    if (nul == nullptr) return -FDT_ERR_BADSTRUCTURE;
-    name_length = static_cast<uint32_t>(nul - structure()) - name;
+    // The NUL is in the word the loop stopped at (a few bytes): no call for it.
+    const uint8_t* bytes = structure();
+    while (at < limit_ && bytes[at] != 0) ++at;
+    if (at >= limit_) return -FDT_ERR_BADSTRUCTURE;
+    name_length = at - name;
     return static_cast<int32_t>((name + name_length + 1 + tag_size - 1) & ~(tag_size - 1));
   }
 
@@ -167,24 +169,27 @@ NameKind kind_of(const char* name) {
 }
 
 // Property names already checked, and what they are: most properties share a few names.
+// Direct-mapped by the name's offset; 256 slots keep the few dozen names of a firmware
+// tree from evicting each other (each miss costs a string check and name compares).
 class CheckedNames {
  public:
   bool find(uint32_t name_offset, NameKind& kind, char& initial) const {
     const Slot& slot = slots_[name_offset % slot_count];
     kind = slot.kind;
     initial = slot.initial;
-    return slot.name_offset_plus_one == uint64_t{name_offset} + 1;
+    return slot.used && slot.name_offset == name_offset;
   }
   void add(uint32_t name_offset, NameKind kind, char initial) {
-    slots_[name_offset % slot_count] = {uint64_t{name_offset} + 1, kind, initial};
+    slots_[name_offset % slot_count] = {name_offset, kind, initial, true};
   }
 
  private:
-  static constexpr uint32_t slot_count = 64;
+  static constexpr uint32_t slot_count = 256;
   struct Slot {
-    uint64_t name_offset_plus_one = 0;  // 0: empty (an offset of 0xffffffff must not look checked)
+    uint32_t name_offset = 0;
     NameKind kind = NameKind::other;
     char initial = '\0';
+    bool used = false;  // (any offset, 0xffffffff too, may be a checked one)
   };
   Slot slots_[slot_count] = {};
 };

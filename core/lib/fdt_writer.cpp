@@ -30,6 +30,17 @@ uint32_t load_be32(const uint8_t* at) {
 
 size_t align_tag(size_t value) { return (value + tag_size - 1) & ~(tag_size - 1); }
 
+// Most names and values are a few bytes: copied in place, not through a call.
+constexpr size_t short_copy = 16;
+void copy_bytes(uint8_t* to, const void* from, size_t length) {
+  const auto* bytes = static_cast<const uint8_t*>(from);
+  if (length > short_copy) {
+    rt::copy(to, bytes, length);
+    return;
+  }
+  for (size_t i = 0; i < length; ++i) to[i] = bytes[i];
+}
+
 }  // namespace
 
 Writer::Writer(void* buffer, size_t capacity)
@@ -59,9 +70,10 @@ void Writer::put_word(uint32_t value) {
 }
 
 void Writer::put_bytes(const void* data, size_t length) {
-  rt::copy(buffer_ + structure_end_, data, length);
+  uint8_t* to = buffer_ + structure_end_;
+  copy_bytes(to, data, length);
   const size_t padded = align_tag(length);
-  rt::fill(buffer_ + structure_end_ + length, 0, padded - length);
+  for (size_t i = length; i < padded; ++i) to[i] = 0;
   structure_end_ += padded;
 }
 
@@ -83,11 +95,14 @@ int Writer::end_node() {
 }
 
 int Writer::property(const char* name, const void* value, size_t length) {
-  const size_t name_size = rt::length(name) + 1;
+  return property(name, rt::length(name) + 1, value, length);
+}
+
+int Writer::property(const char* name, size_t name_size, const void* value, size_t length) {
   if (status_ == 0 && length > INT32_MAX) status_ = -FDT_ERR_BADVALUE;
   if (!reserve(3 * tag_size + align_tag(length) + name_size)) return status_;
   strings_start_ -= name_size;
-  rt::copy(buffer_ + strings_start_, name, name_size);
+  copy_bytes(buffer_ + strings_start_, name, name_size);
   put_word(FDT_PROP);
   put_word(static_cast<uint32_t>(length));
   // For now the distance of the name from the buffer's end; finish() makes it an offset.
@@ -103,7 +118,11 @@ int Writer::finish() {
   const size_t strings_size = capacity_ - strings_start_;
   // Names move down to the end of the structure block; each property's distance from
   // the buffer's end becomes its offset in the strings block.
-  rt::move(buffer_ + structure_end_, buffer_ + strings_start_, strings_size);
+  if (strings_start_ - structure_end_ >= strings_size) {
+    rt::copy(buffer_ + structure_end_, buffer_ + strings_start_, strings_size);  // apart: a plain copy
+  } else {
+    rt::move(buffer_ + structure_end_, buffer_ + strings_start_, strings_size);
+  }
   for (size_t offset = structure_offset; offset < structure_end_;) {
     const uint32_t tag = load_be32(buffer_ + offset);
     if (tag == FDT_BEGIN_NODE) {

@@ -23,6 +23,8 @@ class Writer {
   int begin_node(const char* name);
   int end_node();
   int property(const char* name, const void* value, size_t length);
+  // The same, with the name's size (its NUL included) known, e.g. from a literal.
+  int property(const char* name, size_t name_size, const void* value, size_t length);
   // Ends the tree: the buffer then holds a complete DTB of size() bytes.
   int finish();
 
