@@ -34,16 +34,15 @@ using namespace runtime;
 
 bool console_input(uint8_t byte) {
   // Room first: input() consumes the focus-key state, so what it routes must be taken.
-  const size_t focus = shared_console.focused();
-  if (focus < partitions::max_partitions && runtimes[focus].partition != nullptr) {
-    PartitionRuntime& p = runtimes[focus];
-    const arch::SpinLockGuard guard(p.vm.lock);
-    if (!p.vm.off && !p.vm.restarting && !p.uart.can_receive(2)) return false;
+  PartitionRuntime* focused = runtime_of(shared_console.focused());
+  if (focused != nullptr && focused->partition != nullptr) {
+    const arch::SpinLockGuard guard(focused->vm.lock);
+    if (!focused->vm.off && !focused->vm.restarting && !focused->uart.can_receive(2)) return false;
   }
   const console::InputRoute route = shared_console.input(byte);
-  if (route.partition >= partitions::max_partitions) return true;
-  PartitionRuntime& p = runtimes[route.partition];
-  if (p.partition == nullptr) return true;
+  PartitionRuntime* routed = runtime_of(route.partition);
+  if (routed == nullptr || routed->partition == nullptr) return true;
+  PartitionRuntime& p = *routed;
   const arch::SpinLockGuard guard(p.vm.lock);
   if (p.vm.off || p.vm.restarting) return true;
   for (size_t i = 0; i < route.count; ++i) p.uart.receive(route.bytes[i]);

@@ -3,6 +3,8 @@
 // restarted. Running its vCPUs is core/vcpu's job.
 #include "partitions/boot/partition_runtime.hpp"
 
+#include <new>
+
 #include "core/arch/aarch64/firmware.hpp"
 #include "core/arch/aarch64/gic_el2.hpp"
 #include "core/arch/aarch64/intid.hpp"
@@ -22,10 +24,15 @@
 namespace bulkhead::boot {
 namespace runtime {
 
-constinit PartitionRuntime runtimes[partitions::max_partitions];
-
 namespace {
 
+// Each partition's runtime state, constructed in place by start_partitions() just before
+// the partition starts: as a constinit array, its vtable pointers would put all of it
+// (about 55 KiB a partition) into .data, and so into the image file
+// (core/lib/boot_storage.hpp); made all at once, the later partitions' would delay the
+// first one's start.
+BULKHEAD_NOINIT alignas(PartitionRuntime) unsigned char runtime_bytes[partitions::max_partitions][sizeof(PartitionRuntime)];
+constinit bool runtime_made[partitions::max_partitions] = {};
 
 constexpr uint32_t dt_edge_rising = 1;  // device-tree interrupt flags: edge rising (else level high)
 constinit PartitionReloader* reloader = nullptr;
@@ -51,7 +58,7 @@ class Stage2Pool final : public PagePool {
 };
 constinit Stage2Pool stage2_pool;
 
-PartitionRuntime& owner_of(const vcpu::Vm& vm) { return runtimes[vm.owner]; }
+PartitionRuntime& owner_of(const vcpu::Vm& vm) { return *runtime_of(vm.owner); }
 
 // Hardware-backed SPIs once each: several PCI functions, or a function and a platform
 // device, may share a line inside one partition.
@@ -263,6 +270,11 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   vcpu::stop_this_cpu();
 }
 
+PartitionRuntime* runtime_of(size_t index) {
+  if (index >= partitions::max_partitions || !runtime_made[index]) return nullptr;
+  return std::launder(static_cast<PartitionRuntime*>(static_cast<void*>(runtime_bytes[index])));
+}
+
 }  // namespace runtime
 
 using namespace runtime;
@@ -286,9 +298,10 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     distributor_ready = true;
   }
   size_t started = 0;
-  for (size_t i = 0; i < plan.count; ++i) {
+  for (size_t i = 0; i < plan.count && i < partitions::max_partitions; ++i) {
     if (!plan.partitions[i].loaded) continue;
-    PartitionRuntime& p = runtimes[i];
+    PartitionRuntime& p = *new (runtime_bytes[i]) PartitionRuntime();
+    runtime_made[i] = true;
     p.partition = &description.partitions[i];
     p.plan = &plan.partitions[i];
     p.index = i;
@@ -315,6 +328,9 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     }
     log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vm.vmid, hex(cpu.entry), physical);
     ++started;
+    // Its CPU is on its way into the guest while this one sets up the next partition: an
+    // emulator running one CPU at a time gets to run it now, as hardware would.
+    arch::yield_to_other_cpus();
   }
   return started;
 }

@@ -63,11 +63,9 @@ struct PartitionRuntime {
 bool stage2_map(PartitionRuntime& p, uint64_t guest, uint64_t host, uint64_t size, MapAttributes attributes);
 void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size);
 
-// Declarations only: the definitions (partition_runtime.cpp) are constinit, which the
-// check cannot see from here.
-// NOLINTBEGIN(bugprone-dynamic-static-initializers)
-extern PartitionRuntime runtimes[partitions::max_partitions];
-// NOLINTEND(bugprone-dynamic-static-initializers)
+// Partition `index`'s runtime state: made by start_partitions() for each loaded
+// partition as it starts; nullptr before that and for any other index.
+PartitionRuntime* runtime_of(size_t index);
 
 // The virtual UART's SPI (partitions/guest_dt.hpp: guest_uart_spi).
 constexpr uint32_t uart_intid = arch::Intid::from_dt_spi(1).value();

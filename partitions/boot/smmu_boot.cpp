@@ -3,6 +3,7 @@
 
 #include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/bootargs.hpp"
 #include "core/lib/log.hpp"
 #include "core/mmu/stage2.hpp"
@@ -15,9 +16,11 @@ namespace {
 // Tables, queues, context descriptors and DMA page tables. QEMU virt (16-bit StreamIDs,
 // a 2-level table) needs 2 KiB of level-1 table, 16 KiB per PCI bus with functions,
 // 8 KiB of queues and about 16 KiB per partition's context: 512 KiB leaves room for
-// 8 partitions and 20 buses.
+// 8 partitions and 20 buses. Never zeroed as a whole (core/lib/boot_storage.hpp): the
+// driver zeroes each block it takes (smmu::RegionMemory::allocate) and publishes what
+// the SMMU reads.
 constexpr uint64_t pool_size = 512ull * 1024;
-alignas(65536) uint8_t pool[pool_size];
+BULKHEAD_NOINIT alignas(65536) uint8_t pool[pool_size];
 
 constinit smmu::MmioRegisters registers;
 constinit smmu::PoolMemory memory;
