@@ -112,13 +112,17 @@ const Function* resolve_selector(const PciDeviceSelector& selector, const pci::P
   FixedBuffer<96> name;
   selector_text(selector, name);
   const Function* by_address = selector.has_sbdf ? topology.find(selector.sbdf) : nullptr;
+  // With an address the IDs only check the function there; without one they select the
+  // instance-th function with those IDs.
+  const bool select_by_ids = selector.has_ids && !selector.has_sbdf;
   const Function* by_ids =
-      selector.has_ids ? topology.find_by_id(selector.vendor, selector.device, selector.instance) : nullptr;
-  if ((selector.has_sbdf && by_address == nullptr) || (selector.has_ids && by_ids == nullptr)) {
+      select_by_ids ? topology.find_by_id(selector.vendor, selector.device, selector.instance) : nullptr;
+  if ((selector.has_sbdf && by_address == nullptr) || (select_by_ids && by_ids == nullptr)) {
     failures.add("{}: device not present", name.c_str());
     return nullptr;
   }
-  if (selector.has_sbdf && selector.has_ids && by_address != by_ids) {
+  if (selector.has_sbdf && selector.has_ids &&
+      (by_address->vendor_id != selector.vendor || by_address->device_id != selector.device)) {
     failures.add("{}: the address and the IDs name different functions", name.c_str());
     return nullptr;
   }
@@ -196,6 +200,9 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
     // The guest gets the line as the same SPI number, so it must not be its UART's.
     if (partition.console == GuestConsole::virtual_uart && spi == guest_uart_spi) {
       failures.add("{}: {} INTx SPI {} is the guest's virtual UART interrupt", selector.node, sbdf.text, spi);
+    } else if (partition.msi_spis.assigned && partition.msi_spis.contains(spi)) {
+      failures.add("{}: {} INTx SPI {} is inside the partition's msi-spis {}-{}", selector.node, sbdf.text, spi,
+                   partition.msi_spis.first, partition.msi_spis.first + partition.msi_spis.count - 1);
     } else if (spi_owner >= 0 && spi_owner != static_cast<int>(index)) {
       failures.add("{}: {} INTx SPI {} is also used by partition {}; INTx lines cannot be shared", selector.node,
                    sbdf.text, spi, description.partitions[spi_owner].name);
@@ -247,6 +254,7 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   input.placement = partition_plan.placement;
   input.timer = machine.platform->timer;
   input.virtual_pci = machine.virtual_pci;
+  input.message_interrupts = machine.message_interrupts;
   input.pci_interrupt_count = pci_intx_lines(partition, partition_plan, *machine.pci, input.pci_interrupts);
   size_t size = 0;
   GuestDtError error;

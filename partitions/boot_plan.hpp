@@ -35,6 +35,9 @@ struct MachineFacts {
   // The hypervisor emulates each partition's virtual PCI bus (pci/vpci): guests with PCI
   // functions get the host bridge in their device tree, and the report gives their vBDFs.
   bool virtual_pci = false;
+  // The virtual GIC implements each partition's message-based SPIs (msi-spis) and MSIs
+  // are routed to them: guests get `msi-controller`/`mbi-ranges` and `msi-parent`.
+  bool message_interrupts = false;
 };
 
 struct AssignedFunction {

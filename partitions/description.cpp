@@ -17,8 +17,8 @@ constexpr size_t count_of(const char* const (&)[N]) {
 constexpr const char* root_properties[] = {"compatible", "bulkhead,schema-version", "board", "bulkhead,checked-by"};
 constexpr const char* hypervisor_properties[] = {"console", "reserved"};
 constexpr const char* partition_properties[] = {
-    "cpus",    "cpu-mpidrs",  "memory-size",   "memory-host-base", "memory-guest-base",
-    "console", "legacy-intx", "restart-policy"};
+    "cpus",    "cpu-mpidrs",  "memory-size",    "memory-host-base", "memory-guest-base",
+    "console", "legacy-intx", "restart-policy", "msi-spis"};
 constexpr const char* payload_properties[] = {"format",   "file",      "load-offset",   "initrd",
                                               "bootargs", "load-size", "payload-entry", "initrd-entry"};
 constexpr const char* pci_properties[] = {"sbdf", "vendor-device", "instance", "guest-slot"};
@@ -198,7 +198,24 @@ class DescriptionReader {
     read_choice(node, path, "legacy-intx", "denied", "allowed", partition.legacy_intx, false, true);
     read_choice(node, path, "restart-policy", "stop", "restart", partition.restart, RestartPolicy::stop,
                 RestartPolicy::restart);
+    read_msi_spis(node, path, partition.msi_spis);
     read_partition_children(node, path, partition);
+  }
+
+  // <first count>; the rules check the values. The tool writes every partition's range
+  // into the normalized form; there, absent means the partition has none.
+  void read_msi_spis(int node, const NodeText& path, MessageSpis& spis) {
+    const void* cells = nullptr;
+    size_t count = 0;
+    const Found found = dt_.cells(node, path, "msi-spis", cells, count);
+    if (found == Found::ok && count != 2) {
+      violations_.add(path.text, rule::property_type, "msi-spis: expected <first count>, found {} cells", count);
+    } else if (found == Found::ok) {
+      spis.first = DtReader::cell(cells, 0);
+      spis.count = DtReader::cell(cells, 1);
+      spis.given = !normalized();
+      spis.assigned = normalized();
+    }
   }
 
   void read_cpus(int node, const NodeText& path, Partition& partition) {

@@ -35,6 +35,11 @@ constexpr size_t max_file_name = 127;
 constexpr size_t max_guest_bootargs = 1023;
 constexpr uint32_t no_entry = 0xffffffff;
 constexpr uint8_t guest_slot_count = 32;  // devices on the virtual bus 0; slot 0 is the host bridge
+// Message-based SPIs (msi-spis), as DTs number SPIs (INTID - 32).
+constexpr uint32_t max_spi_number = 987;      // INTID 1019, the last SPI
+constexpr uint32_t max_msi_spis = 64;         // per partition
+constexpr uint32_t default_msi_spis = 64;     // for a partition with PCI functions that gives none
+constexpr uint32_t msi_spi_alignment = 32;    // a multiple-message MSI block must be aligned
 
 enum class DescriptionForm : uint8_t { source, normalized };
 enum class PayloadFormat : uint8_t { unknown, linux_image, raw };
@@ -115,6 +120,15 @@ struct PlatformDeviceRef : DeviceResources {
   bool resolved = false;
 };
 
+// The SPIs its PCI functions' MSIs arrive as: [first, first + count), as DTs number SPIs.
+struct MessageSpis {
+  bool given = false;     // msi-spis written in the source
+  bool assigned = false;  // final: given and valid, chosen by the tool, or normalized
+  uint32_t first = 0;
+  uint32_t count = 0;
+  bool contains(uint32_t spi) const { return spi >= first && spi - first < count; }
+};
+
 struct Partition {
   char name[max_partition_name + 1] = {};
   CpuSelector cpu_selector = CpuSelector::none;
@@ -130,6 +144,7 @@ struct Partition {
   size_t platform_device_count = 0;
   bool legacy_intx = false;
   RestartPolicy restart = RestartPolicy::stop;
+  MessageSpis msi_spis;
 };
 
 struct SystemDescription {

@@ -2,6 +2,7 @@
 
 #include <libfdt.h>
 
+#include "core/arch/aarch64/intid.hpp"
 #include "core/lib/fdt_writer.hpp"
 #include "core/lib/format.hpp"
 #include "core/lib/runtime.hpp"
@@ -263,6 +264,11 @@ bool check_input(const GuestDtInput& input, GuestDtError& error) {
   if (input.uart_spi > max_spi) {
     return fail(error, "partition {}: virtual UART SPI {} is above {}", partition.name, input.uart_spi, max_spi);
   }
+  const MessageSpis& spis = partition.msi_spis;
+  if (input.message_interrupts && spis.assigned &&
+      (spis.count == 0 || spis.count > max_msi_spis || spis.first > max_spi || spis.count - 1 > max_spi - spis.first)) {
+    return fail(error, "partition {}: msi-spis {} count {} are not SPIs", partition.name, spis.first, spis.count);
+  }
   if (partition.platform_device_count > max_platform_devices) {
     return fail(error, "partition {}: {} platform devices, at most {}", partition.name,
                 partition.platform_device_count, max_platform_devices);
@@ -342,10 +348,15 @@ void write_memory(TreeWriter& tree, const PartitionRam& ram) {
   tree.end();
 }
 
+bool describes_messages(const GuestDtInput& input) {
+  return input.message_interrupts && input.partition->msi_spis.assigned;
+}
+
 // Redistributor frames exist for the partition's vCPUs only, so `reg` covers just those
-// and the guest never probes past its last vCPU. No ITS child yet: MSI for the virtual
-// PCI bridge is later work, and then gets an its@ node (or mbi-ranges) here.
-void write_gic(TreeWriter& tree, const Partition& partition) {
+// and the guest never probes past its last vCPU. MSIs are message-based SPIs (Linux's
+// GICv3 MBI support): no ITS node, `mbi-ranges` in INTIDs.
+void write_gic(TreeWriter& tree, const GuestDtInput& input) {
+  const Partition& partition = *input.partition;
   NodeName name;
   format(name, "intc@{}", plain_hex(guest_gic_distributor.range.base, 0));
   CellList reg;
@@ -363,6 +374,12 @@ void write_gic(TreeWriter& tree, const Partition& partition) {
   tree.cells("reg", reg.values, reg.count);
   tree.u32("#redistributor-regions", 1);
   tree.cells("interrupts", maintenance.values, maintenance.count);
+  if (describes_messages(input)) {
+    const MessageSpis& spis = partition.msi_spis;
+    const uint32_t ranges[] = {arch::Intid::from_dt_spi(spis.first).value(), spis.count};
+    tree.empty("msi-controller");
+    tree.cells("mbi-ranges", ranges, 2);
+  }
   tree.u32("phandle", guest_gic_phandle);
   tree.end();
 }
@@ -465,7 +482,7 @@ bool check_pci_interrupts(const GuestDtInput& input, GuestDtError& error) {
 // The virtual host bridge (vPCI): bus 0 of segment 0 holds the partition's functions.
 // The ECAM region reserves 16 buses, the bridge offers bus 0. PCI and CPU addresses are
 // the same in the memory windows; I/O port 0 is at the I/O window's base. INTx lines go
-// through interrupt-map; MSI (msi-map / msi-parent) comes with the MSI work.
+// through interrupt-map; MSIs go to the GIC's message-based SPIs (msi-parent).
 void write_pci_bridge(TreeWriter& tree, const GuestDtInput& input) {
   const AddressRange& ecam = guest_pci_ecam.range;
   const AddressRange& io = guest_pci_io.range;
@@ -499,6 +516,7 @@ void write_pci_bridge(TreeWriter& tree, const GuestDtInput& input) {
   tree.cells("reg", reg.values, reg.count);
   tree.cells("ranges", ranges.values, ranges.count);
   tree.empty("dma-coherent");
+  if (describes_messages(input)) tree.u32("msi-parent", guest_gic_phandle);
   if (input.pci_interrupt_count != 0) {
     fdt32_t map[max_pci_devices * pci_interrupt_map_entry_cells];
     size_t cells = 0;
@@ -549,7 +567,7 @@ bool write_guest_dt(const GuestDtInput& input, void* buffer, size_t capacity, si
   write_cpus(tree, partition);
   write_psci(tree);
   write_memory(tree, partition.ram);
-  write_gic(tree, partition);
+  write_gic(tree, input);
   write_timer(tree, input.timer);
   if (needs_apb_clock(partition)) write_apb_clock(tree);
   if (partition.console == GuestConsole::virtual_uart) write_uart(tree, input.uart_spi);

@@ -41,6 +41,11 @@ struct GuestDtInput {
   // Describe the virtual PCI host bridge. Only when the hypervisor emulates it (vPCI):
   // a guest must never be told about a device that is not there.
   bool virtual_pci = false;
+  // Describe the partition's message-based SPIs (its msi_spis range): the GIC node gets
+  // `msi-controller` and `mbi-ranges`, the PCI host bridge `msi-parent`. Only when the
+  // hypervisor's virtual GIC implements them for this partition (GICD_TYPER.MBIS,
+  // GICD_SETSPI_NSR) and MSIs are routed to them.
+  bool message_interrupts = false;
   // The INTx lines of the partition's functions (legacy-intx allowed), for the bridge's
   // interrupt-map; none: no interrupt-map.
   GuestPciInterrupt pci_interrupts[max_pci_devices];

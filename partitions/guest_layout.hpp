@@ -4,6 +4,7 @@
 //
 // The layout follows QEMU `virt` (low ECAM variant), so guests find familiar addresses:
 //   0x0800_0000 +64 KiB       GICv3 distributor (virtual)
+//   0x0809_0000 +4 KiB        the ITS doorbell, in the partition's DMA context only (MSIs)
 //   0x080a_0000 +0xf6_0000    GICv3 redistributors (virtual, 128 KiB per vCPU)
 //   0x0900_0000 +4 KiB        PL011 UART (virtual)
 //   0x1000_0000 +0x2eff_0000  virtual PCI 32-bit memory window
@@ -18,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/arch/aarch64/gic_registers.hpp"
 #include "core/platform/platform.hpp"
 
 namespace bulkhead::partitions {
@@ -50,6 +52,18 @@ static_assert(guest_pci_mmio32.range.base + guest_pci_mmio32.range.size == guest
                   guest_pci_io.range.base + guest_pci_io.range.size == guest_pci_ecam.range.base,
               "the PCI regions are contiguous and disjoint");
 constexpr uint64_t redistributor_stride = 0x20000;  // RD_base + SGI_base frames per vCPU
+
+// MSIs. The guest programs its functions with the address of its virtual GICD_SETSPI_NSR;
+// the functions themselves are programmed with GITS_TRANSLATER as the partition's DMA
+// context maps it: the ITS's translation page at this IOVA (where QEMU virt has its ITS's,
+// in the gap between the distributor and the redistributors). Only the DMA context maps
+// it; the CPU's stage 2 has nothing there.
+constexpr uint64_t guest_gicd_setspi_nsr = guest_gic_distributor.range.base + arch::gicd::setspi_nsr;
+constexpr GuestRegion guest_its_doorbell_page{"ITS doorbell (DMA only)", {0x08090000, 0x1000}};
+static_assert(guest_gic_distributor.range.base + guest_gic_distributor.range.size <= guest_its_doorbell_page.range.base &&
+                  guest_its_doorbell_page.range.base + guest_its_doorbell_page.range.size <=
+                      guest_gic_redistributors.range.base,
+              "the doorbell page lies between the distributor and the redistributors");
 
 // Payload placement inside a partition's RAM (guest-physical addresses):
 // - the kernel (or raw binary) at ram base + load offset, occupying load_size bytes

@@ -73,6 +73,8 @@ bool resolved(const SystemDescription& description) {
     for (size_t d = 0; d < partition.pci_device_count; ++d) {
       if (!partition.pci_devices[d].slot_assigned) return false;
     }
+    if (partition.msi_spis.given && !partition.msi_spis.assigned) return false;
+    if (partition.pci_device_count != 0 && !partition.msi_spis.assigned) return false;
     for (size_t d = 0; d < partition.platform_device_count; ++d) {
       if (!partition.platform_devices[d].resolved) return false;
     }
@@ -139,6 +141,10 @@ void write_partition(TreeWriter& out, const Partition& partition) {
   out.string("console", guest_console_name(partition.console));
   out.string("legacy-intx", partition.legacy_intx ? "allowed" : "denied");
   out.string("restart-policy", restart_policy_name(partition.restart));
+  if (partition.msi_spis.assigned) {
+    const uint32_t spis[2] = {partition.msi_spis.first, partition.msi_spis.count};
+    out.cells("msi-spis", spis, 2);
+  }
   write_payload(out, partition.payload);
   for (size_t d = 0; d < partition.pci_device_count; ++d) write_pci_device(out, partition.pci_devices[d]);
   for (size_t d = 0; d < partition.platform_device_count; ++d) {

@@ -25,6 +25,7 @@ constexpr const char* board_layout = "board-layout";          // the board defin
 constexpr const char* board_match = "board-match";
 constexpr const char* cpu_exists = "cpu-exists";
 constexpr const char* cpu_unique = "cpu-unique";
+constexpr const char* cpu_boot = "cpu-boot";  // the boot CPU serves the system
 constexpr const char* ram_size = "ram-size";
 constexpr const char* ram_alignment = "ram-alignment";
 constexpr const char* ram_inside_board = "ram-inside-board";
@@ -42,5 +43,6 @@ constexpr const char* guest_slot_range = "guest-slot-range";
 constexpr const char* guest_slot_unique = "guest-slot-unique";
 constexpr const char* guest_region_collision = "guest-region-collision";
 constexpr const char* guest_address_limit = "guest-address-limit";
+constexpr const char* msi_spis = "msi-spis";  // the message-based SPI range
 
 }  // namespace bulkhead::partitions::rule

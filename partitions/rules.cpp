@@ -2,12 +2,15 @@
 
 #include "core/lib/runtime.hpp"
 #include "partitions/dt_reader.hpp"
+#include "partitions/msi_spis.hpp"
 #include "partitions/rule_names.hpp"
 
 namespace bulkhead::partitions {
 namespace {
 
 constexpr uint32_t invalid_cpu = 0xffffffff;
+// The CPU the firmware boots (a board's first): it stays with the hypervisor.
+constexpr uint32_t boot_cpu_index = 0;
 constexpr uint32_t raw_entry_alignment = 4;  // the first instruction of a raw payload
 
 bool overlap(const AddressRange& a, const AddressRange& b) { return a.base < b.end() && b.base < a.end(); }
@@ -48,6 +51,12 @@ class RuleChecker {
     for (size_t c = 0; c < partition.cpu_count; ++c) {
       const PartitionCpu& cpu = partition.cpus[c];
       if (cpu.index == invalid_cpu) continue;
+      if (cpu.index == boot_cpu_index) {
+        violations_.add(path.text, rule::cpu_boot,
+                        "CPU {} (MPIDR {}) is the boot CPU: while partitions run it serves the console and the "
+                        "system's interrupts, so it cannot run a partition",
+                        cpu.index, hex(cpu.mpidr));
+      }
       bool reported = false;
       for (size_t earlier = 0; earlier < c && !reported; ++earlier) {
         if (partition.cpus[earlier].index != cpu.index) continue;
@@ -272,6 +281,7 @@ class BoardRuleChecker final : public RuleChecker {
     }
     allocate();
     assign_guest_slots();
+    assign_msi_spis();
   }
 
  private:
@@ -449,6 +459,26 @@ class BoardRuleChecker final : public RuleChecker {
     }
   }
 
+  // The ranges written are checked once every platform device is resolved; then each
+  // partition with PCI functions that gave none gets the lowest free one, in order.
+  void assign_msi_spis() {
+    for (size_t i = 0; i < description_.partition_count; ++i) {
+      writable_.partitions[i].msi_spis.assigned = check_msi_spis(description_, i, violations_);
+    }
+    for (size_t i = 0; i < description_.partition_count; ++i) {
+      Partition& partition = writable_.partitions[i];
+      if (partition.pci_device_count == 0 || partition.msi_spis.given) continue;
+      uint32_t first = 0;
+      if (!choose_msi_spis(description_, &board_, default_msi_spis, first)) {
+        violations_.add(partition_path(partition).text, rule::msi_spis,
+                        "no {} free SPIs are left for the default msi-spis; give msi-spis = <first count>",
+                        default_msi_spis);
+        continue;
+      }
+      partition.msi_spis = {false, true, first, default_msi_spis};
+    }
+  }
+
   SystemDescription& writable_;
   const BoardDefinition& board_;
   const PartitionPayloads* payloads_;
@@ -521,6 +551,10 @@ bool check_consistency(const SystemDescription& description, Violations& violati
     checker.check_payload_fits(partition);
     checker.check_pci(i);
     checker.check_platform(i);
+  }
+  for (size_t i = 0; i < description.partition_count; ++i) {
+    const Partition& partition = description.partitions[i];
+    if (partition.msi_spis.assigned) check_msi_spis(description, i, violations);
   }
   return violations.count() == before;
 }

@@ -2,9 +2,10 @@
 // hardware. Each violation is reported with the node it concerns and its rule name (see
 // rule_names.hpp and partitions/README.md); all of them, in a fixed order: board-match,
 // then partition by partition (CPUs, RAM, payload, PCI, platform devices), then RAM
-// allocation. While checking, the rules resolve what the normalized form records: CPU
-// indices and MPIDRs, RAM host bases (first fit), payload load offsets and sizes,
-// platform devices' registers and interrupts, automatic guest slots.
+// allocation, then the MSI SPI ranges (msi_spis.hpp). While checking, the rules resolve
+// what the normalized form records: CPU indices and MPIDRs, RAM host bases (first fit),
+// payload load offsets and sizes, platform devices' registers and interrupts, automatic
+// guest slots, default MSI SPI ranges.
 #pragma once
 
 #include <cstddef>

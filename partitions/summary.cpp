@@ -1,5 +1,6 @@
 #include "partitions/summary.hpp"
 
+#include "core/arch/aarch64/intid.hpp"
 #include "partitions/rules.hpp"
 
 namespace bulkhead::partitions {
@@ -102,6 +103,15 @@ void write_partition(Sink& out, const Partition& partition, DescriptionForm form
     write_pci(out, selector, form == DescriptionForm::source && !selector.slot_given);
   }
   if (partition.pci_device_count != 0) write_pci_windows(out);
+  const MessageSpis& spis = partition.msi_spis;
+  // Only a range the description gives: the automatic one is the boot report's
+  // (partition NAME msi-spis), so the summary of a description without one stays as it was.
+  if (spis.assigned && (spis.given || form == DescriptionForm::normalized)) {
+    key(out, "msi-spis");
+    const uint32_t last = spis.first + spis.count - 1;
+    format(out, "{}-{} (INTIDs {}-{}){}\n", spis.first, last, arch::Intid::from_dt_spi(spis.first).value(),
+           arch::Intid::from_dt_spi(last).value(), "");
+  }
   for (size_t d = 0; d < partition.platform_device_count; ++d) write_platform(out, partition.platform_devices[d]);
   key(out, "legacy-intx");
   format(out, "{}\n", partition.legacy_intx ? "allowed" : "denied");

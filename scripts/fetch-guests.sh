@@ -31,7 +31,7 @@ kernel_package=$(cat "$kernel_package_file")
 
 # Drivers the acceptance guest loads (tests/guests/linux/init), with their dependencies.
 # Debian builds them as modules; pci-host-generic is built in.
-modules=(e1000e)
+modules=(e1000e nvme)
 
 kernel_deb=$(fetch "$kernel_package")
 busybox_deb=$(fetch busybox-static:arm64)

@@ -14,7 +14,7 @@ import struct
 
 APPLETS = ["sh", "mount", "cat", "echo", "grep", "awk", "poweroff", "sleep", "seq", "wc", "hwclock", "date",
            "nproc", "md5sum", "head", "dd", "ls", "sync", "uname", "setsid", "cttyhack", "reboot", "ps",
-           "uptime", "free", "insmod", "dmesg", "readlink", "basename"]
+           "uptime", "free", "insmod", "dmesg", "readlink", "basename", "yes"]
 
 
 def entry(name, mode, data=b"", rdev=(0, 0), nlink=1):

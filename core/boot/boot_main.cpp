@@ -125,6 +125,7 @@ PsciConduit power_conduit() { return conduit_for_power; }
 
 void power_off(const char* reason) {
   log::fact("power-off reason {}", reason);
+  log::flush_output();
   arch::system_off(conduit_for_power);
 }
 
@@ -197,6 +198,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   log::fact("boot-complete");
   hold = bootarg_present(platform.bootargs, "bulkhead.hold");
   if (hold) log::fact("hold: bulkhead.hold set, machine stays up");
+  log::flush_output();  // queued since partitions started; the console loop or a park follows
   if (partitions_running()) {
     // The partitions' CPUs take it from here; the last partition off powers off.
     if (console_input_intid != 0) {

@@ -54,8 +54,16 @@ void serve_system_interrupts(const PlatformInfo& platform, arch::Pl011Console& u
   arm_timer(poll_ms);
   uint8_t held = 0;
   bool holding = false;
+  bool retrying = false;  // the timer runs at retry_ms for held input or console work
   for (;;) {
-    arch::wait_for_interrupt();
+    // Console output first, one line at a time, with the interrupts looked at in between.
+    const ConsoleWork work = console_work();
+    if (work != ConsoleWork::more) arch::wait_for_interrupt();
+    const bool retry = holding || work == ConsoleWork::retry_soon;
+    if (retry != retrying && platform.timer.present) {
+      retrying = retry;
+      arm_timer(retry ? retry_ms : poll_ms);
+    }
     const uint32_t pending = arch::gic::acknowledge();
     if (arch::Intid(pending).is_special()) continue;
     if (is_device_interrupt(devices, pending)) handle_device_interrupt(pending);
@@ -68,7 +76,7 @@ void serve_system_interrupts(const PlatformInfo& platform, arch::Pl011Console& u
       }
       uart.set_receive_interrupt(!holding);
     }
-    if (pending == timer_intid) arm_timer(holding && platform.timer.present ? retry_ms : poll_ms);
+    if (pending == timer_intid) arm_timer(retrying && platform.timer.present ? retry_ms : poll_ms);
     arch::gic::priority_drop(pending);
     arch::gic::deactivate(pending);
   }

@@ -1,5 +1,7 @@
-// The boot CPU's job once partitions run: the interrupts of the rest of the system.
-// Physical console input: it sleeps in WFI with its interrupts masked, wakes when the
+// The boot CPU's job once partitions run: the console and the interrupts of the rest of
+// the system. Console output: console_work() writes what partitions and the hypervisor
+// queued, one line at a time, looking at interrupts between lines; with nothing queued
+// the CPU sleeps until a producer's kick_sgi. Physical console input: it sleeps in WFI with its interrupts masked, wakes when the
 // UART's receive interrupt is pending, and hands each byte to console_input()
 // (core/boot/system.hpp), which routes it to a partition. Flow control: a byte the
 // partition cannot take yet stays here, the physical receive interrupt goes off (the

@@ -6,6 +6,7 @@
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/boot_state.hpp"
 #include "core/boot/smp.hpp"
+#include "core/boot/system.hpp"
 #include "core/lib/crash_report.hpp"
 #include "core/lib/log.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
@@ -20,6 +21,7 @@ namespace {
   const int index = boot::current_cpu_index();
   const size_t slot = index < 0 ? max_cpus : static_cast<size_t>(index);
   // A fault while reporting a fault: skip the report, just stop.
+  if (crash_depth[slot] == 0) boot::prepare_crash_report();
   if (crash_depth[slot]++ == 0) report_crash(index < 0 ? 0xffu : static_cast<unsigned>(index), arch::own_mpidr(), vector_index, frame);
   if (boot::is_boot_cpu()) boot::power_off("crash");
   log::fact("crash cpu {} stopped", index);

@@ -33,6 +33,17 @@ bool partitions_running();
 // when it cannot be taken yet (the focused partition's UART is full): offer it again later.
 bool console_input(uint8_t byte);
 
+// The boot CPU's console work while partitions run: writes one queued line and hands
+// held input to partitions whose lock is free. `more`: call again (after looking at
+// interrupts); `retry_soon`: nothing to write, but input or a partition's UART waits for
+// that partition, try again in a millisecond; `idle`: sleep, a kick_sgi wakes the CPU.
+enum class ConsoleWork : uint8_t { idle, more, retry_soon };
+ConsoleWork console_work();
+
+// A CPU about to report an EL2 crash: the console locks it holds are released and its
+// report goes to the hypervisor's own queue.
+void prepare_crash_report();
+
 // Interrupts the boot CPU serves for the rest of the system while partitions run (the
 // SMMU's event queue and global errors): which ones (INTIDs of SPIs, routed to the boot
 // CPU), and what one of them does. `poll_ms` non-zero: nothing is wired for some of it,

@@ -24,9 +24,9 @@
 // Hypervisor lines: ConsoleMux is a log::LineSink. Installed as log output
 // (log::set_output) while partitions run, facts take the same path as partition lines.
 //
-// Thread safety: no lock inside. The target serialises every call (put, flush, attach,
-// detach, input, write_line) with one console lock; as log output it is wrapped in a
-// LineSink that takes that lock. The output Sink must not take the same lock. The mux
+// Thread safety: no lock inside. The target runs it only in the console's drainer (one
+// CPU at a time, under the drain lock: core/console/output_queues.hpp), which feeds it
+// what the partitions and the hypervisor queued. The output Sink must not log. The mux
 // never calls log:: itself, so nothing re-enters.
 #pragma once
 

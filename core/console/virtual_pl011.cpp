@@ -45,7 +45,8 @@ size_t VirtualPl011::rx_trigger_level() const {
 }
 
 uint32_t VirtualPl011::flags() const {
-  uint32_t value = pl011::fr_cts | pl011::fr_dsr | pl011::fr_dcd | pl011::fr_txfe;
+  uint32_t value = pl011::fr_cts | pl011::fr_dsr | pl011::fr_dcd;
+  value |= tx_full_ ? pl011::fr_txff | pl011::fr_busy : pl011::fr_txfe;
   if (rx_count_ == 0) value |= pl011::fr_rxfe;
   if (rx_count_ == rx_fifo_depth) value |= pl011::fr_rxff;
   return value;
@@ -53,7 +54,7 @@ uint32_t VirtualPl011::flags() const {
 
 uint32_t VirtualPl011::raw_interrupt_status() const {
   uint32_t status = 0;
-  if (enabled(pl011::cr_txe)) status |= pl011::int_tx;
+  if (enabled(pl011::cr_txe) && !tx_full_) status |= pl011::int_tx;
   if (rx_count_ != 0 && rx_count_ >= rx_trigger_level()) status |= pl011::int_rx;
   if (rx_count_ != 0) status |= pl011::int_rt;
   return status;
@@ -108,7 +109,7 @@ WriteResult VirtualPl011::write_register(uint32_t offset, uint32_t value) {
   switch (offset) {
     case pl011::dr: {
       const auto byte = static_cast<uint8_t>(value);
-      if (!enabled(pl011::cr_txe)) {
+      if (!enabled(pl011::cr_txe) || (tx_full_ && (cr_ & pl011::cr_lbe) == 0)) {
         ++tx_discarded_;
         return {};
       }

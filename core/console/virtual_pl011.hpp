@@ -5,9 +5,13 @@
 // interrupt_line() into the level of the UART's (level-triggered) SPI in the vGIC.
 //
 // Simplifications, all invisible to Linux's driver:
-// - TX never blocks. The TX FIFO drains instantly: FR.TXFE = 1, TXFF = 0, BUSY = 0. A DR
-//   write goes out while CR.UARTEN and CR.TXE are set; otherwise it is discarded and
-//   counted (a real UART would keep it in the FIFO until enabled).
+// - TX: the FIFO drains instantly (FR.TXFE = 1, TXFF = 0, BUSY = 0) while the console
+//   behind it has room; when it has none (set_transmit_full: the partition's output
+//   queue is full), FR reads TXFF | BUSY, TXFE and the TX interrupt clear, as a full
+//   FIFO on a slow line would, and a guest waits for room the way its driver waits on
+//   hardware. A DR write goes out while CR.UARTEN and CR.TXE are set and the console has
+//   room; otherwise it is discarded and counted (a real UART would keep it in the FIFO
+//   until enabled, or overrun).
 // - RX is a 32-entry FIFO whatever LCR_H.FEN says (FEN = 0 only lowers the RX trigger
 //   level to one byte). Input arrives while CR.UARTEN and CR.RXE are set; input that
 //   finds the receiver disabled or the FIFO full is dropped and counted. DR reads carry
@@ -15,8 +19,9 @@
 // - Interrupts are levels computed from the state, so an ICR write clears nothing that
 //   the condition does not immediately re-assert (Linux's handler does not clear TX/RX/RT
 //   through ICR anyway; it relies on the data movement):
-//     TXRIS: the (always empty) TX FIFO is at or below any IFLS level, i.e. set while
-//            UARTEN and TXE are set. The driver enables TXIM only while it has data.
+//     TXRIS: the (empty) TX FIFO is at or below any IFLS level, i.e. set while UARTEN
+//            and TXE are set and the console has room. The driver enables TXIM only
+//            while it has data.
 //     RXRIS: the RX FIFO holds at least the IFLS RX trigger level (1 byte without FEN).
 //     RTRIS: receive timeout, simplified to "the RX FIFO is not empty".
 //   Modem-status and error interrupts never occur.
@@ -124,6 +129,11 @@ class VirtualPl011 {
   // instead of loss when someone types faster than the guest reads.
   bool can_receive(size_t count) const { return !enabled(pl011::cr_rxe) || rx_count_ + count <= rx_fifo_depth; }
 
+  // The console behind the UART has no room (true) or has room again (false). The
+  // interrupt line may change: the target updates the vGIC after calling this.
+  void set_transmit_full(bool full) { tx_full_ = full; }
+  bool transmit_full() const { return tx_full_; }
+
   uint32_t raw_interrupt_status() const;
   uint32_t masked_interrupt_status() const { return raw_interrupt_status() & imsc_; }
   // The level of the UART's SPI: MIS != 0.
@@ -156,6 +166,7 @@ class VirtualPl011 {
   size_t rx_count_ = 0;
   uint64_t rx_dropped_ = 0;
   uint64_t tx_discarded_ = 0;
+  bool tx_full_ = false;
 };
 
 }  // namespace bulkhead::console

@@ -13,6 +13,10 @@ LineSink* set_output(LineSink* output) {
   return previous;
 }
 
+void flush_output() {
+  if (current_output != nullptr) current_output->flush_output();
+}
+
 void emit(const char* prefix, size_t prefix_length, const char* format, uint64_t layout, const FormatArg* args,
           size_t count) {
   if (current_output == nullptr) return;

@@ -12,6 +12,9 @@ constexpr size_t max_line = log_line_capacity;
 class LineSink {
  public:
   virtual void write_line(const char* text, size_t length) = 0;
+  // Everything written so far reaches the device before this returns (the machine is
+  // about to power off). Outputs that write at once have nothing to do.
+  virtual void flush_output() {}
 
  protected:
   ~LineSink() = default;
@@ -19,6 +22,8 @@ class LineSink {
 
 // Installs the output; nullptr discards lines. Returns the previous output.
 LineSink* set_output(LineSink* output);
+// Before powering off: what the output holds goes out.
+void flush_output();
 // `prefix_length` characters of `prefix` (no placeholders), then `format` (of that
 // layout, FormatString) with the args.
 void emit(const char* prefix, size_t prefix_length, const char* format, uint64_t layout, const FormatArg* args,

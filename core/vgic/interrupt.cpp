@@ -62,7 +62,10 @@ void write_bit(InterruptState& irq, BitRegister which, bool bit, Events& events)
     case BitRegister::set_enable: irq.enabled = true; break;
     case BitRegister::clear_enable: irq.enabled = false; break;
     case BitRegister::set_pending: irq.pending_latch = true; break;
-    case BitRegister::clear_pending: irq.pending_latch = false; break;
+    case BitRegister::clear_pending:
+      irq.pending_latch = false;
+      irq.message_again = false;
+      break;
     case BitRegister::set_active: irq.active = true; break;
     case BitRegister::clear_active: irq.active = false; break;
     case BitRegister::group:

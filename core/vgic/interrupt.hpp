@@ -17,7 +17,9 @@ constexpr uint32_t first_spi = arch::Intid::first_spi;
 constexpr uint32_t last_spi = arch::Intid::last_spi;
 constexpr uint32_t spurious_intid = arch::Intid::spurious_value;
 constexpr uint8_t max_vcpus = 16;
-constexpr size_t max_owned_spis = 64;  // per partition: platform devices, INTx and virtual devices
+// Per partition: platform devices, INTx lines, virtual devices and the message-based SPIs
+// (MBI) its PCI functions' MSIs arrive as.
+constexpr size_t max_owned_spis = 128;
 
 // Identification shared by the distributor and the redistributors. Implementer 0x43b
 // (Arm's JEP106 code, as KVM does for its emulated GIC) with product 0x42 ('B'). PIDR2 0x3b:
@@ -59,12 +61,17 @@ struct Events {
   // vCPUs whose deliverable interrupts may have changed: refill their list registers
   // before they next run (a vCPU running on another CPU needs an IPI to exit).
   uint32_t kick_vcpus = 0;
+  // A message-based SPI (the partition's MBI range) whose target vCPU the guest changed
+  // (GICD_IROUTER, one interrupt per access): the target moves the LPIs that deliver it
+  // to the new vCPU's CPU. 0: none.
+  uint16_t rerouted_message_spi = 0;
 
   void add(HardwareRequest request, uint8_t vcpu, uint16_t physical_intid);
   void clear() {
     hardware_count = 0;
     hardware_overflow = false;
     kick_vcpus = 0;
+    rerouted_message_spi = 0;
   }
   void kick(uint8_t vcpu) {
     if (vcpu < max_vcpus) kick_vcpus |= uint32_t{1} << vcpu;
@@ -87,7 +94,9 @@ struct InterruptState {
   bool pending_latch = false;
   bool line_asserted = false;  // virtual level-triggered sources only
   bool active = false;
-  uint64_t router = 0;  // SPIs: the GICD_IROUTER value as the guest wrote it (masked)
+  bool message = false;  // an SPI of the partition's MBI range: GICD_SETSPI_NSR/CLRSPI_NSR reach it
+  bool message_again = false;  // a message came on another CPU while it was pending (virtual_gic.hpp)
+  uint64_t router = 0;   // SPIs: the GICD_IROUTER value as the guest wrote it (masked)
 
   bool pending() const { return pending_latch || (!edge && !hardware && line_asserted); }
   // The physical interrupt of a hardware-backed one must stay active exactly as long as
@@ -113,6 +122,17 @@ namespace gic_bank = arch::gic_bank;
 namespace gic_id = arch::gic_id;
 namespace gicd = arch::gicd;
 namespace gicr = arch::gicr;
+
+// The distributor's message-based SPI registers (IHI 0069 12.9.19-22) and GICD_TYPER.MBIS.
+// Named here because core/arch/aarch64/gic_registers.hpp names only GICD_SETSPI_NSR yet.
+namespace gicd_message {
+constexpr uint64_t setspi_nsr = arch::gicd::setspi_nsr;
+constexpr uint64_t clrspi_nsr = 0x0048;
+constexpr uint64_t setspi_sr = 0x0050;
+constexpr uint64_t clrspi_sr = 0x0058;
+constexpr uint32_t intid_mask = 0x1fff;  // INTID [12:0]; the rest is RES0
+constexpr uint32_t typer_mbis = 1u << 16;
+}  // namespace gicd_message
 
 // Which bitmap register an offset in [0x080, 0x400) or [0xd00, 0xd80) names; false otherwise.
 // Inline: it is on the path of every trapped GIC register access.

@@ -27,31 +27,48 @@ constexpr uint32_t typer_idbits = (10u - 1) << gicd::typer_idbits_shift;  // INT
 ConfigError VirtualDistributor::configure(const DistributorConfig& config) {
   spi_count_ = 0;
   highest_spi_ = 0;
+  messages_ = MessageRange{};
   rt::fill(slot_of_, unowned, sizeof(slot_of_));
   if (config.vcpu_count == 0 || config.vcpu_count > max_vcpus) return ConfigError::bad_vcpu_count;
   if (config.priority_bits < 4 || config.priority_bits > 8) return ConfigError::bad_priority_bits;
-  if (config.spi_count > max_owned_spis) return ConfigError::too_many_spis;
+  const MessageRange& range = config.messages;
+  if (config.spi_count > max_owned_spis || range.count > max_owned_spis - config.spi_count) {
+    return ConfigError::too_many_spis;
+  }
+  if (range.count != 0 && (range.first < first_spi || range.first + range.count - 1u > last_spi)) {
+    return ConfigError::spi_out_of_range;
+  }
   for (size_t i = 0; i < config.spi_count; ++i) {
     const uint32_t intid = config.spis[i].intid;
     if (intid < first_spi || intid > last_spi) return ConfigError::spi_out_of_range;
+    if (range.contains(intid)) return ConfigError::duplicate_spi;
     for (size_t j = 0; j < i; ++j) {
       if (config.spis[j].intid == intid) return ConfigError::duplicate_spi;
     }
   }
   vcpu_count_ = config.vcpu_count;
   priority_mask_ = vgic::priority_mask(config.priority_bits);
-  for (size_t i = 0; i < config.spi_count; ++i) {
-    const OwnedSpi& owned = config.spis[i];
-    InterruptState& irq = spis_[i];
+  const auto own = [this](size_t slot, uint16_t intid, bool hardware, bool edge, bool message) {
+    InterruptState& irq = spis_[slot];
     irq = InterruptState{};
-    irq.intid = owned.intid;
-    irq.physical_intid = owned.hardware ? owned.intid : 0;
-    irq.hardware = owned.hardware;
-    irq.edge_at_reset = owned.edge;
-    slot_of_[owned.intid - first_spi] = static_cast<uint8_t>(i);
-    if (owned.intid > highest_spi_) highest_spi_ = owned.intid;
+    irq.intid = intid;
+    irq.physical_intid = hardware ? intid : 0;
+    irq.hardware = hardware;
+    irq.edge_at_reset = edge;
+    irq.message = message;
+    slot_of_[intid - first_spi] = static_cast<uint8_t>(slot);
+    if (intid > highest_spi_) highest_spi_ = intid;
+  };
+  for (size_t i = 0; i < config.spi_count; ++i) {
+    own(i, config.spis[i].intid, config.spis[i].hardware, config.spis[i].edge, false);
   }
-  spi_count_ = config.spi_count;
+  // Message-based SPIs are edge-triggered: a message is an event, not a level (Linux's
+  // MBI driver configures them rising-edge too).
+  for (uint16_t i = 0; i < range.count; ++i) {
+    own(config.spi_count + i, static_cast<uint16_t>(range.first + i), false, true, true);
+  }
+  spi_count_ = config.spi_count + range.count;
+  messages_ = range;
   reset();
   return ConfigError::none;
 }
@@ -65,6 +82,7 @@ void VirtualDistributor::reset() {
     irq.edge = irq.edge_at_reset;
     irq.enabled = false;
     irq.pending_latch = false;
+    irq.message_again = false;
     irq.active = false;
     irq.router = 0;
     irq.target_vcpu = 0;
@@ -91,7 +109,8 @@ uint32_t VirtualDistributor::typer() const {
   // ITLinesNumber: SPIs up to 32 * (N + 1) - 1 cover the highest owned one; 0 = no SPIs.
   const uint32_t it_lines = highest_spi_ / 32;
   const uint32_t cpu_number = (vcpu_count_ > 8 ? 8u : vcpu_count_) - 1u;
-  return it_lines | (cpu_number << gicd::typer_cpu_number_shift) | typer_idbits;
+  const uint32_t mbis = messages_.count != 0 ? gicd_message::typer_mbis : 0;
+  return it_lines | (cpu_number << gicd::typer_cpu_number_shift) | mbis | typer_idbits;
 }
 
 uint8_t VirtualDistributor::vcpu_of_router(uint64_t router) const {
@@ -109,6 +128,7 @@ void VirtualDistributor::write_router(InterruptState& irq, uint64_t router, Even
   events.kick(irq.target_vcpu);  // withdraw it from the old vCPU's list registers
   irq.target_vcpu = target;
   events.kick(target);
+  if (irq.message) events.rerouted_message_spi = irq.intid;  // its LPIs follow
   // A hardware SPI without a valid target keeps its physical routing; it stays latched.
   if (irq.hardware && target != no_vcpu) events.add(HardwareRequest::route, target, irq.physical_intid);
 }
@@ -123,6 +143,11 @@ inline AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& val
       case gicd::iidr: value = gic_iidr; return AccessResult::handled;
       case gicd::typer2:
       case gicd::statusr: return AccessResult::handled;
+      case gicd_message::setspi_nsr:
+      case gicd_message::clrspi_nsr:
+      case gicd_message::setspi_sr:
+      case gicd_message::clrspi_sr:  // write-only
+        return messages_.count != 0 ? AccessResult::handled : AccessResult::unhandled;
       default: return AccessResult::unhandled;
     }
   }
@@ -222,7 +247,28 @@ AccessResult VirtualDistributor::write(uint64_t offset, unsigned width, uint64_t
   return write_word(offset, static_cast<uint32_t>(value), events);
 }
 
+// GICD_SETSPI_NSR / GICD_CLRSPI_NSR: an INTID of the partition's MBI range becomes
+// pending (edge) or not; any other value is ignored, so a guest (or its device, through
+// the doorbell) reaches only its own message-based SPIs. The secure-state variants are
+// WI with a single security state.
+AccessResult VirtualDistributor::write_message(uint64_t offset, uint32_t value, Events& events) {
+  if (messages_.count == 0) return AccessResult::unhandled;
+  if (offset != gicd_message::setspi_nsr && offset != gicd_message::clrspi_nsr) return AccessResult::handled;
+  if ((value & ~gicd_message::intid_mask) != 0) return AccessResult::handled;
+  InterruptState* irq = message_spi(value);
+  if (irq == nullptr) return AccessResult::handled;
+  const bool set = offset == gicd_message::setspi_nsr;
+  if (!set) irq->message_again = false;
+  if (irq->pending_latch == set) return AccessResult::handled;
+  irq->pending_latch = set;
+  events.kick(irq->target_vcpu);
+  return AccessResult::handled;
+}
+
 AccessResult VirtualDistributor::write_word(uint64_t offset, uint32_t value, Events& events) {
+  if (offset >= gicd_message::setspi_nsr && offset <= gicd_message::clrspi_sr && offset % 8 == 0) {
+    return write_message(offset, value, events);
+  }
   BitRegister which{};
   uint32_t index = 0;
   if (bit_register_at(offset, which, index)) {

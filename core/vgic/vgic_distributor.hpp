@@ -22,11 +22,21 @@ struct OwnedSpi {
   bool edge = false;      // trigger at reset (from the description); the guest may change it
 };
 
+// The SPIs a partition's MSIs arrive as: INTIDs [first, first + count). Each is a
+// virtual, edge-triggered SPI the partition owns; a write of its INTID to
+// GICD_SETSPI_NSR makes it pending (GICv3 message-based SPIs, GICD_TYPER.MBIS).
+struct MessageRange {
+  uint16_t first = 0;
+  uint16_t count = 0;  // 0: none (GICD_TYPER.MBIS reads 0)
+  bool contains(uint32_t intid) const { return intid >= first && intid - first < count; }
+};
+
 struct DistributorConfig {
   uint8_t vcpu_count = 1;     // 1..16; guest MPIDR affinity = vCPU index (Aff0)
   uint8_t priority_bits = 5;  // implemented priority bits: Cortex-A57's ICH_VTR_EL2.PRIbits + 1
   const OwnedSpi* spis = nullptr;
   size_t spi_count = 0;
+  MessageRange messages;  // owned besides `spis`, which must not list them
 };
 
 enum class ConfigError : uint8_t { none, bad_vcpu_count, bad_priority_bits, too_many_spis, spi_out_of_range, duplicate_spi };
@@ -55,6 +65,13 @@ class VirtualDistributor {
   InterruptState& spi_at(size_t slot) { return spis_[slot]; }
   const InterruptState& spi_at(size_t slot) const { return spis_[slot]; }
 
+  const MessageRange& messages() const { return messages_; }
+  // The owned message-based SPI with this INTID, or nullptr.
+  InterruptState* message_spi(uint32_t intid) {
+    InterruptState* irq = messages_.contains(intid) ? spi(intid) : nullptr;
+    return irq != nullptr && irq->message ? irq : nullptr;
+  }
+
   bool group_enabled(bool group1) const { return (ctlr_ & (group1 ? gicd::ctlr_enable_grp1 : gicd::ctlr_enable_grp0)) != 0; }
   uint8_t vcpu_count() const { return vcpu_count_; }
   uint8_t priority_mask() const { return priority_mask_; }
@@ -71,6 +88,7 @@ class VirtualDistributor {
   size_t slot_of(uint32_t intid) const;  // max_owned_spis when not owned
   [[gnu::always_inline]] inline AccessResult read_word(uint64_t offset, uint32_t& value) const;
   AccessResult write_word(uint64_t offset, uint32_t value, Events& events);
+  AccessResult write_message(uint64_t offset, uint32_t value, Events& events);
   void write_router(InterruptState& irq, uint64_t router, Events& events);
 
   static constexpr uint8_t unowned = 0xff;
@@ -78,6 +96,7 @@ class VirtualDistributor {
   size_t spi_count_ = 0;
   uint8_t slot_of_[last_spi + 1 - first_spi] = {};  // INTID - 32 -> index in spis_, or `unowned`
   uint32_t highest_spi_ = 0;
+  MessageRange messages_;
   uint32_t ctlr_ = 0;
   uint8_t vcpu_count_ = 1;
   uint8_t priority_mask_ = 0xf8;

@@ -8,6 +8,7 @@ ConfigError VirtualGic::configure(const GicConfig& config) {
   distributor_config.priority_bits = config.priority_bits;
   distributor_config.spis = config.spis;
   distributor_config.spi_count = config.spi_count;
+  distributor_config.messages = config.messages;
   const ConfigError error = distributor_.configure(distributor_config);
   if (error != ConfigError::none) return error;
   distributor_base_ = config.distributor_base;

@@ -7,6 +7,7 @@
 //   MMIO trap in the GIC   read()/write()              events: program the physical GIC,
 //   ICC_SGI1R/SGI0R trap   send_sgi()                  kick vCPUs (IPI those running
 //   physical IRQ acked     hardware_interrupt()        elsewhere so they exit)
+//   LPI of an MSI acked    signal_message()
 //   virtual device line    set_line()
 //   entry into vCPU k      sync(k, lrs)                the LRs to write + ICH_HCR_EL2
 //                                                      maintenance bits
@@ -45,6 +46,7 @@ struct GicConfig {
   uint64_t redistributor_base = 0;  // guest-physical, 128 KiB per vCPU in vCPU order
   const OwnedSpi* spis = nullptr;
   size_t spi_count = 0;
+  MessageRange messages;       // the partition's MBI SPIs (its MSIs), besides `spis`
   uint32_t hardware_ppis = 0;  // e.g. the virtual and EL1 physical timer PPIs (27, 30)
 };
 
@@ -77,6 +79,30 @@ class VirtualGic {
     events.kick(irq->target_vcpu);
     return true;
   }
+  // A message for SPI `intid` of the partition's MBI range arrived (the LPI an MSI of its
+  // functions raised was taken on the CPU running `vcpu`): it becomes pending, edge
+  // semantics, as a GICD_SETSPI_NSR write would make it. False when `intid` is not one of
+  // its message-based SPIs. Inline: the LPI path compiles it in.
+  bool signal_message(uint8_t vcpu, uint16_t intid, Events& events) {
+    InterruptState* irq = distributor_.message_spi(intid);
+    if (irq == nullptr) return false;
+    if (irq->pending_latch) {
+      // Taken on the target vCPU's own CPU, its list registers were folded at this exit:
+      // still pending means not yet acknowledged, and the two messages are one interrupt.
+      // Elsewhere the guest may have acknowledged it since; pend it again when the fold
+      // says so, rather than lose a message.
+      if (irq->target_vcpu != vcpu) irq->message_again = true;
+      return true;
+    }
+    irq->pending_latch = true;
+    if (irq->target_vcpu == vcpu) {
+      requeue_here(*irq);
+    } else {
+      requeue(*irq);
+    }
+    events.kick(irq->target_vcpu);
+    return true;
+  }
   // A virtual device's interrupt line. Level-triggered: pending while asserted; configured
   // edge-triggered: a rising edge latches pending. `vcpu` selects the bank for PPIs.
   bool set_line(uint8_t vcpu, uint16_t intid, bool asserted, Events& events);
@@ -91,7 +117,10 @@ class VirtualGic {
     queues_[vcpu].fold(lr_count, read_lr, [this, vcpu](const LrTransition& transition) {
       InterruptState* irq = interrupt(vcpu, transition.intid);
       if (irq == nullptr) return;
-      if (transition.pending_consumed) irq->pending_latch = false;
+      if (transition.pending_consumed) {
+        irq->pending_latch = irq->message_again;  // a message that came meanwhile on another CPU
+        irq->message_again = false;
+      }
       if (transition.active_changed) irq->active = transition.active;
       // The queue applied the same difference to the entry; only a level-triggered line
       // still asserted makes the interrupt pending again at once.

@@ -142,6 +142,7 @@ bool configure_partition(PartitionRuntime& p, const PciHardware& pci) {
   config.redistributor_base = partitions::guest_gic_redistributors.range.base;
   config.spis = p.spis;
   config.spi_count = spi_count;
+  config.messages = partition_message_spis(partition);
   config.hardware_ppis = arch::Intid(arch::gic::virtual_timer_ppi).bit() | arch::Intid(arch::gic::physical_timer_ppi).bit();
   if (vm.gic.configure(config) != vgic::ConfigError::none) return false;
   if (!vm.psci.configure({static_cast<uint32_t>(partition.cpu_count), partition.ram.guest_base, partition.ram.size})) {
@@ -186,7 +187,7 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
 
 [[noreturn]] void stop_partition_locked(PartitionRuntime& p, const char* why) {
   vcpu::Vm& vm = p.vm;
-  shared_console.flush(p.index);
+  shared_console.end_partial_line(p.index);
   vm.off = true;
   // Its other vCPUs notice at their next exit; kick them there.
   vcpu::kick_running_vcpus(vm, ~0u);
@@ -205,16 +206,28 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   vcpu::stop_this_cpu();
 }
 
+// A guest that resets in a loop must not fill the console with its restarts: the first
+// few are told, then only restart 16, 32, 64... (the count in each line says how many).
+constexpr uint32_t restarts_logged_each = 8;
+bool restart_logged(uint32_t restarts) {
+  return restarts <= restarts_logged_each || (restarts & (restarts - 1)) == 0;
+}
+
 // Called with the VM's lock held by one of its vCPUs (`self`), which never returns to its
 // guest: stops the other vCPUs, scrubs and reloads the partition's RAM from the package,
 // resets its virtual devices and starts its boot vCPU at the payload entry again. The
 // other partitions run on meanwhile; nothing here waits for them.
 [[noreturn]] void restart_partition_locked(vcpu::Vcpu& self, PartitionRuntime& p, const char* why) {
   vcpu::Vm& vm = p.vm;
-  shared_console.flush(p.index);
+  shared_console.end_partial_line(p.index);
   vm.restarting = true;
   ++p.restarts;
-  log::fact("partition {} restart {} {}", vm.name, p.restarts, why);
+  const bool logged = restart_logged(p.restarts);
+  if (logged) log::fact("partition {} restart {} {}", vm.name, p.restarts, why);
+  if (p.restarts == restarts_logged_each) {
+    log::fact("partition {} restart-logging sparse after {} restarts: then restarts 2^n only", vm.name,
+              restarts_logged_each);
+  }
   vm.psci.vcpu_stopped(self.index);
   vcpu::kick_running_vcpus(vm, self.index);
   vcpu::reset_physical_interrupts(vm);
@@ -259,7 +272,7 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   vm.restarting = false;
   vcpu::Vcpu& boot = vcpu::assign_vcpu(vm, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
   const uint32_t boot_cpu = boot.cpu;
-  log::fact("partition {} running vmid {} entry {} cpu {}", vm.name, vm.vmid, hex(boot.entry), boot_cpu);
+  if (logged) log::fact("partition {} running vmid {} entry {} cpu {}", vm.name, vm.vmid, hex(boot.entry), boot_cpu);
   vm.lock.unlock();
   if (&boot == &self) vcpu::enter_vcpu(self);
   if (vcpu::start_vcpu_cpu(boot_cpu) != 0) {
@@ -278,6 +291,15 @@ PartitionRuntime* runtime_of(size_t index) {
 }  // namespace runtime
 
 using namespace runtime;
+
+namespace {
+bool uses_this_cpu(const Partition& partition) {
+  for (size_t c = 0; c < partition.cpu_count; ++c) {
+    if (partition.cpus[c].mpidr == (arch::own_mpidr() & arch::mpidr_aff2_to_aff0)) return true;
+  }
+  return false;
+}
+}  // namespace
 
 bool partitions_running() { return running_count != 0; }
 
@@ -307,6 +329,13 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     p.index = i;
     p.vm.vmid = static_cast<uint16_t>(i + 1);
     p.vm.counter_offset = arch::counter();
+    if (uses_this_cpu(*p.partition)) {
+      // The checker refuses CPU 0 (cpu-boot); firmware that boots another CPU lands here.
+      log::error("partition {}: cpu mpidr {} is the boot CPU, which serves the console and the system's interrupts; "
+                 "the partition does not start",
+                 p.partition->name, hex(arch::own_mpidr()));
+      continue;
+    }
     if (!configure_partition(p, pci)) {
       log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
       continue;
@@ -327,6 +356,7 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
       continue;
     }
     log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vm.vmid, hex(cpu.entry), physical);
+    log::flush_output();  // the boot CPU writes its report as it goes; the console loop comes later
     ++started;
     // Its CPU is on its way into the guest while this one sets up the next partition: an
     // emulator running one CPU at a time gets to run it now, as hardware would.

@@ -10,6 +10,7 @@
 
 #include "core/arch/aarch64/spinlock.hpp"
 #include "core/console/console_mux.hpp"
+#include "core/console/output_queues.hpp"
 #include "core/console/virtual_pl011.hpp"
 #include "core/lib/log.hpp"
 #include "core/platform/platform.hpp"
@@ -53,6 +54,8 @@ struct PartitionRuntime {
   // Platform devices' SPIs, the UART's, its PCI functions' INTx lines.
   vgic::OwnedSpi spis[partitions::max_platform_devices * partitions::max_device_interrupts + 1 +
                       partitions::max_pci_devices];
+  // Typed for it, not yet in its UART: the boot CPU adds, whoever holds its lock takes.
+  console::ByteRing<64> held_input;
   uint32_t restarts = 0;
   bool uart_line = false;  // the level last given to the vGIC
 };
@@ -70,8 +73,11 @@ PartitionRuntime* runtime_of(size_t index);
 // The virtual UART's SPI (partitions/guest_dt.hpp: guest_uart_spi).
 constexpr uint32_t uart_intid = arch::Intid::from_dt_spi(1).value();
 
-// One physical console for everyone: the hypervisor's log lines and every partition's
-// prefixed lines go through the multiplexer under one lock, so no line is ever split.
+// One physical console for everyone (core/console/output_queues.hpp): the CPUs of a
+// partition queue its transmitted bytes and the hypervisor's lines about it; other lines
+// queue as the hypervisor's. Only the drainer (the boot CPU, or the CPU that powers the
+// machine off) runs the multiplexer and waits for the physical UART, one line per queue
+// in turn. No trap waits for the UART or for another partition's lock.
 class PhysicalBytes final : public Sink {
  public:
   void attach(log::LineSink* uart) { uart_ = uart; }
@@ -85,49 +91,58 @@ class PhysicalBytes final : public Sink {
 
 class SharedConsole final : public log::LineSink {
  public:
-  void write_line(const char* text, size_t length) override {
-    const arch::SpinLockGuard guard(lock_);
-    mux_.write_line(text, length);
-  }
-  void put(size_t partition, uint8_t byte) {
-    const arch::SpinLockGuard guard(lock_);
-    mux_.put(partition, byte);
-  }
-  void flush(size_t partition) {
-    const arch::SpinLockGuard guard(lock_);
-    mux_.flush(partition);
-  }
-  void start(log::LineSink* physical_uart) {
-    physical_.attach(physical_uart);
-    mux_.set_output(&physical_);
-  }
-  bool attach(size_t partition, const char* name) {
-    const arch::SpinLockGuard guard(lock_);
-    return mux_.attach(partition, name);
-  }
-  void detach(size_t partition) {
-    const arch::SpinLockGuard guard(lock_);
-    mux_.detach(partition);
-  }
-  size_t focused() {
-    const arch::SpinLockGuard guard(lock_);
-    return mux_.focused();
-  }
-  console::InputRoute input(uint8_t byte) {
-    const arch::SpinLockGuard guard(lock_);
-    return mux_.input(byte);
-  }
+  // Any CPU: a hypervisor line, queued for the partition whose vCPU this CPU runs.
+  void write_line(const char* text, size_t length) override;
+  // Drains every queue: the boot CPU before it serves the console from its loop (it calls
+  // this after what it logs while booting), and whichever CPU powers the machine off.
+  void flush_output() override;
+
+  // The partition's lock held. transmit: false when its queue is full (nothing queued).
+  bool transmit(size_t partition, uint8_t byte);
+  bool transmit_room(size_t partition) const { return queues_.guest_room(partition); }
+  // Its UART reported itself full: the drainer gives it room back when the queue drains.
+  void wait_for_room(size_t partition) { __atomic_store_n(&tx_waiting_[partition], true, __ATOMIC_RELEASE); }
+  void end_partial_line(size_t partition);  // it stops or restarts
+  void detach(size_t partition);            // once what it queued before is out
+
+  // The boot CPU.
+  void start(log::LineSink* physical_uart);
+  bool attach(size_t partition, const char* name);
+  // Writes one queued item. False when nothing waits (a producer then sends kick_sgi).
+  bool output_step();
+  // Partitions whose UART waits for room, with their lock busy: try again later.
+  bool room_refresh_pending() const;
+  console::InputRoute input(uint8_t byte);
+  size_t focused() const { return __atomic_load_n(&focus_, __ATOMIC_ACQUIRE); }
+
+  // A CPU about to report an EL2 crash: it lets go of the console locks it holds, and its
+  // report goes to the hypervisor's queue (not a partition's, which may be full).
+  void prepare_crash_report();
 
  private:
-  arch::SpinLock lock_;
+  void kick_drainer();
+  size_t source_of_this_cpu() const;
+  void write_item(const console::OutputQueues::Item& item);
+  void refresh_rooms();
+
+  arch::SpinLock drain_lock_;  // the drainer's: the multiplexer and the physical UART
+  arch::SpinLock source_locks_[console::max_consoles + 1];  // one producer per queue at a time
+  console::OutputQueues queues_;
   console::ConsoleMux mux_;
   PhysicalBytes physical_;
+  uint64_t drainer_mpidr_ = 0;
+  bool started_ = false;
+  bool drainer_idle_ = false;
+  size_t focus_ = console::InputRoute::nobody;  // the multiplexer's, for other CPUs
+  bool tx_waiting_[console::max_consoles] = {};
+  uint64_t crash_reporters_ = 0;  // CPUs (bit per platform index) reporting a crash
 };
 extern SharedConsole shared_console;  // NOLINT(bugprone-dynamic-static-initializers): constinit in console_runtime.cpp
 
 // The virtual UART's interrupt line follows its state: `vcpu` is the calling vCPU's index
 // (any for SPIs).
 void update_uart_line(PartitionRuntime& p, uint8_t vcpu, vgic::Events& events);
+void take_held_input(PartitionRuntime& p);  // its lock held
 
 // These take p.vm.lock held and never return: this CPU powers off or enters a guest.
 [[noreturn]] void stop_partition_locked(PartitionRuntime& p, const char* why);

@@ -9,6 +9,8 @@
 #include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
+#include "partitions/boot/its_boot.hpp"
+#include "partitions/boot/msi_runtime.hpp"
 #include "partitions/boot/partition_runtime.hpp"
 #include "partitions/boot/vpci_runtime.hpp"
 #include "partitions/boot/smmu_boot.hpp"
@@ -153,6 +155,8 @@ const char* run_system(const BootContext& context) {
   pci::PciTopology& pci_topology = pci_topology_storage.get();
   if (const char* failure = smmu_bring_up(context, pci_topology)) return failure;
   mark_boot_phase("smmu");  // stream tables for the enumerated StreamIDs, the SMMU's report
+  its_bring_up(context);
+  mark_boot_phase("its");  // the ITS's tables and LPIs, its report
   if (!open_embedded_package()) {
     log::error("no partition can start without a valid package");
     return "package";
@@ -164,6 +168,7 @@ const char* run_system(const BootContext& context) {
   machine.platform = context.platform;
   machine.pci = &pci_topology;
   machine.virtual_pci = true;  // partitions see their PCI functions on a virtual bus
+  machine.message_interrupts = runtime::machine_routes_messages();
   for (size_t i = 0; i < max_cpus; ++i) machine.cpu_online[i] = context.cpu_online[i];
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.hypervisor_image;
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;

@@ -175,7 +175,7 @@ bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware) {
          register_region(p, "pci-io", partitions::guest_pci_io.range, pci.io, Kind::io) &&
          register_region(p, "pci-mmio32", partitions::guest_pci_mmio32.range, pci.mmio32, Kind::window) &&
          register_region(p, "pci-mmio64", partitions::guest_pci_mmio64.range, pci.mmio64, Kind::window) &&
-         prepare_dma(p, hardware);
+         prepare_dma(p, hardware) && configure_partition_msi(p, hardware);
 }
 
 bool connect_partition_pci(PartitionRuntime& p) {
@@ -194,6 +194,7 @@ bool connect_partition_pci(PartitionRuntime& p) {
 bool quarantine_partition_pci(PartitionRuntime& p) {
   PartitionPci& pci = p.pci;
   if (!pci.present) return true;
+  report_partition_msi(p);
   pci.bus.quarantine();
   smmu::Driver* driver = smmu_driver();
   if (driver == nullptr || pci.dma_context == smmu::no_context || !pci.dma_connected) {

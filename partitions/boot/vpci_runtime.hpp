@@ -11,6 +11,7 @@
 
 #include "core/platform/platform.hpp"
 #include "core/vcpu/mmio.hpp"
+#include "partitions/boot/msi_runtime.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/description.hpp"
 #include "pci/config_access.hpp"
@@ -103,6 +104,7 @@ struct PartitionPci {
   char labels[partitions::max_pci_devices][smmu::function_label_capacity] = {};
   size_t function_count = 0;
   bool dma_connected = false;
+  PartitionMessages messages;  // MSI and MSI-X (msi_runtime.hpp)
 };
 
 // At boot, after the VM's GIC: the bus from the plan, its regions in the VM's registry,

@@ -15,7 +15,9 @@ class VpciHost {
   // Physical configuration space of a function the partition owns (its segment's
   // accessor at function.segment_index). Offsets are naturally aligned. The emulator
   // writes only the command register's decode/bus-master/INTx-disable bits, the RW1C
-  // status bits and the safe PCI Express Device Control/Status bits.
+  // status bits and the safe PCI Express Device Control/Status bits; its MSI and MSI-X
+  // handlers (msi.hpp, msix.hpp) also write those capabilities' registers, with the ITS
+  // doorbell and the router's events only.
   virtual uint32_t config_read(const Function& function, uint16_t offset, AccessWidth width) = 0;
   virtual void config_write(const Function& function, uint16_t offset, AccessWidth width, uint32_t value) = 0;
 

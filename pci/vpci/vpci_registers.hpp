@@ -65,15 +65,50 @@ constexpr uint16_t control_status = 0x04;
 constexpr uint16_t power_state_mask = 0x3;  // PMCSR [1:0]: D0..D3hot
 }  // namespace power_management
 
+// MSI capability (PCI Local Bus 6.8.1), offsets from the capability. The data, mask and
+// pending registers move with the address size.
 namespace msi {
+constexpr uint16_t control = 0x02;  // Message Control, 16-bit
+constexpr uint16_t address_low = 0x04;
+constexpr uint16_t address_high = 0x08;  // 64-bit capable only
+constexpr uint16_t data(bool address_64bit) { return address_64bit ? 0x0c : 0x08; }
+constexpr uint16_t mask(bool address_64bit) { return address_64bit ? 0x10 : 0x0c; }
+constexpr uint16_t pending(bool address_64bit) { return address_64bit ? 0x14 : 0x10; }
+constexpr uint16_t control_enable = 1u << 0;
+constexpr unsigned control_capable_shift = 1;  // Multiple Message Capable [3:1]: log2 vectors
+constexpr unsigned control_enabled_shift = 4;  // Multiple Message Enable [6:4]
+constexpr uint16_t control_vectors_field = 0x7;
 constexpr uint16_t control_64bit = 1u << 7;
 constexpr uint16_t control_per_vector_mask = 1u << 8;
-constexpr uint16_t control_enable = 1u << 0;
+// What the guest sees of the function's own bits: vectors, 64-bit, per-vector masking
+// (not the extended message data bits 9-10: not emulated).
+constexpr uint16_t control_read_through = (control_vectors_field << control_capable_shift) | control_64bit |
+                                          control_per_vector_mask;
+constexpr uint32_t address_low_mask = 0xfffffffcu;  // dword aligned
+constexpr uint32_t data_mask = 0xffff;
+constexpr unsigned max_vectors = 32;
 }  // namespace msi
 
+// MSI-X capability (PCI Local Bus 6.8.2), offsets from the capability, and the table.
 namespace msix {
 constexpr uint16_t length = 12;
+constexpr uint16_t control = 0x02;
+constexpr uint16_t table = 0x04;  // Table Offset/BIR
+constexpr uint16_t pba = 0x08;    // PBA Offset/BIR
+constexpr uint16_t control_table_size = 0x07ff;  // N - 1
+constexpr uint16_t control_function_mask = 1u << 14;
 constexpr uint16_t control_enable = 1u << 15;
+constexpr uint32_t bir_mask = 0x7;
+constexpr uint32_t offset_mask = 0xfffffff8u;
+constexpr uint64_t entry_bytes = 16;
+constexpr uint64_t entry_address_low = 0x0;
+constexpr uint64_t entry_address_high = 0x4;
+constexpr uint64_t entry_data = 0x8;
+constexpr uint64_t entry_vector_control = 0xc;
+constexpr uint32_t vector_control_mask = 1u << 0;
+constexpr uint32_t entry_address_low_mask = 0xfffffffcu;
+constexpr unsigned max_vectors = 2048;
+constexpr uint64_t pba_bytes(uint32_t vectors) { return (uint64_t{vectors} + 63) / 64 * 8; }
 }  // namespace msix
 
 }  // namespace bulkhead::pci::vpci::reg

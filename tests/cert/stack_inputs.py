@@ -177,6 +177,11 @@ def analyse_instructions(functions):
                     targets_inside.add(target)
                     continue
                 callee = function_at(functions, starts, target)
+                if callee is not None and mnemonic != "bl" and target != callee.start:
+                    # A branch into the middle of another function is not a call: it is a
+                    # linker veneer (e.g. e843419@..., Cortex-A53 erratum 843419) going back
+                    # into the function that branched to it, whose frame is already counted.
+                    continue
                 if callee is not None:
                     f.calls.add(callee.start)
             elif mnemonic in ("blr", "br", "blraa", "braa"):

@@ -6,7 +6,8 @@
   corpus/firmware_dt: QEMU's own virt DTBs (dumpdtb, with and without an SMMU) and the
                       hand-made firmware DTs of tests/data, compiled by dtc;
   corpus/vpci:        guest access sequences for fuzz_vpci (what a driver does: size the
-                      BARs, place them, enable decode, touch registers).
+                      BARs, place them, enable decode, touch registers);
+  corpus/msi:         guest MSI and MSI-X programming for fuzz_msi (what Linux does).
 """
 import argparse
 import glob
@@ -102,5 +103,36 @@ for name, ops in seeds.items():
     for flags in (0x00, 0x1f):
         with open(os.path.join(vpci, f"{name}-{flags:02x}.bin"), "wb") as out:
             out.write(bytes([flags, 0]) + b"".join(ops))
+# fuzz_msi: flags (bit 0: a doorbell above 4 GiB, bits 2:1: the router fails every Nth
+# bind, bit 3: 60 SPIs instead of 64), then 8-byte steps: kind (0: MSI capability, 1:
+# MSI-X capability, 2: MSI-X table/PBA, 3: header, 4/5: the function raises a vector,
+# 6: it polls, 7: resets), where, size code (2: 4 bytes), value (le32), target (bits 1:0:
+# the function; bit 7: read; bits 6:3 shape the value, 0: the guest's doorbell).
+msi = os.path.join(args.out, "msi")
+os.makedirs(msi, exist_ok=True)
+DOORBELL, RAW = 0 << 3, 7 << 3
+
+
+def step(kind, where, value, target, size_code=2):
+    return struct.pack("<BBBIB", kind, where, size_code, value, target)
+
+
+msi_seeds = {
+    # Linux on 00:01.0 (8 vectors, 64-bit, masking): address, high half, data 68, 4 vectors on, raise, mask.
+    "msi": [step(0, 4, 0, DOORBELL | 0), step(0, 8, 0, RAW | 0), step(0, 0xc, 68, RAW | 0),
+            step(0, 2, 0x21, RAW | 0, 1), step(4, 2, 0, 0), step(0, 0x10, 1, RAW | 0), step(4, 0, 0, 0),
+            step(0, 0x10, 0, RAW | 0), step(6, 0, 0, 0)],
+    # Linux on 00:02.0 (8 vectors): enable + mask all, program vector 3, unmask it, clear the mask, raise.
+    "msix": [step(1, 2, 0xc000, RAW | 1, 1), step(2, 12, 0, DOORBELL | 1), step(2, 13, 0, RAW | 1),
+             step(2, 14, 70, RAW | 1), step(2, 15, 0, RAW | 1), step(1, 2, 0x8000, RAW | 1, 1), step(5, 3, 0, 1),
+             step(2, 15, 1, RAW | 1), step(5, 3, 0, 1), step(2, 0, 0, RAW | 0x40 | 0x80 | 1), step(2, 15, 0, RAW | 1)],
+    # 00:04.0: the PBA in its own BAR; then a reset while bound.
+    "msix-pba-bar": [step(1, 2, 0x8000, RAW | 3, 1), step(2, 0, 0, DOORBELL | 3), step(2, 2, 127, RAW | 3),
+                     step(2, 3, 0, RAW | 3), step(5, 0, 0, 3), step(7, 0, 0, 3)],
+}
+for name, ops in msi_seeds.items():
+    for flags in (0x00, 0x09, 0x02):
+        with open(os.path.join(msi, f"{name}-{flags:02x}.bin"), "wb") as out:
+            out.write(bytes([flags]) + b"".join(ops))
 print(f"corpus: {len(os.listdir(descriptions))} descriptions, {len(os.listdir(packages))} packages, "
-      f"{len(os.listdir(vpci))} vpci sequences, {len(os.listdir(firmware_dts))} firmware DTs in {args.out}")
+      f"{len(os.listdir(vpci))} vpci sequences, {len(os.listdir(msi))} msi sequences, {len(os.listdir(firmware_dts))} firmware DTs in {args.out}")

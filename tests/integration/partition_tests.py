@@ -202,7 +202,8 @@ def expect_guest_pci(run, name):
 @scenario()
 def two_linux_devices(build):
     """Two Linux partitions, each with one e1000e of three functions (the third, QEMU's
-    `edu`, is nobody's): each Linux sees only its own NIC on its virtual bus."""
+    `edu`, is nobody's): each Linux sees only its own NIC on its virtual bus, and its driver
+    interrupts by MSI-X through the ITS."""
     run = two_linux(build, 2, unowned=["edu,addr=03"])
     run.expect_match(r"^bulkhead: partition linux-b pci 0000:00:0[0-9a-f].0 slot [0-9a-f]{2} 8086:10d3 selector pci-device@0$")
     run.expect_match(r"^bulkhead: partition linux-b pci-irq 0000:00:0[0-9a-f].0 pin A intx allowed spi [3-6]$")
@@ -214,7 +215,26 @@ def two_linux_devices(build):
     owned_a, owned_b = expect_guest_pci(run, "linux-a"), expect_guest_pci(run, "linux-b")
     run.expect(owned_a | owned_b == set(NIC_MACS) and not owned_a & owned_b,
                f"each NIC must belong to one partition: linux-a {owned_a}, linux-b {owned_b}")
+    expect_guest_msix(run, "linux-a")
+    expect_guest_msix(run, "linux-b")
     run.expect(run.report[-1] == "power-off reason all-partitions-off", "both Linux partitions must power off")
+
+
+def expect_guest_msix(run, name):
+    """Issue 13: the partition's e1000e driver took its MSI-X vectors as GICv3 MBIs (Linux's
+    chip "MSI", one line per vector) and the link-up interrupt arrived through the ITS."""
+    lines = [line for line in run.lines if line.startswith(f"[{name}] guest: irq ")]
+    vectors = {}
+    for line in lines:
+        match = re.match(r"^guest: irq [0-9]+:((?:\s+[0-9]+)+)\s+MSI [0-9]+ Edge\s+(eth0(?:-rx-0|-tx-0)?)$",
+                         line[len(f"[{name}] "):])
+        run.expect(match, f"{name}: not an MSI line of eth0: {line!r}")
+        vectors[match[2]] = sum(int(count) for count in match[1].split())
+    run.expect(set(vectors) == {"eth0-rx-0", "eth0-tx-0", "eth0"}, f"{name}: eth0's MSI-X vectors: {vectors}")
+    run.expect(vectors["eth0"] > 0, f"{name}: eth0's link interrupt never arrived: {vectors}")
+    run.expect_match(rf"^bulkhead: partition {name} msi-spis [0-9]+-[0-9]+ vectors 6 lpis ")
+    run.expect_match(rf"^bulkhead: partition {name} msi delivered 00:0[0-9a-f]\.0 [1-9][0-9]* dropped 0$")
+    print(f"{name}: {lines}")
 
 
 @scenario()
@@ -256,10 +276,8 @@ def guest_dtb_in_memory(build):
     """Each partition's generated device tree is in its RAM where the report says: read it
     back from guest memory through QMP and decompile it with dtc."""
     from qmp import Qmp
-    socket_path = os.path.join(q.work_dir("guest-dtb"), "qmp.sock")
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
-    args = q.machine_args(**MAIN_JOB, extra=["-append", "bulkhead.hold", "-qmp", f"unix:{socket_path},server=on,wait=off"])
+    socket_path, qmp_args = q.qmp_socket()
+    args = q.machine_args(**MAIN_JOB, extra=["-append", "bulkhead.hold", *qmp_args])
     with q.boot_held(os.path.join(build, "bulkhead.img"), args, until="bulkhead: hold: bulkhead.hold set, machine stays up",
                      timeout=120) as run:
         qmp = Qmp(socket_path)

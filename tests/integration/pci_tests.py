@@ -127,11 +127,9 @@ def compare_with_qemu(run, qmp, segment, ecam_base, bus_first, qemu_buses):
     return report, len(devices), checked_bars
 
 
-def held_boot(image, name, args, dtb=None):
-    socket_path = os.path.join(q.work_dir(name), "qmp.sock")
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
-    full = [*args, "-append", "bulkhead.hold", "-qmp", f"unix:{socket_path},server=on,wait=off"]
+def held_boot(image, args, dtb=None):
+    socket_path, qmp_args = q.qmp_socket()
+    full = [*args, "-append", "bulkhead.hold", *qmp_args]
     if dtb:
         full += ["-dtb", dtb]
     return q.boot_held(image, full, until=HOLD_LINE, timeout=90), socket_path
@@ -143,7 +141,7 @@ scenario = q.Scenarios()
 @scenario()
 def rich_topology(image):
     args = q.machine_args(smp=2, memory="1G", extra=RICH_TOPOLOGY)
-    session, socket_path = held_boot(image, "pci-rich", args)
+    session, socket_path = held_boot(image, args)
     with session as run:
         qmp = Qmp(socket_path)
         report, count, bars = compare_with_qemu(run, qmp, 0, 0x4010000000, 0, range(256))
@@ -197,7 +195,7 @@ SPLIT_DEVICES = [
 def split_boot(image, name, domains):
     args = q.machine_args(smp=1, memory="1G", extra=SPLIT_DEVICES)
     dtb = split_dtb(q.dump_dtb(args, os.path.join(q.work_dir(name), "qemu.dtb")), domains)
-    return held_boot(image, name, args, dtb)
+    return held_boot(image, args, dtb)
 
 
 @scenario()

@@ -3,8 +3,10 @@
 Every run has a timeout; tests judge the printed lines, never the exit status alone.
 """
 import argparse
+import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +21,20 @@ REPORT_PREFIX = "bulkhead: "
 
 class TestFailure(Exception):
     pass
+
+
+class TestSkipped(Exception):
+    """The scenario cannot judge anything on this host (e.g. QEMU too old for the
+    architecture feature it needs): `SKIP SCENARIO: reason`, which CTest reports as skipped."""
+
+
+def qemu_version():
+    """(major, minor) of the QEMU the tests run."""
+    text = subprocess.run([QEMU, "--version"], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"version ([0-9]+)\.([0-9]+)", text)
+    if not match:
+        raise TestFailure(f"cannot read QEMU's version from {text!r}")
+    return int(match.group(1)), int(match.group(2))
 
 
 def machine_args(smp=4, memory="2G", machine=DEFAULT_MACHINE, extra=()):
@@ -240,6 +256,17 @@ def cells_to_ints(cells, group):
     return out
 
 
+def qmp_socket():
+    """A QMP socket path and the QEMU arguments that serve it. A UNIX socket's path must
+    fit in 108 bytes (sun_path), so it lives in a fresh directory under /tmp, not in the
+    build tree (a checkout in a deep folder would not fit); the directory is removed when
+    the script exits."""
+    directory = tempfile.mkdtemp(prefix="bulkhead-qmp-", dir="/tmp")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = os.path.join(directory, "qmp.sock")
+    return path, ["-qmp", f"unix:{path},server=on,wait=off"]
+
+
 def work_dir(name):
     root = os.environ.get("BULKHEAD_TEST_WORK", tempfile.gettempdir())
     path = os.path.join(root, name)
@@ -249,7 +276,8 @@ def work_dir(name):
 
 class Scenarios(dict):
     """The named scenarios of one test script and its command line:
-    `SCRIPT --image|--build-dir PATH SCENARIO` prints `PASS SCENARIO` or `FAIL ...`."""
+    `SCRIPT --image|--build-dir PATH SCENARIO` prints `PASS SCENARIO`, `FAIL ...` or
+    `SKIP SCENARIO: reason`."""
 
     def __call__(self, name=None):
         def register(function):
@@ -267,5 +295,8 @@ class Scenarios(dict):
         except TestFailure as failure:
             print(f"FAIL {options.scenario}: {failure}")
             return 1
+        except TestSkipped as reason:
+            print(f"SKIP {options.scenario}: {reason}")
+            return 0
         print(f"PASS {options.scenario}")
         return 0

@@ -7,7 +7,7 @@ switch; a second probe partition, `peer`, owns another edu, places its BAR where
 host put it and parks with decode on. While the probe waits at `pci-hold`, QMP shows the
 functions' own registers: BARs where the hypervisor's report put them (the guest only
 moved its virtual BARs), command registers equal to the guest's four bits, nothing the
-guest may not write (cache line size, Interrupt Line, ROM BAR, hidden MSI/MSI-X enables,
+guest may not write (cache line size, Interrupt Line, ROM BAR, MSI/MSI-X enables probe.pci-hidden names,
 PM state). Then the probe takes external aborts at moved-away and decode-off BARs and at
 the peer's and its own host addresses, each logged by the hypervisor; once it is off its
 functions have decode and bus mastering off again while the peer's edu still decodes.
@@ -246,11 +246,9 @@ def check_commands(run, qmp, report, partition, virtual, expected):
                                 f"(the guest's is {virtual[vbdf]:#06x})")
 
 
-def held_session(image, name, machine=q.DEFAULT_MACHINE):
-    socket_path = os.path.join(q.work_dir(name), "qmp.sock")
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
-    args = q.machine_args(machine=machine, extra=[*TOPOLOGY, "-qmp", f"unix:{socket_path},server=on,wait=off"])
+def held_session(image, machine=q.DEFAULT_MACHINE):
+    socket_path, qmp_args = q.qmp_socket()
+    args = q.machine_args(machine=machine, extra=[*TOPOLOGY, *qmp_args])
     return q.QemuSession(image, args, interactive=True), socket_path
 
 
@@ -268,7 +266,7 @@ scenario = q.Scenarios()
 
 @scenario()
 def bus(build):
-    session, socket_path = held_session(os.path.join(build, "probe-pci.img"), "vpci-bus")
+    session, socket_path = held_session(os.path.join(build, "probe-pci.img"))
     try:
         session.wait_for(PARKED, 180)
         session.wait_for(HOLD, 180)
@@ -365,7 +363,7 @@ def bus(build):
 @scenario()
 def no_smmu(build):
     machine = "virt,virtualization=on,gic-version=3"
-    session, socket_path = held_session(os.path.join(build, "probe-pci-no-smmu.img"), "vpci-no-smmu", machine)
+    session, socket_path = held_session(os.path.join(build, "probe-pci-no-smmu.img"), machine)
     try:
         session.wait_for(HOLD, 180)
         held = session.run()

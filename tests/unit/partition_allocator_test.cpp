@@ -20,8 +20,21 @@ bp::BoardDefinition board_with(std::vector<bulkhead::AddressRange> ram, std::vec
   return board;
 }
 
+// QEMU's board with a fifth CPU: four partitions each get their own CPU besides the boot
+// CPU (CPU 0, which the checker keeps for the hypervisor).
+const bp::BoardDefinition& five_cpu_board() {
+  static const std::unique_ptr<bp::BoardDefinition> board = [] {
+    auto copy = std::make_unique<bp::BoardDefinition>(qemu_board());
+    copy->cpu_mpidrs[copy->cpu_count] = static_cast<uint32_t>(copy->cpu_count);
+    ++copy->cpu_count;
+    return copy;
+  }();
+  return *board;
+}
+
+// Partition `a` on CPU 1, `b` on CPU 2, ...
 std::string sized(const char* name, const char* size, const char* host_base = nullptr) {
-  std::string text = std::string("    ") + name + " { cpus = <" + std::to_string(name[0] - 'a') +
+  std::string text = std::string("    ") + name + " { cpus = <" + std::to_string(name[0] - 'a' + 1) +
                      ">; memory-size = <0x0 " + size + ">; ";
   if (host_base != nullptr) text += std::string("memory-host-base = <0x0 ") + host_base + ">; ";
   return text + "payload { format = \"raw\"; file = \"heartbeat.bin\"; }; };\n";
@@ -63,7 +76,7 @@ TEST_CASE("partition allocator: partitions are placed in order, around fixed pla
   bp::SystemDescription description;
   CHECK(check(partition_test::description(sized("a", "0x10000000") + sized("b", "0x800000", "0x50000000") +
                                           sized("c", "0x4000000") + sized("d", "0x8000000")),
-              description) == Lines{});
+              description, five_cpu_board()) == Lines{});
   // Free: 0x4c000000..0x50000000 (64 MiB, before b) and 0x50800000..0xc0000000.
   CHECK(description.partitions[0].ram.host_base == 0x50800000);  // 256 MiB: not before b
   CHECK(description.partitions[1].ram.host_base == 0x50000000);  // fixed
@@ -76,8 +89,8 @@ TEST_CASE("partition allocator: the same description always gives the same layou
                                                       sized("c", "0x20000000", "0x60000000") + sized("d", "0x400000"));
   bp::SystemDescription first;
   bp::SystemDescription second;
-  CHECK(check(dts, first) == Lines{});
-  CHECK(check(dts, second) == Lines{});
+  CHECK(check(dts, first, five_cpu_board()) == Lines{});
+  CHECK(check(dts, second, five_cpu_board()) == Lines{});
   for (size_t i = 0; i < 4; ++i) CHECK(first.partitions[i].ram.host_base == second.partitions[i].ram.host_base);
   CHECK(first.partitions[0].ram.host_base == 0x4c000000);
   CHECK(first.partitions[1].ram.host_base == 0x4e000000);
@@ -87,7 +100,8 @@ TEST_CASE("partition allocator: the same description always gives the same layou
 TEST_CASE("partition allocator: exhaustion names the partition and the largest free block") {
   // Free: 0x4c000000..0xc0000000. a takes 1 GiB, b does not fit, c takes 0x30000000, d does not fit.
   CHECK(check(partition_test::description(sized("a", "0x40000000") + sized("b", "0x38000000") +
-                                          sized("c", "0x30000000") + sized("d", "0x8000000"))) ==
+                                          sized("c", "0x30000000") + sized("d", "0x8000000")),
+              five_cpu_board()) ==
         Lines{"test.dts: /partitions/b: ram-exhausted: memory-size 0x38000000 does not fit in the free board RAM "
               "(largest free block 0x34000000)",
               "test.dts: /partitions/d: ram-exhausted: memory-size 0x8000000 does not fit in the free board RAM "

@@ -298,6 +298,33 @@ TEST_CASE("boot plan: PCI selectors name one present, usable endpoint that nobod
   CHECK(startable_count(run.plan) == 1);
 }
 
+TEST_CASE("boot plan: with an address, the IDs check the function there, whichever instance it is") {
+  Machine machine;
+  SystemDescription description;
+  // The second of two 8086:10d3 (instance 1), named by its address and its IDs: the IDs
+  // match, so what is reported is its own state (unusable), not a disagreement.
+  Partition& a = description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  select_sbdf(a, {0, 2, 0}, 1);
+  a.pci_devices[0].has_ids = true;
+  a.pci_devices[0].vendor = 0x8086;
+  a.pci_devices[0].device = 0x10d3;
+  // The NVMe at 0000:00:03.0 with its own IDs: selected.
+  Partition& b = description.partitions[1] = make_partition("b", {2}, 0x46000000);
+  select_sbdf(b, {0, 3, 0}, 1);
+  b.pci_devices[0].has_ids = true;
+  b.pci_devices[0].vendor = 0x1b36;
+  b.pci_devices[0].device = 0x0010;
+  description.partition_count = 2;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition a: pci-device@0 sbdf 0000:00:02.0 vendor-device 8086:10d3 instance 0: "
+                      "unusable (its BARs could not be placed)"));
+  CHECK(run.lines.has("bulkhead: partition b pci 0000:00:03.0 slot 01 1b36:0010 selector pci-device@0"));
+  CHECK(run.lines.has("bulkhead: partition b start yes"));
+  CHECK(startable_count(run.plan) == 1);
+}
+
 TEST_CASE("boot plan: a selector with neither address nor IDs is refused, not followed") {
   Machine machine;
   SystemDescription description;
@@ -598,4 +625,50 @@ TEST_CASE("boot plan: an INTx line on the guest's virtual UART SPI is refused") 
   CHECK(run.lines.has("bulkhead: error: partition rt: pci-device@0: 0000:01:00.0 INTx SPI 1 is the guest's virtual "
                       "UART interrupt"));
   CHECK(run.lines.has("bulkhead: partition quiet start yes"));
+}
+
+TEST_CASE("boot plan: an INTx line inside the partition's msi-spis is refused") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("rt", {1}, 0x44000000);
+  select_sbdf(description.partitions[0], {1, 0, 0}, 2);  // INTx SPI 5
+  description.partitions[0].legacy_intx = true;
+  description.partitions[0].msi_spis = {true, true, 0, 8};
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: error: partition rt: pci-device@0: 0000:01:00.0 INTx SPI 5 is inside the "
+                      "partition's msi-spis 0-7"));
+  CHECK(run.lines.text.find("bulkhead: partition rt start no reason ") != std::string::npos);
+}
+
+TEST_CASE("boot plan: with message interrupts the guest's GIC offers its msi-spis to its PCI bridge") {
+  Machine machine;
+  machine.facts.virtual_pci = true;
+  machine.facts.message_interrupts = true;
+  SystemDescription description;
+  description.partitions[0] = make_partition("rt", {1}, 0x44000000);
+  select_sbdf(description.partitions[0], {1, 0, 0}, 2);
+  description.partitions[0].msi_spis = {false, true, 32, 64};
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  run.go(description, package, machine);
+  CHECK(run.lines.has("bulkhead: partition rt start yes"));
+  const uint8_t* dtb = run.ram.at(0x44e00000, 0x10000);
+  const int gic = fdt_path_offset(dtb, "/intc@8000000");
+  const int pcie = fdt_path_offset(dtb, "/pcie@3f000000");
+  REQUIRE(gic >= 0);
+  REQUIRE(pcie >= 0);
+  int length = 0;
+  const auto* ranges = static_cast<const fdt32_t*>(fdt_getprop(dtb, gic, "mbi-ranges", &length));
+  REQUIRE(ranges != nullptr);
+  REQUIRE(length == 8);
+  CHECK(fdt32_to_cpu(ranges[0]) == 64);
+  CHECK(fdt32_to_cpu(ranges[1]) == 64);
+  CHECK(fdt_getprop(dtb, gic, "msi-controller", &length) != nullptr);
+  const auto* parent = static_cast<const fdt32_t*>(fdt_getprop(dtb, pcie, "msi-parent", &length));
+  REQUIRE(parent != nullptr);
+  CHECK(fdt32_to_cpu(parent[0]) == guest_gic_phandle);
 }

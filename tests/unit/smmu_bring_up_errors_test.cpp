@@ -220,7 +220,7 @@ TEST_CASE("smmu bring-up errors: a refused SMMU without GBPA says that DMA bypas
   CHECK(bench.smmu.route(0x10) == sim::SimSmmu::Route::bypasses);  // what "not honoured" means
 }
 
-TEST_CASE("smmu bring-up errors: the iommu-maps decide the StreamIDs; maps to another IOMMU do not count") {
+TEST_CASE("smmu bring-up errors: the iommu-maps decide the StreamIDs, maps to another IOMMU do not count") {
   test::SmmuBench bench(sim::SimSmmuConfig::two_stages());
   PcieHostInfo& host = bench.platform.pcie_hosts[0];
   host.iommu_map.entries[0] = {0, 0x1234, 0, 0x10000};             // another IOMMU's

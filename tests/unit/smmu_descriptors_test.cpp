@@ -207,7 +207,7 @@ TEST_CASE("smmu events: records decode into stream, address, direction and reaso
   }
 }
 
-TEST_CASE("smmu descriptors: STE kinds by the dump's names; Config 0b111 is nested, not abort") {
+TEST_CASE("smmu descriptors: STE kinds by the dump's names, Config 0b111 is nested, not abort") {
   const std::pair<SteKind, std::string> kinds[] = {{SteKind::invalid, "invalid"}, {SteKind::abort, "abort"},
                                                    {SteKind::bypass, "bypass"},   {SteKind::stage1, "stage1"},
                                                    {SteKind::stage2, "stage2"},   {SteKind::nested, "nested"}};
@@ -219,7 +219,7 @@ TEST_CASE("smmu descriptors: STE kinds by the dump's names; Config 0b111 is nest
   CHECK_FALSE(decode_ste(nested).aborts());  // it can reach memory
 }
 
-TEST_CASE("smmu commands: every opcode by its architecture name; RESUME's terminate action") {
+TEST_CASE("smmu commands: every opcode by its architecture name, RESUME's terminate action") {
   const std::pair<uint8_t, std::string> opcodes[] = {
       {0x01, "CMD_PREFETCH_CONFIG"}, {0x03, "CMD_CFGI_STE"},      {0x04, "CMD_CFGI_STE_RANGE"},
       {0x05, "CMD_CFGI_CD"},         {0x06, "CMD_CFGI_CD_ALL"},   {0x10, "CMD_TLBI_NH_ALL"},

@@ -100,7 +100,7 @@ TEST_CASE("smmu dump: a 2-level stage-1 table in runs: invalid, attached by ASID
   check_runs_match_smmu(bench, parse_runs(log), 16);
 }
 
-TEST_CASE("smmu dump: a linear stage-2 table; STEs written behind the driver's back show as the SMMU reads them") {
+TEST_CASE("smmu dump: a linear stage-2 table, STEs written behind the driver's back show as the SMMU reads them") {
   test::SmmuBench bench(sim::SimSmmuConfig::two_stages(), 0x100);  // bus 0 only: 8-bit StreamIDs, linear
   REQUIRE(bench.bring_up() == BringUpResult::enabled);
   REQUIRE_FALSE(bench.driver.stream_table().two_level());

@@ -171,7 +171,7 @@ smmu::EventRecord record_of(uint8_t type, uint32_t sid) {
 
 }  // namespace
 
-TEST_CASE("smmu faults: an owned stream's configuration error has no address; a stream detached since is unowned") {
+TEST_CASE("smmu faults: an owned stream's configuration error has no address, a stream detached since is unowned") {
   FaultBench f;
   REQUIRE(f.bench.smmu.inject_event(record_of(0x0a, 0x10)));  // C_BAD_CD
   CHECK(f.bench.smmu.dma(0x18, 0x50000000, true).kind == sim::DmaOutcome::Kind::faulted);  // beyond beta's RAM
@@ -186,7 +186,7 @@ TEST_CASE("smmu faults: an owned stream's configuration error has no address; a 
   CHECK(f.faults.unowned_faults() == 1);
 }
 
-TEST_CASE("smmu faults: unowned streams share one budget; the drops are said when lines flow again") {
+TEST_CASE("smmu faults: unowned streams share one budget, the drops are said when lines flow again") {
   FaultBench f;
   for (uint32_t sid = 0x100; sid < 0x10a; ++sid) REQUIRE(f.bench.smmu.inject_event(record_of(0x02, sid)));
   sim::CapturedLog log;

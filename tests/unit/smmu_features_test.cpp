@@ -120,7 +120,7 @@ TEST_CASE("smmu features: stall models") {
   CHECK(features_of(c).stall == StallModel::forced);
 }
 
-TEST_CASE("smmu features: both table formats will do; presets and reserved sizes are named") {
+TEST_CASE("smmu features: both table formats will do, presets and reserved sizes are named") {
   sim::SimSmmuConfig c = sim::SimSmmuConfig::qemu_7_2();
   c.idr[0] |= 3u << 2;  // TTF: AArch32 and AArch64
   CHECK(features_of(c).aarch64_tables);

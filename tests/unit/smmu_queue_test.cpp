@@ -54,7 +54,7 @@ TEST_CASE("smmu queue: a 4-entry command queue wraps many times while the SMMU c
   CHECK(bench.operations("unknown").empty());
 }
 
-TEST_CASE("smmu queue: a single-entry command queue works, one command at a time; stuck, it is reported") {
+TEST_CASE("smmu queue: a single-entry command queue works, one command at a time, stuck, it is reported") {
   sim::SimSmmuConfig config = sim::SimSmmuConfig::qemu_7_2();
   config.idr[1] &= ~(0x1fu << 21);  // CMDQS 0: one entry
   test::SmmuBench bench(config);

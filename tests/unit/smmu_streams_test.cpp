@@ -103,7 +103,7 @@ TEST_CASE("smmu streams: extra pages for contexts that do not exist, or on an SM
   CHECK_FALSE(off.driver.map_extra_page(0, 0x08090000, 0x08090000));
 }
 
-TEST_CASE("smmu streams: stage 2 invalidates an extra page by VMID; a stuck SMMU fails the mapping") {
+TEST_CASE("smmu streams: stage 2 invalidates an extra page by VMID, a stuck SMMU fails the mapping") {
   test::SmmuBench bench(sim::SimSmmuConfig::two_stages());
   REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
   const ContextId b = bench.driver.create_context(test::beta);
@@ -125,7 +125,7 @@ TEST_CASE("smmu streams: stage 2 invalidates an extra page by VMID; a stuck SMMU
   CHECK_FALSE(bench.driver.map_extra_page(b, 0x080b0000, 0x080b0000));  // failed: refused at once
 }
 
-TEST_CASE("smmu streams: all contexts in use; tags and RAM the SMMU cannot take") {
+TEST_CASE("smmu streams: all contexts in use, tags and RAM the SMMU cannot take") {
   test::SmmuBench bench(sim::SimSmmuConfig::two_stages());
   REQUIRE(bench.bring_up() == BringUpResult::enabled);
   sim::CapturedLog log;
@@ -186,7 +186,7 @@ TEST_CASE("smmu streams: attaching to a context that does not exist is refused")
   CHECK_FALSE(bench.driver.detach_context(static_cast<ContextId>(a + 1)));
 }
 
-TEST_CASE("smmu streams: the 256 stream slots; what does not fit is refused before anything is written") {
+TEST_CASE("smmu streams: the 256 stream slots, what does not fit is refused before anything is written") {
   test::SmmuBench bench;
   REQUIRE(bench.bring_up({0x0}) == BringUpResult::enabled);
   const ContextId a = bench.driver.create_context(test::alpha);
@@ -249,7 +249,7 @@ TEST_CASE("smmu streams: detaching one stream among others leaves the others as 
   CHECK_FALSE(off.driver.detach(0x10));
 }
 
-TEST_CASE("smmu streams: a detach the SMMU never confirms fails; after that nothing is issued") {
+TEST_CASE("smmu streams: a detach the SMMU never confirms fails, after that nothing is issued") {
   test::SmmuBench bench;
   REQUIRE(bench.bring_up({0x10}) == BringUpResult::enabled);
   const ContextId a = bench.driver.create_context(test::alpha);

@@ -66,6 +66,9 @@ constexpr unsigned breakpoints(uint64_t value) { return static_cast<unsigned>((v
 constexpr unsigned watchpoints(uint64_t value) { return static_cast<unsigned>((value >> 20) & 0xf) + 1; }
 }  // namespace id_aa64dfr0
 
+// OSLAR_EL1.OSLK: writing 1 locks the OS Lock (its reset state).
+constexpr uint64_t oslar_lock = 1;
+
 // PMCR_EL0.N [15:11]: the number of event counters.
 constexpr uint64_t pmcr_counters(uint64_t pmcr) { return (pmcr >> 11) & 0x1f; }
 

@@ -31,6 +31,17 @@ class SpinLock {
       expected = 0;
     }
   }
+  // Takes the lock if it is free; never waits. `owner` as for lock_as.
+  bool try_lock_as(uint64_t owner) {
+    uint64_t expected = 0;
+    return __atomic_compare_exchange_n(&owner_, &expected, owner, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+  }
+  bool try_lock() { return try_lock_as(arch::own_mpidr() + 1); }
+  // A CPU that stops after an EL2 crash lets go of what it held through lock().
+  void release_if_held_by_this_cpu() {
+    uint64_t me = arch::own_mpidr() + 1;
+    if (__atomic_compare_exchange_n(&owner_, &me, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) arch::send_event();
+  }
   void unlock() {
     __atomic_store_n(&owner_, 0, __ATOMIC_RELEASE);
     arch::send_event();

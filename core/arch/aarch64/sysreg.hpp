@@ -53,6 +53,10 @@ BULKHEAD_SYSREG(par_el1, "par_el1")
 BULKHEAD_SYSREG(cpacr_el1, "cpacr_el1")
 BULKHEAD_SYSREG(csselr_el1, "csselr_el1")
 BULKHEAD_SYSREG(mdscr_el1, "mdscr_el1")
+BULKHEAD_SYSREG(mdccint_el1, "mdccint_el1")
+BULKHEAD_SYSREG(oslar_el1, "oslar_el1")
+BULKHEAD_SYSREG(osdlr_el1, "osdlr_el1")
+BULKHEAD_SYSREG(pmuserenr_el0, "pmuserenr_el0")
 BULKHEAD_SYSREG(tpidr_el0, "tpidr_el0")
 BULKHEAD_SYSREG(tpidrro_el0, "tpidrro_el0")
 BULKHEAD_SYSREG(tpidr_el1, "tpidr_el1")
@@ -168,6 +172,7 @@ inline uint64_t counter() {
 }
 inline uint64_t counter_frequency() { return BULKHEAD_READ_SYSREG(cntfrq_el0); }
 // MPIDR_EL1 affinity fields (Aff3 [39:32], Aff2..Aff0 [23:0]): the rest says nothing about which CPU.
+constexpr uint64_t mpidr_aff2_to_aff0 = 0xffffff;  // what descriptions name a CPU by
 inline uint64_t own_mpidr() { return sysreg::mpidr_el1::read() & 0xff00ffffffull; }
 
 // Writes dirty lines of [start, start+size) to the point of coherency, so a CPU that

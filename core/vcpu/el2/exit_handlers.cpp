@@ -12,11 +12,13 @@
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
+#include "core/vcpu/el2/message_interrupts.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
 #include "core/vcpu/el2/vm_owner.hpp"
 #include "core/vcpu/exit.hpp"
 #include "core/vcpu/guest_exception.hpp"
 #include "core/vcpu/register_access.hpp"
+#include "core/vcpu/sysreg_trap.hpp"
 
 namespace bulkhead::vcpu {
 namespace {
@@ -170,34 +172,39 @@ void set_tvm(Vcpu& vcpu, bool on) {
   arch::instruction_barrier();
 }
 
-// Set/way maintenance (HCR_EL2.TSW) works on a CPU's caches as a whole, other partitions'
-// lines included, so it is emulated on the partition's own RAM, by address, as KVM does:
-// the first set/way operation cleans and invalidates all of it; the ones after it (a
-// guest loops over every set and way) do nothing more until its caches are switched on
-// or off, which TVM (trapping writes to SCTLR_EL1 and its companions) then reveals.
-void emulate_set_way(Vcpu& vcpu, Vm& vm) {
-  if (vm.set_way_flushed) return;
+// Cleans and invalidates the partition's RAM to the Point of Coherency, by address.
+void clean_invalidate_ram(const Vm& vm) {
   const uint64_t line = uint64_t{4} << ((arch::sysreg::ctr_el0::read() >> 16) & 0xf);  // DminLine
   asm volatile("dsb sy" ::: "memory");
   for (uint64_t address = vm.ram_host_base; address < vm.ram_host_base + vm.ram_size; address += line) {
     asm volatile("dc civac, %0" ::"r"(address) : "memory");
   }
   asm volatile("dsb sy" ::: "memory");
-  vm.set_way_flushed = true;
+}
+
+// Set/way maintenance (HCR_EL2.TSW) works on a CPU's caches as a whole, other partitions'
+// lines included, so it is emulated on the partition's own RAM, by address, as KVM does.
+// Per vCPU, an epoch: its first set/way operation cleans and invalidates all of that RAM
+// and sets TVM; the ones after it (a guest loops over every set and way) do nothing more
+// until that vCPU switches its MMU or data cache on or off, which TVM reveals: the RAM is
+// cleaned and invalidated again then (lines allocated while its caches were off, by
+// speculation through other mappings, must not shadow what it wrote) and the epoch ends.
+// Per vCPU because TVM is: one vCPU's epoch must not hide another's cache switch.
+void emulate_set_way(Vcpu& vcpu, const Vm& vm) {
+  if ((vcpu.hcr & arch::hcr::tvm) != 0) return;
+  clean_invalidate_ram(vm);
   set_tvm(vcpu, true);
 }
 
-// A write HCR_EL2.TVM trapped: done as asked; a change of SCTLR_EL1's M or C bits ends the
-// set/way epoch.
-bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, const arch::SysregEncoding& encoding, uint64_t value) {
+// A write HCR_EL2.TVM trapped (sysreg_action() said it is one): done as asked.
+void emulate_vm_register_write(Vcpu& vcpu, const Vm& vm, uint32_t key, uint64_t value) {
   using namespace arch::sysreg;
   namespace r = arch::sysregs;
-  const uint32_t key = encoding.key();
   if (key == r::sctlr_el1.key()) {
     const uint64_t changed = sctlr_el1::read() ^ value;
     sctlr_el1::write(value);
     if ((changed & (arch::sctlr::mmu | arch::sctlr::data_cache)) != 0) {
-      vm.set_way_flushed = false;
+      clean_invalidate_ram(vm);
       set_tvm(vcpu, false);
     }
   } else if (key == r::ttbr0_el1.key()) {
@@ -220,45 +227,43 @@ bool emulate_vm_register_write(Vcpu& vcpu, Vm& vm, const arch::SysregEncoding& e
     amair_el1::write(value);
   } else if (key == r::contextidr_el1.key()) {
     contextidr_el1::write(value);
-  } else {
-    return false;
   }
-  return true;
 }
 
-[[gnu::noinline]] void handle_system_register(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
-  namespace r = arch::sysregs;
+[[gnu::noinline, gnu::cold]] void refuse_system_register(Vm& vm, ExceptionFrame& frame) {
   const arch::Esr esr(frame.esr);
-  const arch::SysregEncoding encoding = arch::sysreg_encoding(esr);
-  const uint32_t key = encoding.key();
-  const bool read = esr.sysreg_is_read();
-  const unsigned rt = esr.sysreg_rt();
-  const uint64_t value = rt == 31 ? 0 : frame.x[rt];
-  bool emulated = true;
-  if (!read && (key == r::icc_sgi1r_el1.key() || key == r::icc_asgi1r_el1.key() || key == r::icc_sgi0r_el1.key())) {
-    // With one Security state there is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0
-    // SGIs, as ICC_SGI0R_EL1 does (so KVM, and QEMU's GICv3 with DS = 1).
-    vgic::Events& events = vcpu.events;
-    events.clear();
-    vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, key == r::icc_sgi1r_el1.key(), events);
-    if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
-  } else if (r::is_performance_monitor(encoding) || key == r::actlr_el1.key()) {
-    if (read && rt != 31) frame.x[rt] = 0;  // a PMU without counters; no auxiliary controls
-  } else if (!read && (key == r::dc_isw.key() || key == r::dc_csw.key() || key == r::dc_cisw.key())) {
-    emulate_set_way(vcpu, vm);
-  } else {
-    emulated = !read && emulate_vm_register_write(vcpu, vm, encoding, value);
-  }
-  if (emulated) {
-    frame.elr += esr.instruction_length();
-    return;
-  }
   if (log_allowed(vm.faults)) {
     log::fact("partition {} sysreg trap op0 {} op1 {} crn {} crm {} op2 {} pc {}", vm.name, esr.sysreg_op0(),
               esr.sysreg_op1(), esr.sysreg_crn(), esr.sysreg_crm(), esr.sysreg_op2(), hex(frame.elr));
     log_muted_if_last(vm, vm.faults, "fault", "faults");
   }
   deliver(frame, InjectedKind::undefined_instruction, false);
+}
+
+[[gnu::noinline]] void handle_system_register(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  namespace r = arch::sysregs;
+  const arch::Esr esr(frame.esr);
+  const arch::SysregEncoding encoding = arch::sysreg_encoding(esr);
+  const unsigned rt = esr.sysreg_rt();
+  const uint64_t value = rt == 31 ? 0 : frame.x[rt];
+  switch (sysreg_action(encoding, esr.sysreg_is_read())) {
+    case SysregAction::send_sgi: {
+      // With one Security state there is no "other" Group 1: ICC_ASGI1R_EL1 reaches Group 0
+      // SGIs, as ICC_SGI0R_EL1 does (so KVM, and QEMU's GICv3 with DS = 1).
+      vgic::Events& events = vcpu.events;
+      events.clear();
+      vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, encoding.key() == r::icc_sgi1r_el1.key(), events);
+      if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+      break;
+    }
+    case SysregAction::read_as_zero:
+      if (esr.sysreg_is_read() && rt != 31) frame.x[rt] = 0;
+      break;
+    case SysregAction::set_way: emulate_set_way(vcpu, vm); break;
+    case SysregAction::vm_register_write: emulate_vm_register_write(vcpu, vm, encoding.key(), value); break;
+    case SysregAction::undefined: return refuse_system_register(vm, frame);
+  }
+  frame.elr += esr.instruction_length();
 }
 
 [[gnu::noinline, noreturn]] void unexpected_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame, const char* what) {
@@ -318,6 +323,7 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
   vgic::Events& events = vcpu.events;
   events.clear();
   const bool forwarded = intid != arch::gic::kick_sgi && intid != arch::gic::maintenance_ppi &&
+                         !take_message_interrupt(vcpu, vm, intid, events) &&  // an LPI: an MSI
                          vm.gic.hardware_interrupt(static_cast<uint8_t>(vcpu.index), static_cast<uint16_t>(intid), events);
   if (!forwarded) arch::gic::deactivate(intid);  // ours, or not the VM's
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);

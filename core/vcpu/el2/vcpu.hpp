@@ -64,11 +64,11 @@ struct Vcpu {
   uint64_t redistributor = 0;
   uint64_t entry = 0;  // where it starts, with x0
   uint64_t x0 = 0;
-  uint32_t lr_count = 0;
   uint64_t ich_hcr = 0;  // ICH_HCR_EL2 as last written
   uint64_t hcr = 0;      // HCR_EL2 as last written (TVM comes and goes)
-  uint8_t mmio_hint = 0;  // the region of its last emulated access (MmioRegistry::find)
   const vgic::VirqQueue* queue = nullptr;  // its list-register queue, asked on every exit
+  uint32_t lr_count = 0;
+  uint8_t mmio_hint = 0;  // the region of its last emulated access (MmioRegistry::find)
   // Per-exit scratch, here rather than on the stack: exits need no stack buffers (and so
   // no stack-protector checks on the hot path).
   vgic::Events events;

@@ -76,6 +76,14 @@ void reset_el1_state() {
   sp_el0::write(0);
   sp_el1::write(0);
   mdscr_el1::write(0);
+  mdccint_el1::write(0);
+  // The OS Lock locked and the OS Double Lock clear, as after a cold reset: the CPU that
+  // restarts its partition is never powered off, so nothing else resets them.
+  osdlr_el1::write(0);
+  oslar_el1::write(arch::oslar_lock);
+  // EL0 performance-monitor accesses UNDEFINED at EL1, as the guest's (emulated)
+  // PMUSERENR_EL0 of 0 says; with it set they would trap to EL2 and read as zero.
+  pmuserenr_el0::write(0);
   const uint64_t dfr0 = id_aa64dfr0_el1::read();
   for (size_t i = 0; i < arch::id_aa64dfr0::breakpoints(dfr0); ++i) clear_debug_register_pair(i, false);
   for (size_t i = 0; i < arch::id_aa64dfr0::watchpoints(dfr0); ++i) clear_debug_register_pair(i, true);

@@ -145,6 +145,9 @@ constexpr uint32_t exception_class(uint64_t esr) { return static_cast<uint32_t>(
 // entry.S and fp.S.
 extern "C" {
 extern uint64_t entry_counters[2];  // CNTPCT_EL0 and CNTVCT_EL0 at the first instructions
+// Per vCPU, VBAR_EL1 and CPACR_EL1 before its entry code set them (vCPU 0's are stored
+// once its BSS is cleared).
+extern uint64_t entry_el1_controls[probe::max_vcpus][2];
 void secondary_entry();
 [[noreturn]] void park();
 int64_t smccc_hvc(uint64_t function, uint64_t a1, uint64_t a2, uint64_t a3);

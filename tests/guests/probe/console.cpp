@@ -8,6 +8,7 @@ namespace {
 constexpr uint64_t uart_base = 0x09000000;  // partitions/guest_layout.hpp: virtual UART
 constexpr uint64_t uart_dr = 0x00;
 constexpr uint64_t uart_fr = 0x18;
+constexpr uint32_t uart_fr_rxfe = 1u << 4;
 constexpr uint32_t uart_fr_txff = 1u << 5;
 
 const char* test_name = "none";
@@ -112,5 +113,8 @@ void fail(const char* reason) {
   put_text(reason);
   end_line();
 }
+
+bool console_byte_waiting() { return (read32(uart_base + uart_fr) & uart_fr_rxfe) == 0; }
+uint8_t console_read_byte() { return static_cast<uint8_t>(read32(uart_base + uart_dr)); }
 
 }  // namespace probe

@@ -36,6 +36,11 @@ bool expect_signed(const char* what, int64_t got, int64_t expected);
 // A FAIL line with just a reason.
 void fail(const char* reason);
 
+// Console input (the receive FIFO of the same PL011): whether a typed byte waits, and
+// the byte (call only when one waits).
+bool console_byte_waiting();
+uint8_t console_read_byte();
+
 }  // namespace probe
 
 // Test bodies return on the first failed expectation (its FAIL line is already printed).

@@ -16,6 +16,8 @@ _start:
   mrs x19, cntpct_el0
   mrs x20, cntvct_el0
   mov x21, x0
+  mrs x22, vbar_el1                 // as the hypervisor left them (restart-state)
+  mrs x23, cpacr_el1
   ldr x1, =__stacks_start
   add sp, x1, #(1 << STACK_SHIFT)   // vCPU 0's stack
   bl setup_el1
@@ -27,6 +29,8 @@ _start:
   b 1b
 2: ldr x1, =entry_counters
   stp x19, x20, [x1]
+  ldr x1, =entry_el1_controls
+  stp x22, x23, [x1]
   mov x0, x21
   bl probe_main
   b park
@@ -39,6 +43,11 @@ secondary_entry:
   and x1, x20, #0xff
   cmp x1, #MAX_VCPUS
   b.hs park
+  mrs x3, vbar_el1                  // as the hypervisor left them (restart-state)
+  mrs x4, cpacr_el1
+  ldr x2, =entry_el1_controls
+  add x2, x2, x1, lsl #4
+  stp x3, x4, [x2]
   add x1, x1, #1
   ldr x2, =__stacks_start
   add x2, x2, x1, lsl #STACK_SHIFT

@@ -7,9 +7,11 @@ namespace probe {
 namespace {
 
 constexpr uint32_t ec_data_abort_same_el = 0x25;
+constexpr uint32_t ec_unknown = 0x00;  // an UNDEFINED instruction
 
 volatile bool aborts_expected = false;
 volatile bool fetch_faults_expected = false;
+volatile bool undefined_expected = false;
 AbortRecord abort_record;
 
 const char* const vector_names[16] = {
@@ -52,6 +54,12 @@ void expect_fetch_faults(bool expected) {
   dsb();
 }
 
+void expect_undefined(bool expected) {
+  if (expected) abort_record.count = 0;
+  undefined_expected = expected;
+  dsb();
+}
+
 AbortRecord& aborts() { return abort_record; }
 
 }  // namespace probe
@@ -59,13 +67,14 @@ AbortRecord& aborts() { return abort_record; }
 extern "C" void on_sync(probe::Frame* frame) {
   using namespace probe;
   const bool data_abort = aborts_expected && exception_class(frame->esr) == ec_data_abort_same_el;
-  if (data_abort || fetch_faults_expected) {
+  const bool undefined = undefined_expected && exception_class(frame->esr) == ec_unknown;
+  if (data_abort || undefined || fetch_faults_expected) {
     abort_record.esr = frame->esr;
     abort_record.far = frame->far;
     abort_record.elr = frame->elr;
     abort_record.spsr = frame->spsr;
     abort_record.count = abort_record.count + 1;
-    frame->elr = data_abort ? frame->elr + 4 : frame->x[30];
+    frame->elr = data_abort || undefined ? frame->elr + 4 : frame->x[30];
     return;
   }
   stop("synchronous exception", *frame);

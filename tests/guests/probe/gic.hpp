@@ -29,6 +29,7 @@ constexpr uint64_t pidr2 = 0xffe8;
 
 constexpr uint64_t gicd_ctlr = 0x0000;
 constexpr uint64_t gicd_typer = 0x0004;
+constexpr uint64_t gicd_setspi_nsr = 0x0040;  // message-based SPIs (GICD_TYPER.MBIS)
 constexpr uint64_t gicd_irouter = 0x6000;
 constexpr uint32_t ctlr_enable_grp0 = 1u << 0;
 constexpr uint32_t ctlr_enable_grp1 = 1u << 1;
@@ -67,7 +68,7 @@ constexpr uint64_t sgi_broadcast(uint32_t intid) { return (uint64_t{intid & 0xf}
 
 // What one vCPU's IRQ handler saw. Written only by that vCPU's handler.
 struct IrqRecord {
-  static constexpr uint32_t tracked = 64;  // INTIDs 0..63 are counted one by one
+  static constexpr uint32_t tracked = 128;  // INTIDs 0..127 are counted one by one (MSI SPIs included)
   static constexpr uint32_t order_capacity = 16;
   volatile uint32_t count[tracked];
   volatile uint32_t other;                   // any other INTID, spurious included

@@ -8,6 +8,7 @@
 
 extern "C" {
 uint64_t entry_counters[2];
+uint64_t entry_el1_controls[probe::max_vcpus][2];
 
 // The compiler may emit calls to these even in freestanding code. Byte loops: RAM is
 // Device memory with the MMU off, so no unaligned wide accesses.
@@ -30,6 +31,11 @@ namespace {
 
 Settings current;
 
+// QEMU starts a bare-metal ELF (the dma benchmark's plain-QEMU run, benchmarks.py) with
+// x0 = 0 and its device tree at the base of RAM (hw/arm/boot.c); a partition's boot vCPU
+// gets x0 = its device tree.
+constexpr uint64_t qemu_virt_bare_metal_dtb = 0x40000000;
+
 struct TestEntry {
   const char* name;
   void (*run)();
@@ -50,6 +56,11 @@ constexpr TestEntry all_tests[] = {
     {"bench", test_bench},
     {"entry", test_entry},
     {"traps", test_traps},
+    {"restart-state", test_restart_state},
+    {"pmu", test_pmu},
+    {"actlr", test_actlr},
+    {"impdef", test_impdef},
+    {"set-way", test_set_way},
     {"pci-enumerate", test_pci_enumerate},
     {"pci-bars", test_pci_bars},
     {"pci-registers", test_pci_registers},
@@ -61,6 +72,12 @@ constexpr TestEntry all_tests[] = {
     {"pci-bus-master", test_pci_bus_master},
     {"pci-hold", test_pci_hold},
     {"park", test_park},
+    {"msi", test_msi},
+    {"msi-bench", test_msi_bench},
+    {"dma-own", test_dma_own},
+    {"dma-isolation", test_dma_isolation},
+    {"dma-watch", test_dma_watch},
+    {"dma-bench", test_dma_bench},
 };
 
 // A test name from the bootargs, kept for the result lines.
@@ -82,6 +99,7 @@ void read_settings(uint64_t dtb) {
   current.fault_address = current.guest.ram_base + current.guest.ram_size;
   if (parse_number(bootarg(args, "probe.fault-address"), value)) current.fault_address = value;
   if (parse_number(bootarg(args, "probe.cpus"), value)) current.guest.vcpu_count = static_cast<uint32_t>(value);
+  if (parse_number(bootarg(args, "probe.reset-from"), value)) current.reset_from = static_cast<uint32_t>(value);
 }
 
 }  // namespace
@@ -101,7 +119,7 @@ void finish() {
 
 extern "C" [[noreturn]] void probe_main(uint64_t dtb) {
   using namespace probe;
-  read_settings(dtb);
+  read_settings(dtb != 0 ? dtb : qemu_virt_bare_metal_dtb);
   timer::install_hooks();
   uint64_t sleep_ms = 0;
   if (parse_number(bootarg(current.guest.bootargs, "probe.sleep-first-ms"), sleep_ms)) sleep_first(sleep_ms);

@@ -20,13 +20,15 @@ constexpr uint32_t status_irq_on_factorial = 0x80;
 constexpr uint64_t irq_status = 0x24;
 constexpr uint64_t irq_acknowledge = 0x64;
 constexpr uint32_t irq_factorial = 0x1;
+constexpr uint32_t irq_dma = 0x100;
 constexpr uint64_t dma_source = 0x80;
 constexpr uint64_t dma_destination = 0x88;
 constexpr uint64_t dma_count = 0x90;
 constexpr uint64_t dma_command = 0x98;
 constexpr uint64_t dma_run = 0x1;
 constexpr uint64_t dma_to_ram = 0x2;  // device buffer -> RAM; clear: RAM -> device buffer
-constexpr uint64_t dma_buffer = 0x40000;
+constexpr uint64_t dma_irq_on_finish = 0x4;  // raise irq_dma when the transfer is done
+constexpr uint64_t dma_buffer = 0x40000;  // the device's 4 KiB buffer, as a DMA address
 }  // namespace edu
 
 // hw/misc/pci-testdev.c: BAR 0 memory and BAR 1 I/O test areas, BAR 2 (membar=) a 64-bit

@@ -93,6 +93,7 @@ extern "C" [[noreturn]] void secondary_main(uint64_t context, uint64_t mpidr) {
     dsb();
     switch (s.command) {
       case smp::Command::send_sgi: gic::send_sgi(s.argument); break;
+      case smp::Command::call: reinterpret_cast<void (*)()>(s.argument)(); break;
       case smp::Command::cpu_off:
         s.online = 0;
         s.done = request;

@@ -10,7 +10,8 @@
 
 namespace probe::smp {
 
-enum class Command : uint32_t { none, ping, send_sgi, cpu_off };
+// `call`: runs the function `argument` points to (void()), on the vCPU's own stack.
+enum class Command : uint32_t { none, ping, send_sgi, cpu_off, call };
 
 struct Slot {
   volatile uint64_t mpidr;    // MPIDR_EL1 as the vCPU read it

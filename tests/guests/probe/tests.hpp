@@ -14,6 +14,7 @@ struct Settings {
   Text isolation;                 // probe.isolation=NAME@0xADDR,...
   uint64_t faults = 1000;         // probe.faults=N
   uint64_t fault_address = 0;     // probe.fault-address=ADDR (default: first byte past RAM)
+  uint32_t reset_from = 0;        // probe.reset-from=N: the vCPU restart-state resets from
 };
 const Settings& settings();
 
@@ -34,6 +35,9 @@ void expect_aborts(bool expected);
 // While expected, any synchronous exception is recorded and resumed at x30 (probe_call's
 // return address): for branches that must fault on the instruction fetch.
 void expect_fetch_faults(bool expected);
+// While expected, each UNDEFINED instruction exception taken at EL1 (EC 0x00) is recorded
+// in the same record and its instruction skipped.
+void expect_undefined(bool expected);
 AbortRecord& aborts();
 
 void test_smp();
@@ -50,6 +54,11 @@ void test_reset_loop();
 void test_bench();
 void test_entry();
 void test_traps();
+void test_restart_state();
+void test_pmu();
+void test_actlr();
+void test_impdef();
+void test_set_way();
 void test_pci_enumerate();
 void test_pci_bars();
 void test_pci_registers();
@@ -61,6 +70,12 @@ void test_pci_intx();
 void test_pci_bus_master();
 void test_pci_hold();
 void test_park();
+void test_msi();
+void test_msi_bench();
+void test_dma_own();
+void test_dma_isolation();
+void test_dma_watch();
+void test_dma_bench();
 
 // probe.sleep-first-ms=N: before anything else, sleep N ms in PSCI CPU_SUSPEND (the vCPU
 // halts, so under -icount the other partitions' CPUs run meanwhile and this guest adds
