@@ -10,7 +10,10 @@
 namespace bulkhead::boot {
 namespace runtime {
 
-constinit SharedConsole shared_console;
+namespace {
+constinit console::OutputQueues output_queues;
+}  // namespace
+constinit SharedConsole shared_console{output_queues};
 
 void update_uart_line(PartitionRuntime& p, uint8_t vcpu, vgic::Events& events) {
   const bool line = p.uart.interrupt_line();
