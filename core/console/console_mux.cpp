@@ -4,10 +4,6 @@ namespace bulkhead::console {
 namespace {
 constexpr uint8_t escape_byte = 0x1b;
 constexpr uint8_t backspace = 0x08;
-
-bool shown_as_is(uint8_t byte) { return (byte >= 0x20 && byte < 0x7f) || byte == '\t'; }
-// Columns a buffered byte takes on screen: itself, or `\xHH`.
-size_t shown_width(uint8_t byte) { return shown_as_is(byte) ? 1 : 4; }
 }  // namespace
 
 // Collects output in a small buffer so the physical console sees few, larger writes.
@@ -135,8 +131,9 @@ InputRoute ConsoleMux::input(uint8_t byte) {
 
 void ConsoleMux::append(Writer& out, size_t partition, uint8_t byte) {
   Slot& slot = slots_[partition];
-  if (slot.used == line_capacity) end_line(out, partition, true);
+  if (slot.shown + shown_width(byte) > line_capacity) end_line(out, partition, true);
   slot.line[slot.used++] = byte;
+  slot.shown += shown_width(byte);
   if (!live(partition)) return;
   if (open_ == partition) {
     out.shown(byte);
@@ -150,6 +147,7 @@ void ConsoleMux::erase_last(Writer& out, size_t partition) {
   Slot& slot = slots_[partition];
   if (slot.used == 0) return;
   const uint8_t erased = slot.line[--slot.used];
+  slot.shown -= shown_width(erased);
   if (open_ != partition) return;
   for (size_t i = 0; i < shown_width(erased); ++i) out.text("\b \b", 3);
 }
@@ -161,6 +159,7 @@ void ConsoleMux::end_line(Writer& out, size_t partition, bool split) {
     out.put('\n');
     open_ = InputRoute::nobody;
     slot.used = 0;
+    slot.shown = 0;
     return;
   }
   close_live_line(out);
@@ -168,6 +167,7 @@ void ConsoleMux::end_line(Writer& out, size_t partition, bool split) {
   if (split) out.put(line_split_marker);
   out.put('\n');
   slot.used = 0;
+  slot.shown = 0;
   draw_live_line(out);
 }
 

@@ -4,9 +4,10 @@
 // partition; Ctrl-T then `n` moves the focus to the next partition with a console.
 //
 // Output of a partition (put):
-// - Bytes collect in the partition's line buffer (line_capacity bytes). `\n` emits the
-//   line whole: `[NAME] text\n`. A line that outgrows the buffer is emitted with a
-//   trailing `\` (line_split_marker) and continues on the next `[NAME] ` line.
+// - Bytes collect in the partition's line buffer (line_capacity characters as shown,
+//   `\xHH` counting four). `\n` emits the line whole: `[NAME] text\n`. A line that
+//   outgrows the buffer is emitted with a trailing `\` (line_split_marker) and continues
+//   on the next `[NAME] ` line.
 // - `\r` is dropped. Backspace (0x08) erases the last buffered byte (line editors echo
 //   "\b \b"). ANSI escape sequences (ESC [ ... final, ESC x) are dropped whole. Other
 //   control bytes and bytes >= 0x7f are shown as `\xHH`: no partition can move the cursor
@@ -40,8 +41,13 @@ namespace bulkhead::console {
 
 constexpr size_t max_consoles = 8;       // one per partition (partitions::max_partitions)
 constexpr size_t max_console_name = 15;  // partition names: [a-z0-9-]{1,15}
-constexpr size_t line_capacity = 200;    // bytes of a partition's line before it is split
+constexpr size_t line_capacity = 200;    // characters of a partition's line before it is split
 constexpr char line_split_marker = '\\';
+
+// Characters a byte of partition output takes on the physical console: itself (printable
+// ASCII and tab), or `\xHH`.
+constexpr bool shown_as_is(uint8_t byte) { return (byte >= 0x20 && byte < 0x7f) || byte == '\t'; }
+constexpr size_t shown_width(uint8_t byte) { return shown_as_is(byte) ? 1 : 4; }
 
 // The focus key: Ctrl-T, then `n`. Not Ctrl-A (QEMU -nographic's and screen's escape),
 // not Ctrl-] (telnet's and virsh console's). Ctrl-T Ctrl-T sends one Ctrl-T; Ctrl-T and
@@ -95,6 +101,7 @@ class ConsoleMux final : public log::LineSink {
     char name[max_console_name + 1] = {};
     Escape escape = Escape::none;
     size_t used = 0;
+    size_t shown = 0;  // characters `line` takes on the console (shown_width)
     uint8_t line[line_capacity] = {};
   };
 

@@ -29,6 +29,18 @@ bool OutputQueues::guest_room(size_t partition) const {
   return partition < max_consoles && partitions_[partition].room() >= 2 + marker_reserve;
 }
 
+size_t OutputQueues::guest_fit(size_t partition) const {
+  if (partition >= max_consoles) return 0;
+  const size_t room = partitions_[partition].room();
+  return room > marker_reserve ? (room - marker_reserve) / 2 : 0;
+}
+
+size_t OutputQueues::guest_offer(size_t partition) const {
+  if (partition >= max_consoles) return 0;
+  const size_t room = partitions_[partition].room();
+  return room > marker_reserve + line_reserve ? (room - marker_reserve - line_reserve) / 2 : 0;
+}
+
 void OutputQueues::flush_guest(size_t partition) {
   if (partition >= max_consoles) return;
   const uint8_t marker[marker_bytes] = {record, record_flush};
@@ -44,7 +56,7 @@ void OutputQueues::detach(size_t partition) {
 bool OutputQueues::line_fits(size_t source, size_t length) const {
   if (source > hypervisor || length == 0 || length > log::max_line) return false;
   if (source == hypervisor) return line_length_bytes + length <= hypervisor_lines_.room();
-  return marker_bytes + line_length_bytes + length + marker_reserve <= partitions_[source].room();
+  return marker_bytes + line_length_bytes + length + marker_reserve + guest_burst_reserve <= partitions_[source].room();
 }
 
 bool OutputQueues::put_line(size_t source, const char* text, size_t length) {
@@ -135,16 +147,17 @@ bool OutputQueues::take_partition(size_t partition, Item& item) {
     item.kind = kind == record_detach ? Item::Kind::detach : Item::Kind::flush;
     return true;
   }
-  // The partition's bytes, up to and including one newline, up to the next record.
+  // The partition's bytes, up to and including one newline, up to the next record, and
+  // no more than a line's worth of characters on the console (`\xHH` is four).
   size_t consumed = 0;
   size_t length = 0;
+  size_t shown = 0;
   while (consumed < used && length < sizeof(item.text)) {
-    uint8_t byte = ring.peek(consumed);
-    if (byte == record) {
-      if (ring.peek(consumed + 1) != record_byte) break;
-      ++consumed;
-    }
-    ++consumed;
+    const uint8_t byte = ring.peek(consumed);
+    if (byte == record && ring.peek(consumed + 1) != record_byte) break;
+    if (length != 0 && shown + shown_width(byte) > item_characters) break;
+    consumed += byte == record ? 2 : 1;
+    shown += shown_width(byte);
     item.text[length++] = static_cast<char>(byte);
     if (byte == '\n') break;
   }

@@ -7,11 +7,14 @@
 // The bound that gives: a line that reaches the front of its queue goes out after at most
 // one line from every other non-empty queue, i.e. partitions + 1 lines. A partition that
 // floods fills only its own queue:
-// - its virtual UART sees the queue full (FR.TXFF) and waits as it would for real hardware,
-//   so its output is slowed, never lost (`guest_room`);
-// - hypervisor lines about it that find no room are dropped and counted; the drainer says
-//   so once the queue is half empty (Item::Kind::dropped: `bulkhead: partition NAME
-//   log-dropped N`).
+// - its virtual UART reads full (FR.TXFF) once the queue offers less than a FIFO's worth
+//   (`guest_offer`), and the guest waits as it would for real hardware, so its output is
+//   slowed, never lost. The offer leaves `line_reserve` bytes to the hypervisor's lines
+//   about the partition, and those lines leave `guest_burst_reserve` bytes to what a
+//   guest told its FIFO is empty may still write without looking (`guest_fit`);
+// - hypervisor lines about it that find no room (a burst beyond the reserve) are dropped
+//   and counted; the drainer says so once the queue is half empty
+//   (Item::Kind::dropped: `bulkhead: partition NAME log-dropped N`).
 //
 // Concurrency: each queue is a single-producer single-consumer ring (acquire/release on
 // its indices). The target serialises the producers of one queue with a lock held for a
@@ -22,6 +25,7 @@
 #include <cstdint>
 
 #include "core/console/console_mux.hpp"
+#include "core/console/virtual_pl011.hpp"
 
 namespace bulkhead::console {
 
@@ -61,6 +65,15 @@ bool ByteRing<Capacity>::push(const uint8_t* head, size_t head_length, const uin
 
 constexpr size_t partition_queue_bytes = 4096;  // a partition's bytes and the lines about it
 constexpr size_t hypervisor_lines_bytes = 8192;  // hypervisor lines about no partition
+// Room in a partition's queue its UART never offers the guest: the hypervisor's lines
+// about the partition (faults, restarts, `off`) still fit while it floods.
+constexpr size_t line_reserve = 1024;
+// Room those lines always leave: a FIFO's worth of bytes, each perhaps escaped (0xff),
+// that a guest told its FIFO is empty may write without looking.
+constexpr size_t guest_burst_reserve = 2 * VirtualPl011::tx_fifo_depth;
+// What one item of a partition's bytes shows as on the console at most (shown_width):
+// as long as the longest hypervisor line, whatever bytes the guest writes.
+constexpr size_t item_characters = log::max_line;
 
 class OutputQueues {
  public:
@@ -78,11 +91,14 @@ class OutputQueues {
   };
 
   // Producer, the source's lock held: a byte partition `partition`'s virtual UART
-  // transmitted. False (nothing queued) when the queue has no room: the UART then
-  // reports itself full.
+  // transmitted. False (nothing queued) when the queue has no room.
   bool put_guest_byte(size_t partition, uint8_t byte);
-  // Whether a byte would be taken now (the UART's FR.TXFF is the opposite).
+  // Whether a byte would be taken now.
   bool guest_room(size_t partition) const;
+  // Bytes the partition's UART offers its guest now (it reads full below a FIFO's
+  // worth), and bytes the queue takes from it at most (whatever their values).
+  size_t guest_offer(size_t partition) const;
+  size_t guest_fit(size_t partition) const;
   // Producer: the partition's partial line is to be shown as it is (it stops or
   // restarts); its console goes once what it queued before is out (it is gone for good).
   // Always queued: room is kept for them.
@@ -90,14 +106,15 @@ class OutputQueues {
   void detach(size_t partition);
 
   // Producer, the source's lock held: a whole line (ending in '\n'), behind the bytes and
-  // lines queued before it. Dropped and counted when the source's queue has no room.
+  // lines queued before it. Dropped and counted when the source's queue has no room
+  // (a partition's: none beyond guest_burst_reserve).
   bool put_line(size_t source, const char* text, size_t length);
   // Whether put_line would take a line of `length` bytes now.
   bool line_fits(size_t source, size_t length) const;
 
   // Drainer: the next thing to do, taking sources in turn (partitions, then the
-  // hypervisor), one item each: a partition's bytes up to and including one '\n', a
-  // line, a marker. False when everything is empty.
+  // hypervisor), one item each: a partition's bytes up to and including one '\n' and
+  // showing as at most item_characters, a line, a marker. False when everything is empty.
   bool next(Item& item);
   bool empty() const;
   bool partition_empty(size_t partition) const;

@@ -46,7 +46,7 @@ size_t VirtualPl011::rx_trigger_level() const {
 
 uint32_t VirtualPl011::flags() const {
   uint32_t value = pl011::fr_cts | pl011::fr_dsr | pl011::fr_dcd;
-  value |= tx_full_ ? pl011::fr_txff | pl011::fr_busy : pl011::fr_txfe;
+  value |= transmit_full() ? pl011::fr_txff | pl011::fr_busy : pl011::fr_txfe;
   if (rx_count_ == 0) value |= pl011::fr_rxfe;
   if (rx_count_ == rx_fifo_depth) value |= pl011::fr_rxff;
   return value;
@@ -54,7 +54,7 @@ uint32_t VirtualPl011::flags() const {
 
 uint32_t VirtualPl011::raw_interrupt_status() const {
   uint32_t status = 0;
-  if (enabled(pl011::cr_txe) && !tx_full_) status |= pl011::int_tx;
+  if (enabled(pl011::cr_txe) && !transmit_full()) status |= pl011::int_tx;
   if (rx_count_ != 0 && rx_count_ >= rx_trigger_level()) status |= pl011::int_rx;
   if (rx_count_ != 0) status |= pl011::int_rt;
   return status;
@@ -109,7 +109,7 @@ WriteResult VirtualPl011::write_register(uint32_t offset, uint32_t value) {
   switch (offset) {
     case pl011::dr: {
       const auto byte = static_cast<uint8_t>(value);
-      if (!enabled(pl011::cr_txe) || (tx_full_ && (cr_ & pl011::cr_lbe) == 0)) {
+      if (!enabled(pl011::cr_txe) || (tx_room_.accepted == 0 && (cr_ & pl011::cr_lbe) == 0)) {
         ++tx_discarded_;
         return {};
       }
@@ -117,6 +117,8 @@ WriteResult VirtualPl011::write_register(uint32_t offset, uint32_t value) {
         push_rx(byte);
         return {};
       }
+      --tx_room_.accepted;
+      if (tx_room_.offered != 0) --tx_room_.offered;
       return {true, byte};
     }
     case pl011::ilpr: ilpr_ = value & ilpr_writable; break;

@@ -5,13 +5,15 @@
 // interrupt_line() into the level of the UART's (level-triggered) SPI in the vGIC.
 //
 // Simplifications, all invisible to Linux's driver:
-// - TX: the FIFO drains instantly (FR.TXFE = 1, TXFF = 0, BUSY = 0) while the console
-//   behind it has room; when it has none (set_transmit_full: the partition's output
-//   queue is full), FR reads TXFF | BUSY, TXFE and the TX interrupt clear, as a full
-//   FIFO on a slow line would, and a guest waits for room the way its driver waits on
-//   hardware. A DR write goes out while CR.UARTEN and CR.TXE are set and the console has
-//   room; otherwise it is discarded and counted (a real UART would keep it in the FIFO
-//   until enabled, or overrun).
+// - TX: the FIFO is empty (FR.TXFE = 1, TXFF = 0, BUSY = 0, the TX interrupt) while the
+//   console behind it offers at least a FIFO's worth (tx_fifo_depth) of room, and full
+//   (TXFF | BUSY, TXFE and the TX interrupt clear) otherwise, as a full FIFO on a slow
+//   line would be: a guest waits for room the way its driver waits on hardware
+//   (set_transmit_room). A guest that was told the FIFO is empty may write a FIFO's worth
+//   without looking (Linux's interrupt-driven TX writes half a FIFO per interrupt): the
+//   console takes more than it offers. A DR write goes out while CR.UARTEN and CR.TXE are
+//   set and the console takes it; otherwise it is discarded and counted (a real UART
+//   would keep it in the FIFO until enabled, or overrun).
 // - RX is a 32-entry FIFO whatever LCR_H.FEN says (FEN = 0 only lowers the RX trigger
 //   level to one byte). Input arrives while CR.UARTEN and CR.RXE are set; input that
 //   finds the receiver disabled or the FIFO full is dropped and counted. DR reads carry
@@ -20,7 +22,7 @@
 //   the condition does not immediately re-assert (Linux's handler does not clear TX/RX/RT
 //   through ICR anyway; it relies on the data movement):
 //     TXRIS: the (empty) TX FIFO is at or below any IFLS level, i.e. set while UARTEN
-//            and TXE are set and the console has room. The driver enables TXIM only
+//            and TXE are set and the FIFO reads empty. The driver enables TXIM only
 //            while it has data.
 //     RXRIS: the RX FIFO holds at least the IFLS RX trigger level (1 byte without FEN).
 //     RTRIS: receive timeout, simplified to "the RX FIFO is not empty".
@@ -101,6 +103,17 @@ constexpr uint32_t ifls_reset = 0x12;
 // fatal). hardware_reset is the TRM's reset state.
 enum class InitialState : uint8_t { hardware_reset, console_ready };
 
+// What the console behind the UART takes now (the target's view of the partition's
+// output queue). The default: no limit.
+struct TransmitRoom {
+  // Bytes the guest is invited to write: the TX FIFO reads empty while this is at least
+  // VirtualPl011::tx_fifo_depth, full otherwise.
+  size_t offered = SIZE_MAX;
+  // Bytes it takes at most (offered plus what is kept for writers that do not look):
+  // a DR write beyond them is lost and counted, as an overrun.
+  size_t accepted = SIZE_MAX;
+};
+
 struct WriteResult {
   bool transmitted = false;  // `byte` goes to the partition's console
   uint8_t byte = 0;
@@ -110,6 +123,7 @@ class VirtualPl011 {
  public:
   static constexpr uint32_t window_size = 0x1000;
   static constexpr size_t rx_fifo_depth = 32;
+  static constexpr size_t tx_fifo_depth = 32;
   // console_ready's divisor: 24 MHz / (16 * 115200) = 13 + 1/64.
   static constexpr uint32_t console_ibrd = 13;
   static constexpr uint32_t console_fbrd = 1;
@@ -129,10 +143,14 @@ class VirtualPl011 {
   // instead of loss when someone types faster than the guest reads.
   bool can_receive(size_t count) const { return !enabled(pl011::cr_rxe) || rx_count_ + count <= rx_fifo_depth; }
 
-  // The console behind the UART has no room (true) or has room again (false). The
-  // interrupt line may change: the target updates the vGIC after calling this.
-  void set_transmit_full(bool full) { tx_full_ = full; }
-  bool transmit_full() const { return tx_full_; }
+  // What the console behind the UART takes now; every transmitted byte takes one from
+  // both counts until the next call. The interrupt line may change: the target updates
+  // the vGIC after calling this.
+  void set_transmit_room(TransmitRoom room) { tx_room_ = room; }
+  // The console takes nothing (true) or anything (false).
+  void set_transmit_full(bool full) { tx_room_ = full ? TransmitRoom{0, 0} : TransmitRoom{}; }
+  // FR.TXFF as the guest reads it.
+  bool transmit_full() const { return tx_room_.offered < tx_fifo_depth; }
 
   uint32_t raw_interrupt_status() const;
   uint32_t masked_interrupt_status() const { return raw_interrupt_status() & imsc_; }
@@ -166,7 +184,7 @@ class VirtualPl011 {
   size_t rx_count_ = 0;
   uint64_t rx_dropped_ = 0;
   uint64_t tx_discarded_ = 0;
-  bool tx_full_ = false;
+  TransmitRoom tx_room_;
 };
 
 }  // namespace bulkhead::console

@@ -37,11 +37,11 @@ vcpu::MmioResult UartDevice::access(vcpu::MmioRequest& request, vgic::Events& ev
   const auto offset = static_cast<uint32_t>(request.offset);
   take_held_input(p);
   // The UART is as full as the partition's output queue.
-  p.uart.set_transmit_full(!shared_console.transmit_room(p.index));
+  p.uart.set_transmit_room(shared_console.transmit_room(p.index));
   if (request.write) {
     const console::WriteResult result = p.uart.write(offset, request.width, static_cast<uint32_t>(request.value));
     if (result.transmitted) (void)shared_console.transmit(p.index, result.byte);  // room was there
-    p.uart.set_transmit_full(!shared_console.transmit_room(p.index));
+    p.uart.set_transmit_room(shared_console.transmit_room(p.index));
   } else {
     request.value = p.uart.read(offset, request.width);
   }
@@ -165,17 +165,22 @@ void SharedConsole::write_item(const console::OutputQueues::Item& item) {
   }
 }
 
-// A partition whose UART reads full gets room (and its TX interrupt) back. Never waits for
-// its lock: a busy partition is tried again later.
+bool SharedConsole::room_for_waiting(size_t index) const {
+  return __atomic_load_n(&tx_waiting_[index], __ATOMIC_ACQUIRE) &&
+         queues_.guest_offer(index) >= console::VirtualPl011::tx_fifo_depth;
+}
+
+// A partition whose UART reads full gets room (and its TX interrupt) back once its queue
+// offers a FIFO's worth. Never waits for its lock: a busy partition is tried again later.
 void SharedConsole::refresh_rooms() {
   for (size_t index = 0; index < console::max_consoles; ++index) {
-    if (!__atomic_load_n(&tx_waiting_[index], __ATOMIC_ACQUIRE) || !queues_.guest_room(index)) continue;
+    if (!room_for_waiting(index)) continue;
     PartitionRuntime* runtime = runtime_of(index);
     if (runtime == nullptr || runtime->partition == nullptr || !runtime->vm.lock.try_lock()) continue;
     PartitionRuntime& p = *runtime;
     __atomic_store_n(&tx_waiting_[index], false, __ATOMIC_RELAXED);
     if (!p.vm.off) {
-      p.uart.set_transmit_full(false);
+      p.uart.set_transmit_room(transmit_room(index));
       vgic::Events events;
       update_uart_line(p, 0, events);
       vcpu::apply_events(p.vm, events, nullptr);
@@ -186,7 +191,7 @@ void SharedConsole::refresh_rooms() {
 
 bool SharedConsole::room_refresh_pending() const {
   for (size_t index = 0; index < console::max_consoles; ++index) {
-    if (__atomic_load_n(&tx_waiting_[index], __ATOMIC_ACQUIRE) && queues_.guest_room(index)) return true;
+    if (room_for_waiting(index)) return true;
   }
   return false;
 }

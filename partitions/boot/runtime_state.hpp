@@ -103,8 +103,11 @@ class SharedConsole final : public log::LineSink {
 
   // The partition's lock held. transmit: false when its queue is full (nothing queued).
   bool transmit(size_t partition, uint8_t byte);
-  bool transmit_room(size_t partition) const { return queues_.guest_room(partition); }
-  // Its UART reported itself full: the drainer gives it room back when the queue drains.
+  console::TransmitRoom transmit_room(size_t partition) const {
+    return {.offered = queues_.guest_offer(partition), .accepted = queues_.guest_fit(partition)};
+  }
+  // Its UART reported itself full: the drainer gives it room back when the queue offers
+  // a FIFO's worth again.
   void wait_for_room(size_t partition) { __atomic_store_n(&tx_waiting_[partition], true, __ATOMIC_RELEASE); }
   void end_partial_line(size_t partition);  // it stops or restarts
   void detach(size_t partition);            // once what it queued before is out
@@ -128,6 +131,7 @@ class SharedConsole final : public log::LineSink {
   size_t source_of_this_cpu() const;
   void write_item(const console::OutputQueues::Item& item);
   void refresh_rooms();
+  bool room_for_waiting(size_t index) const;  // its UART waits and the queue offers a FIFO's worth
 
   arch::SpinLock drain_lock_;  // the drainer's: the multiplexer and the physical UART
   arch::SpinLock source_locks_[console::max_consoles + 1];  // one producer per queue at a time

@@ -212,6 +212,6 @@ TEST_CASE("arch hcr: HCR_EL2 bit positions") {
   }
   // CNTHCTL_EL2: EL1PCTEN, EL1PCEN, EVNTEN, EVNTI = 12.
   CHECK(arch::cnthctl_el2_value == 0xc7);
-  // CPTR_EL2 (E2H = 0): RES1 bits 13, 12, 9..0; TFP (10), TTA (20), TCPAC (31) clear.
-  CHECK(arch::cptr_el2_no_traps == 0x33ff);
+  // CPTR_EL2 (E2H = 0): RES1 bits 13, 12, 9..0; TTA (20) set; TFP (10), TCPAC (31) clear.
+  CHECK(arch::cptr_el2_value == 0x1033ff);
 }

@@ -92,6 +92,18 @@ TEST_CASE("console mux: a line longer than the buffer is split with a marker") {
   CHECK(consoles.output.text == full + full + "[linux] " + std::string(50, 'y') + "\n");
 }
 
+TEST_CASE("console mux: the buffer holds 200 characters as shown, so `\\xHH` lines are split sooner") {
+  // No physical line is longer than line_capacity characters and the prefix, whatever
+  // bytes a partition writes: what a line costs the shared UART stays bounded.
+  TwoConsoles consoles;
+  const size_t per_line = line_capacity / 4;
+  consoles.put(0, "ab\x01\b" + std::string(per_line, '\xff') + "\n");  // the erased \x01 gives its room back
+  std::string shown_ff;
+  for (size_t i = 0; i < per_line; ++i) shown_ff += "\\xff";
+  const std::string first = "[linux] ab" + shown_ff.substr(0, (per_line - 1) * 4) + "\\\n";
+  CHECK(consoles.output.text == first + "[linux] \\xff\n");
+}
+
 TEST_CASE("console mux: flush emits a partial line once") {
   TwoConsoles consoles;
   consoles.put(1, "heartbeat 3");

@@ -315,3 +315,23 @@ TEST_CASE("msi routing: the dispatch gives the LPI handler each partition's rout
   CHECK(p.dispatch.router(0)->deliver(p.msi.lpi_base() + p.msi.lpi_count()) == 0);
   CHECK(p.msi.dropped() == 0);  // not one of its LPIs: not its drop either
 }
+
+TEST_CASE("msi routing: a vector the ITS fails to map is an error naming the ITS's status, and stays masked") {
+  Partition p;
+  p.its.its.stalling_opcodes = {its::opcode::inv};  // MAPTI's INV never completes: the ITS is stuck
+  sim::CapturedLog log;
+  p.msix_vector(3, 70);
+  // The ITS names the command it stalled at; the router the vector; the driver is failed
+  // from then on, so each later attempt (the guest's next table writes) is not-ready.
+  REQUIRE(log.errors().size() >= 3);
+  CHECK(log.errors()[0].find("bulkhead: error: gic-v3-its ") == 0);
+  CHECK(log.errors()[1] ==
+        "bulkhead: error: partition guest msi: 0000:00:02.0 msix vector 3: the ITS did not map event 3 of device 0x10 "
+        "(stuck); it stays masked");
+  CHECK(log.errors().back() ==
+        "bulkhead: error: partition guest msi: 0000:00:02.0 msix vector 3: the ITS did not map event 3 of device 0x10 "
+        "(not-ready); it stays masked");
+  p.devices.fire_msix(p.function(2), 3);
+  CHECK(p.devices.deliveries.empty());  // the function never sent: its vector is masked
+  CHECK_FALSE(p.spi_pending(70));
+}

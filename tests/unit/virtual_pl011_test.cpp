@@ -282,6 +282,29 @@ TEST_CASE("virtual pl011: a full console reads as a full TX FIFO, and room bring
   CHECK(transmit(uart, "ok") == "ok");
 }
 
+TEST_CASE("virtual pl011: the FIFO reads empty only while a FIFO's worth is offered, and what is accepted beyond goes out") {
+  VirtualPl011 uart;
+  uart.write(pl011::imsc, 4, pl011::int_tx);
+  uart.set_transmit_room({.offered = VirtualPl011::tx_fifo_depth, .accepted = 40});
+  CHECK(read32(uart, pl011::fr) == fr_idle_empty);
+  CHECK(uart.interrupt_line());
+  CHECK(uart.write(pl011::dr, 4, 'a').transmitted);
+  // 31 offered: the FIFO reads full, as it would with one byte short of a FIFO's worth.
+  CHECK((read32(uart, pl011::fr) & (pl011::fr_txff | pl011::fr_busy | pl011::fr_txfe)) ==
+        (pl011::fr_txff | pl011::fr_busy));
+  CHECK_FALSE(uart.interrupt_line());
+  CHECK(uart.transmit_full());
+  // A writer that does not look (it was told the FIFO is empty) still gets its bytes out.
+  for (int i = 1; i < 40; ++i) CHECK(uart.write(pl011::dr, 4, 'b').transmitted);
+  CHECK(uart.tx_discarded() == 0);
+  CHECK_FALSE(uart.write(pl011::dr, 4, 'c').transmitted);  // beyond what the console takes: an overrun
+  CHECK(uart.tx_discarded() == 1);
+  uart.set_transmit_room({.offered = VirtualPl011::tx_fifo_depth - 1, .accepted = 100});
+  CHECK(uart.transmit_full());
+  uart.set_transmit_room({});
+  CHECK(read32(uart, pl011::fr) == fr_idle_empty);
+}
+
 TEST_CASE("virtual pl011: loopback needs no console room") {
   VirtualPl011 uart;
   uart.set_transmit_full(true);

@@ -283,3 +283,15 @@ TEST_CASE("vpci msi: a function without MSI, or a setup without a router, is not
   CHECK(f.read8(2, first) == 0x10);
   CHECK(f.read8(2, first + 1) == 0);
 }
+
+TEST_CASE("vpci msi: MSI traps no BAR page: a trapped access handed to it reads 0 and changes nothing") {
+  MsiFixture f;
+  f.program(guest_doorbell, 70);
+  f.host.take();
+  CHECK(f.handler.read_trapped(0, 0, pci::AccessWidth::word) == 0);
+  f.handler.write_trapped(0, 4, pci::AccessWidth::word, 0xffffffff);
+  CHECK(f.host.take().empty());
+  CHECK(f.handler.enabled());
+  CHECK(f.handler.bound_spi(0) == 70);
+  CHECK(f.read32(1, f.cap + 4) == guest_doorbell);
+}

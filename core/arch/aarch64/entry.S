@@ -77,7 +77,7 @@ secondary_entry:
 cpu_common_setup:
   ldr x1, =el2_vectors
   msr vbar_el2, x1
-  mov x1, #BULKHEAD_CPTR_EL2_NO_TRAPS
+  ldr x1, =BULKHEAD_CPTR_EL2_VALUE
   msr cptr_el2, x1
   // EL1 counter/timer access allowed; event stream on counter bit 12 (about every
   // 130 us at 62.5 MHz) so WFE-based waits can time out.

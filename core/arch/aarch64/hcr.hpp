@@ -3,8 +3,10 @@
 // Arm ARM D17.2.48, D17.2.30, D17.2.26. Usable from assembly (macros) and C++.
 #pragma once
 
-// CPTR_EL2 with only its RES1 bits: nothing trapped (FP/SIMD stays usable: libfdt uses it).
-#define BULKHEAD_CPTR_EL2_NO_TRAPS 0x33ff
+// CPTR_EL2: its RES1 bits and TTA (20): trace system registers trap, so no guest can
+// program a system-register trace unit (ETE/TRBE) that would watch other partitions.
+// FP/SIMD is not trapped (libfdt uses it at boot; guests keep their FP state in place).
+#define BULKHEAD_CPTR_EL2_VALUE (0x33ff | (1 << 20))
 // CNTHCTL_EL2: EL1PCTEN | EL1PCEN (EL1 reaches the physical counter and timer), EVNTEN
 // with EVNTI = 12 (an event every 2^13 counter ticks: WFE-based waits can time out).
 #define BULKHEAD_CNTHCTL_EL2_VALUE (0x3 | (1 << 2) | (12 << 4))
@@ -72,7 +74,7 @@ constexpr uint64_t oslar_lock = 1;
 // PMCR_EL0.N [15:11]: the number of event counters.
 constexpr uint64_t pmcr_counters(uint64_t pmcr) { return (pmcr >> 11) & 0x1f; }
 
-constexpr uint64_t cptr_el2_no_traps = BULKHEAD_CPTR_EL2_NO_TRAPS;
+constexpr uint64_t cptr_el2_value = BULKHEAD_CPTR_EL2_VALUE;
 constexpr uint64_t cnthctl_el2_value = BULKHEAD_CNTHCTL_EL2_VALUE;
 // CNTHP_CTL_EL2 / CNTV_CTL_EL0 / CNTP_CTL_EL0.
 namespace timer_control {

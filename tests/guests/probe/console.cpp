@@ -10,6 +10,7 @@ constexpr uint64_t uart_dr = 0x00;
 constexpr uint64_t uart_fr = 0x18;
 constexpr uint32_t uart_fr_rxfe = 1u << 4;
 constexpr uint32_t uart_fr_txff = 1u << 5;
+constexpr uint32_t uart_fr_txfe = 1u << 7;
 
 const char* test_name = "none";
 uint32_t passes = 0;
@@ -116,5 +117,8 @@ void fail(const char* reason) {
 
 bool console_byte_waiting() { return (read32(uart_base + uart_fr) & uart_fr_rxfe) == 0; }
 uint8_t console_read_byte() { return static_cast<uint8_t>(read32(uart_base + uart_dr)); }
+bool console_transmit_full() { return (read32(uart_base + uart_fr) & uart_fr_txff) != 0; }
+bool console_transmit_empty() { return (read32(uart_base + uart_fr) & uart_fr_txfe) != 0; }
+void put_unchecked(uint8_t byte) { write32(uart_base + uart_dr, byte); }
 
 }  // namespace probe

@@ -40,6 +40,12 @@ void fail(const char* reason);
 // the byte (call only when one waits).
 bool console_byte_waiting();
 uint8_t console_read_byte();
+// FR.TXFF (a byte written now may be lost) and FR.TXFE (the whole 32-byte TX FIFO is
+// free), and a DR write without looking at either: for writers that fill the FIFO in
+// batches, as Linux's interrupt-driven TX does.
+bool console_transmit_full();
+bool console_transmit_empty();
+void put_unchecked(uint8_t byte);
 
 }  // namespace probe
 

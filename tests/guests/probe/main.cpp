@@ -78,6 +78,8 @@ constexpr TestEntry all_tests[] = {
     {"dma-isolation", test_dma_isolation},
     {"dma-watch", test_dma_watch},
     {"dma-bench", test_dma_bench},
+    {"console-flood", test_console_flood},
+    {"console-witness", test_console_witness},
 };
 
 // A test name from the bootargs, kept for the result lines.

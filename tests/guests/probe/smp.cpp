@@ -52,7 +52,7 @@ bool ensure_online(uint32_t vcpu) {
   return true;
 }
 
-bool run(uint32_t vcpu, Command command, uint64_t argument, uint64_t timeout_us) {
+uint32_t post(uint32_t vcpu, Command command, uint64_t argument) {
   Slot& s = slot(vcpu);
   s.command = command;
   s.argument = argument;
@@ -60,7 +60,16 @@ bool run(uint32_t vcpu, Command command, uint64_t argument, uint64_t timeout_us)
   const uint32_t request = s.request + 1;
   s.request = request;
   dsb();
+  return request;
+}
+
+bool wait_done(uint32_t vcpu, uint32_t request, uint64_t timeout_us) {
+  const Slot& s = slot(vcpu);
   return wait_for([&s, request] { return s.done == request; }, timeout_us);
+}
+
+bool run(uint32_t vcpu, Command command, uint64_t argument, uint64_t timeout_us) {
+  return wait_done(vcpu, post(vcpu, command, argument), timeout_us);
 }
 
 }  // namespace probe::smp

@@ -76,6 +76,8 @@ void test_dma_own();
 void test_dma_isolation();
 void test_dma_watch();
 void test_dma_bench();
+void test_console_flood();
+void test_console_witness();
 
 // probe.sleep-first-ms=N: before anything else, sleep N ms in PSCI CPU_SUSPEND (the vCPU
 // halts, so under -icount the other partitions' CPUs run meanwhile and this guest adds
