@@ -93,7 +93,7 @@ class SharedConsole final : public log::LineSink {
  public:
   // The queues live apart: inside this object (constinit, with vtable pointers) their
   // 40 KiB of zeros would sit in .data and so in the image file; alone they are BSS.
-  constexpr explicit SharedConsole(console::OutputQueues& queues) : queues_(queues) {}
+  constexpr explicit SharedConsole(console::OutputQueues& queues) noexcept : queues_(queues) {}
 
   // Any CPU: a hypervisor line, queued for the partition whose vCPU this CPU runs.
   void write_line(const char* text, size_t length) override;
