@@ -89,8 +89,8 @@ class TreeWriter {
     bytes(name, &cell, sizeof(cell));
   }
   void u64(PropertyName name, uint64_t value) {
-    const fdt64_t cells = cpu_to_fdt64(value);
-    bytes(name, &cells, sizeof(cells));
+    const fdt64_t cell_pair = cpu_to_fdt64(value);
+    bytes(name, &cell_pair, sizeof(cell_pair));
   }
   // Big-endian cells, as DTS writes `<a b c>`.
   void cells(PropertyName name, const uint32_t* values, size_t count) {

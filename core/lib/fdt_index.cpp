@@ -195,9 +195,13 @@ class CheckedNames {
 };
 
 // fdt_check_full()'s loop over the structure block, indexing the nodes as it goes.
+// (cppcheck misses the members' uses inside the function template below.)
 struct Nodes {
+  // cppcheck-suppress unusedStructMember
   IndexedNode* table;
+  // cppcheck-suppress unusedStructMember
   size_t capacity;
+  // cppcheck-suppress unusedStructMember
   size_t& count;
 };
 
@@ -462,18 +466,18 @@ IndexedProperty Index::property(int index, const char* name, size_t name_length)
 }
 
 bool Index::compatible(int index, const char* name) const {
-  const IndexedNode& node = nodes_[index];
-  return node.compatible != nullptr && (name[0] == '\0' || (node.compatible_initials & initial_bit(name[0])) != 0) &&
-         stringlist_contains(node.compatible, node.compatible_length, name, rt::length(name));
+  const IndexedNode& entry = nodes_[index];
+  return entry.compatible != nullptr && (name[0] == '\0' || (entry.compatible_initials & initial_bit(name[0])) != 0) &&
+         stringlist_contains(entry.compatible, entry.compatible_length, name, rt::length(name));
 }
 
 int Index::next_compatible(int after, const char* name) const {
   const size_t length = rt::length(name);
   const uint32_t initial = name[0] == '\0' ? ~0u : initial_bit(name[0]);
   for (int index = after + 1; index < count(); ++index) {
-    const IndexedNode& node = nodes_[index];
-    if (node.compatible != nullptr && (node.compatible_initials & initial) != 0 &&
-        stringlist_contains(node.compatible, node.compatible_length, name, length)) {
+    const IndexedNode& entry = nodes_[index];
+    if (entry.compatible != nullptr && (entry.compatible_initials & initial) != 0 &&
+        stringlist_contains(entry.compatible, entry.compatible_length, name, length)) {
       return index;
     }
   }
@@ -481,9 +485,9 @@ int Index::next_compatible(int after, const char* name) const {
 }
 
 bool Index::has_device_type(int index, const char* type) const {
-  const IndexedNode& node = nodes_[index];
+  const IndexedNode& entry = nodes_[index];
   const size_t length = rt::length(type) + 1;
-  return node.device_type_length == length && rt::compare(node.device_type, type, length) == 0;
+  return entry.device_type_length == length && rt::compare(entry.device_type, type, length) == 0;
 }
 
 int Index::find_phandle(uint32_t phandle) const {
@@ -499,9 +503,9 @@ int Index::find_phandle(uint32_t phandle) const {
 int Index::find_child(int parent, const char* name, size_t length) const {
   const bool has_unit = rt::find_byte(name, '@', length) != nullptr;
   for (int child = first_child(parent); child >= 0; child = nodes_[child].next_sibling) {
-    const IndexedNode& node = nodes_[child];
-    if (node.name_length < length || rt::compare(node.name, name, length) != 0) continue;
-    if (node.name[length] == '\0' || (!has_unit && node.name[length] == '@')) return child;
+    const IndexedNode& entry = nodes_[child];
+    if (entry.name_length < length || rt::compare(entry.name, name, length) != 0) continue;
+    if (entry.name[length] == '\0' || (!has_unit && entry.name[length] == '@')) return child;
   }
   return -1;
 }
@@ -510,7 +514,7 @@ int Index::find_path(const char* path, size_t length) const {
   if (length == 0 || count() == 0) return -1;
   const char* end = path + length;
   const char* at = path;
-  int node = 0;
+  int found = 0;
   if (*path != '/') {  // an alias, up to the first '/'
     const auto* slash = static_cast<const char*>(rt::find_byte(path, '/', length));
     const char* alias_end = slash != nullptr ? slash : end;
@@ -519,21 +523,21 @@ int Index::find_path(const char* path, size_t length) const {
     const IndexedProperty alias = property(aliases, path, static_cast<size_t>(alias_end - path));
     const auto* target = static_cast<const char*>(alias.value);
     if (target == nullptr || alias.length == 0 || target[alias.length - 1] != '\0' || target[0] != '/') return -1;
-    node = find_path(target, rt::length(target));
-    if (node < 0) return -1;
+    found = find_path(target, rt::length(target));
+    if (found < 0) return -1;
     at = alias_end;
   }
   while (at < end) {
     while (*at == '/') {
-      if (++at == end) return node;
+      if (++at == end) return found;
     }
     const auto* slash = static_cast<const char*>(rt::find_byte(at, '/', static_cast<size_t>(end - at)));
     const char* component_end = slash != nullptr ? slash : end;
-    node = find_child(node, at, static_cast<size_t>(component_end - at));
-    if (node < 0) return -1;
+    found = find_child(found, at, static_cast<size_t>(component_end - at));
+    if (found < 0) return -1;
     at = component_end;
   }
-  return node;
+  return found;
 }
 
 bool Index::path(int index, char* out, size_t capacity) const {
@@ -545,9 +549,9 @@ bool Index::path(int index, char* out, size_t capacity) const {
     return true;
   }
   size_t at = length;
-  for (int node = index; node > 0; node = nodes_[node].parent) {
-    at -= nodes_[node].name_length;
-    rt::copy(out + at, nodes_[node].name, nodes_[node].name_length);
+  for (int walk = index; walk > 0; walk = nodes_[walk].parent) {
+    at -= nodes_[walk].name_length;
+    rt::copy(out + at, nodes_[walk].name, nodes_[walk].name_length);
     out[--at] = '/';
   }
   return true;

@@ -57,6 +57,7 @@ bool Reader::read_smmu_interrupts(int node, SmmuV3Info& smmu) {
   const Property interrupts = property(node, "interrupts");
   if (!interrupts.present()) return true;  // nothing wired: the boot CPU polls the SMMU
   if (!check_gic_parent(node) || !check_interrupts_length(node, interrupts)) return false;
+  // cppcheck-suppress redundantAssignment ; it takes property()'s return for a reassignment
   const size_t count = interrupts.length / (size_t{4} * gic_interrupt_cells_);
   const char* names_value = nullptr;
   if (!read_string(node, "interrupt-names", names_value)) return false;

@@ -62,7 +62,7 @@ bool Pl011Console::read_byte(uint8_t& byte) {
 void Pl011Console::write_line(const char* text, size_t length) {
   if (registers_ == nullptr || length == 0) return;
   const SpinLockGuard guard(lock_);
-  volatile uint32_t* flags = registers_ + flag_register;
+  const volatile uint32_t* flags = registers_ + flag_register;
   volatile uint32_t* data = registers_ + data_register;
   const char* end = text + length;
   // A line's only newline is normally its last character: then everything before it
