@@ -6,6 +6,7 @@
 #include "core/lib/runtime.hpp"
 #include "partitions/guest_dt.hpp"
 #include "partitions/vpci_setup.hpp"
+#include "pci/reset_method.hpp"
 #include "pci/vpci/vpci_report.hpp"
 
 namespace bulkhead::partitions {
@@ -142,6 +143,21 @@ const Function* resolve_selector(const PciDeviceSelector& selector, const pci::P
   return function;
 }
 
+// Why enumeration found no reset method (pci/reset_method.hpp), for the refusal.
+const char* no_reset_method_reason(pci::ResetReason reason) {
+  switch (reason) {
+    case pci::ResetReason::root_bus: return "no FLR, no PM soft reset, and on the root bus: no bridge to reset it";
+    case pci::ResetReason::shared_bus:
+      return "no FLR, no PM soft reset, and other functions share its bus: a bus reset would reset them too";
+    case pci::ResetReason::not_assignable:
+    case pci::ResetReason::device_capabilities:
+    case pci::ResetReason::advanced_features:
+    case pci::ResetReason::soft_reset:
+    case pci::ResetReason::alone_below_bridge: break;  // (a method, or not an endpoint: refused before)
+  }
+  return "none recorded by enumeration";
+}
+
 // Who already holds a function or an SPI: the partition index, or -1.
 class Claims {
  public:
@@ -171,9 +187,16 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
                    description.partitions[owner].name);
       continue;
     }
+    const pci::ResetDecision reset = pci::decide_reset(function->reset.method, selector.reset_none);
+    if (reset == pci::ResetDecision::refuse) {
+      failures.add("{}: {} has no reset method ({}) and the description does not say reset = \"none\" for it",
+                   selector.node, sbdf.text, no_reset_method_reason(function->reset.reason));
+      continue;
+    }
     claims.claim_function(function_index, index);
     plan.functions[plan.function_count++] = {static_cast<uint16_t>(function_index),
-                                             static_cast<uint8_t>(selector.guest_slot), static_cast<uint8_t>(s)};
+                                             static_cast<uint8_t>(selector.guest_slot), static_cast<uint8_t>(s),
+                                             reset == pci::ResetDecision::reset};
     log::fact("partition {} pci {} slot {} {}:{} selector {}", partition.name, sbdf.text,
               plain_hex(selector.guest_slot, 2), plain_hex(function->vendor_id, 4), plain_hex(function->device_id, 4),
               selector.node);
@@ -328,6 +351,16 @@ const char* load_payloads(const Partition& partition, const Package& package, co
   return nullptr;
 }
 
+// One line per function: the reset it gets before hand-over and on every restart, or none
+// (its description says reset = "none").
+void report_function_resets(const Partition& partition, const PartitionPlan& plan, const pci::PciTopology& topology) {
+  for (size_t i = 0; i < plan.function_count; ++i) {
+    const pci::Function& function = topology.functions[plan.functions[i].function];
+    log::fact("partition {} pci-reset {} {}", partition.name, pci::sbdf_text(function.address).text,
+              plan.functions[i].reset ? pci::reset_method_name(function.reset.method) : "none");
+  }
+}
+
 // One line per function on the partition's virtual bus: its vBDF and the BARs its guest sees.
 void report_virtual_functions(const Partition& partition, const PartitionPlan& plan, const pci::PciTopology& topology) {
   for (size_t i = 0; i < plan.function_count; ++i) {
@@ -390,6 +423,7 @@ void load_partitions(const SystemDescription& description, const Package& packag
       partition_plan.loaded = partition_plan.startable;
     }
     if (partition_plan.startable) {
+      report_function_resets(partition, partition_plan, *machine.pci);
       if (machine.virtual_pci) report_virtual_functions(partition, partition_plan, *machine.pci);
       log::fact("partition {} start yes", partition.name);
     } else {

@@ -44,6 +44,9 @@ struct AssignedFunction {
   uint16_t function = pci::no_function;  // index into PciTopology::functions
   uint8_t guest_slot = 0;
   uint8_t selector = 0;  // index into Partition::pci_devices
+  // Reset before hand-over and on every restart (pci::decide_reset: reset); false when
+  // the description says reset = "none".
+  bool reset = false;
 };
 
 struct PartitionPlan {

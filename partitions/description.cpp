@@ -21,7 +21,7 @@ constexpr const char* partition_properties[] = {
     "console", "legacy-intx", "restart-policy", "msi-spis"};
 constexpr const char* payload_properties[] = {"format",   "file",      "load-offset",   "initrd",
                                               "bootargs", "load-size", "payload-entry", "initrd-entry"};
-constexpr const char* pci_properties[] = {"sbdf", "vendor-device", "instance", "guest-slot"};
+constexpr const char* pci_properties[] = {"sbdf", "vendor-device", "instance", "guest-slot", "reset"};
 constexpr const char* platform_properties[] = {"device", "compatible", "mmio", "spi-interrupts"};
 // Properties only the normalized form may carry (the source form reports them as unknown).
 constexpr const char* normalized_only[] = {"bulkhead,checked-by", "reserved",   "load-size", "payload-entry",
@@ -442,7 +442,21 @@ class DescriptionReader {
     selector.slot_given = slot_found == Found::ok && !normalized();
     selector.slot_assigned = slot_found == Found::ok && normalized();
     if (slot_found == Found::absent && normalized()) missing_normalized(path, "guest-slot");
+    read_reset(node, path, selector);
     reject_children(node, path);
+  }
+
+  // The only value is "none": the hypervisor chooses the method from the hardware.
+  void read_reset(int node, const NodeText& path, PciDeviceSelector& selector) {
+    char text[16] = {};
+    if (dt_.string(node, path, "reset", text, sizeof(text) - 1) != Found::ok) return;
+    selector.reset_none = same(text, "none");
+    if (!selector.reset_none) {
+      violations_.add(path.text, rule::pci_reset,
+                      "reset: \"{}\" is not none (the hypervisor chooses the reset method from the hardware; "
+                      "\"none\" hands the function over without one)",
+                      shown(text).text);
+    }
   }
 
   void read_platform_device(int node, const NodeText& path, PlatformDeviceRef& device) {

@@ -95,6 +95,9 @@ struct PciDeviceSelector {
   bool slot_given = false;     // guest-slot written in the source
   bool slot_assigned = false;  // guest_slot is final (given and valid, automatic, or normalized)
   uint32_t guest_slot = 0;
+  // reset = "none": the function is handed over and restarted without a reset (one that
+  // has no reset method needs it; the boot refuses the partition otherwise).
+  bool reset_none = false;
 };
 
 struct DeviceInterrupt {

@@ -106,6 +106,7 @@ void write_pci_device(TreeWriter& out, const PciDeviceSelector& selector) {
     if (!selector.has_sbdf) out.u32("instance", selector.instance);
   }
   out.u32("guest-slot", selector.guest_slot);
+  if (selector.reset_none) out.string("reset", "none");
   out.end();
 }
 

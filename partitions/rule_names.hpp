@@ -19,6 +19,7 @@ constexpr const char* name_syntax = "name-syntax";            // partition/node 
 constexpr const char* name_unique = "name-unique";            // two partitions, one name
 constexpr const char* cpu_selector = "cpu-selector";          // cpus vs cpu-mpidrs
 constexpr const char* pci_selector = "pci-selector";          // sbdf / vendor-device / instance form
+constexpr const char* pci_reset = "pci-reset";                // a pci-device's reset is "none" or absent
 constexpr const char* board_layout = "board-layout";          // the board definition contradicts itself
 
 // Checking a description against the board and the payloads.

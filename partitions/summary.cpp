@@ -68,7 +68,8 @@ void write_pci(Sink& out, const PciDeviceSelector& selector, bool automatic) {
     format(out, "vendor-device {}:{}", plain_hex(selector.vendor, 4), plain_hex(selector.device, 4));
     if (!selector.has_sbdf) format(out, " instance {}", selector.instance);
   }
-  format(out, " -> vbdf 00:{}.0{}\n", plain_hex(selector.guest_slot, 2), automatic ? " (automatic)" : "");
+  format(out, " -> vbdf 00:{}.0{}{}\n", plain_hex(selector.guest_slot, 2), automatic ? " (automatic)" : "",
+         selector.reset_none ? ", reset none (handed over and restarted without a reset)" : "");
 }
 
 // Where the partition's BARs go: the virtual host bridge's windows. The BARs themselves

@@ -417,45 +417,24 @@ bool check_bridge_bars(PciTopology& t, const Segment& segment) {
   return ok;
 }
 
-void program_windows(ConfigAccessor& config, const Function& f) {
+// Only open windows: closed ones were already closed when the bridge was found.
+void program_open_windows(ConfigAccessor& config, const Function& f) {
   const Bdf bdf = f.address.bdf;
-  // Closed windows were already closed when the bridge was found.
+  const BridgeWindowRegisters r = bridge_window_registers(f);
   const BridgeWindow& io = f.bridge.window(WindowType::io);
   if (io.open) {
-    config.write16(bdf, reg::io_base_limit,
-                   static_cast<uint16_t>(((io.base >> 8) & 0xf0) | (((io.limit >> 8) & 0xf0) << 8)));
-    if (io.wide) config.write32(bdf, reg::io_upper, static_cast<uint32_t>((io.base >> 16) | ((io.limit >> 16) << 16)));
+    config.write16(bdf, reg::io_base_limit, r.io_base_limit);
+    if (io.wide) config.write32(bdf, reg::io_upper, r.io_upper);
   }
-  const BridgeWindow& memory = f.bridge.window(WindowType::memory);
-  if (memory.open) {
-    config.write32(bdf, reg::memory_base_limit,
-                   static_cast<uint32_t>(((memory.base >> 16) & 0xfff0) | (((memory.limit >> 16) & 0xfff0) << 16)));
-  }
+  if (f.bridge.window(WindowType::memory).open) config.write32(bdf, reg::memory_base_limit, r.memory_base_limit);
   const BridgeWindow& prefetchable = f.bridge.window(WindowType::prefetchable);
   if (prefetchable.open) {
-    config.write32(bdf, reg::prefetch_base_limit,
-                   static_cast<uint32_t>(((prefetchable.base >> 16) & 0xfff0) |
-                                         (((prefetchable.limit >> 16) & 0xfff0) << 16)));
+    config.write32(bdf, reg::prefetch_base_limit, r.prefetch_base_limit);
     if (prefetchable.wide) {
-      config.write32(bdf, reg::prefetch_base_upper, static_cast<uint32_t>(prefetchable.base >> 32));
-      config.write32(bdf, reg::prefetch_limit_upper, static_cast<uint32_t>(prefetchable.limit >> 32));
+      config.write32(bdf, reg::prefetch_base_upper, r.prefetch_base_upper);
+      config.write32(bdf, reg::prefetch_limit_upper, r.prefetch_limit_upper);
     }
   }
-}
-
-void program_bars(ConfigAccessor& config, const Function& f) {
-  const Bdf bdf = f.address.bdf;
-  for (uint8_t slot = 0; slot < f.bar_count; ++slot) {
-    const Bar& bar = f.bars[slot];
-    if (!bar.assigned) continue;
-    const auto offset = static_cast<uint16_t>(reg::bar0 + 4 * slot);
-    config.write32(bdf, offset, static_cast<uint32_t>(bar.bus_address));
-    if (bar.kind == BarKind::mem64) {
-      config.write32(bdf, static_cast<uint16_t>(offset + 4), static_cast<uint32_t>(bar.bus_address >> 32));
-    }
-  }
-  // The ROM stays disabled (enable bit clear) until its owner enables it.
-  if (f.rom.assigned) config.write32(bdf, f.rom_register(), static_cast<uint32_t>(f.rom.bus_address));
 }
 
 // Bridges only forward: bus mastering (upstream DMA and MSI from the functions behind
@@ -474,6 +453,61 @@ void enable_forwarding(ConfigAccessor& config, Function& f) {
 }
 
 }  // namespace
+
+void program_bars(ConfigAccessor& config, const Function& f) {
+  const Bdf bdf = f.address.bdf;
+  for (uint8_t slot = 0; slot < f.bar_count; ++slot) {
+    const Bar& bar = f.bars[slot];
+    if (!bar.assigned) continue;
+    const auto offset = static_cast<uint16_t>(reg::bar0 + 4 * slot);
+    config.write32(bdf, offset, static_cast<uint32_t>(bar.bus_address));
+    if (bar.kind == BarKind::mem64) {
+      config.write32(bdf, static_cast<uint16_t>(offset + 4), static_cast<uint32_t>(bar.bus_address >> 32));
+    }
+  }
+  // The ROM stays disabled (enable bit clear) until its owner enables it.
+  if (f.rom.assigned) config.write32(bdf, f.rom_register(), static_cast<uint32_t>(f.rom.bus_address));
+}
+
+BridgeWindowRegisters bridge_window_registers(const Function& bridge) {
+  BridgeWindowRegisters r;
+  const BridgeWindow& io = bridge.bridge.window(WindowType::io);
+  if (io.implemented) {
+    r.io_base_limit = io.open ? static_cast<uint16_t>(((io.base >> 8) & 0xf0) | (((io.limit >> 8) & 0xf0) << 8))
+                              : reg::io_window_closed;
+    if (io.open && io.wide) r.io_upper = static_cast<uint32_t>((io.base >> 16) | ((io.limit >> 16) << 16));
+  }
+  const BridgeWindow& memory = bridge.bridge.window(WindowType::memory);
+  r.memory_base_limit =
+      memory.open ? static_cast<uint32_t>(((memory.base >> 16) & 0xfff0) | (((memory.limit >> 16) & 0xfff0) << 16))
+                  : reg::memory_window_closed;
+  const BridgeWindow& prefetchable = bridge.bridge.window(WindowType::prefetchable);
+  if (prefetchable.implemented) {
+    r.prefetch_base_limit = prefetchable.open ? static_cast<uint32_t>(((prefetchable.base >> 16) & 0xfff0) |
+                                                                      (((prefetchable.limit >> 16) & 0xfff0) << 16))
+                                              : reg::memory_window_closed;
+    if (prefetchable.open && prefetchable.wide) {
+      r.prefetch_base_upper = static_cast<uint32_t>(prefetchable.base >> 32);
+      r.prefetch_limit_upper = static_cast<uint32_t>(prefetchable.limit >> 32);
+    }
+  }
+  return r;
+}
+
+void program_bridge_windows(ConfigAccessor& config, const Function& bridge) {
+  const Bdf bdf = bridge.address.bdf;
+  const BridgeWindowRegisters r = bridge_window_registers(bridge);
+  const BridgeWindow& io = bridge.bridge.window(WindowType::io);
+  if (io.implemented) config.write16(bdf, reg::io_base_limit, r.io_base_limit);
+  if (io.wide) config.write32(bdf, reg::io_upper, r.io_upper);
+  config.write32(bdf, reg::memory_base_limit, r.memory_base_limit);
+  const BridgeWindow& prefetchable = bridge.bridge.window(WindowType::prefetchable);
+  if (prefetchable.implemented) config.write32(bdf, reg::prefetch_base_limit, r.prefetch_base_limit);
+  if (prefetchable.wide) {
+    config.write32(bdf, reg::prefetch_base_upper, r.prefetch_base_upper);
+    config.write32(bdf, reg::prefetch_limit_upper, r.prefetch_limit_upper);
+  }
+}
 
 bool allocate_resources(PciTopology& t, const Segment& segment, const PcieHostInfo& host, ConfigAccessor& config) {
   bool ok = true;
@@ -496,7 +530,7 @@ bool allocate_resources(PciTopology& t, const Segment& segment, const PcieHostIn
   for (uint16_t i = segment.first_function; i < segment.first_function + segment.function_count; ++i) {
     const Function& f = t.functions[i];
     program_bars(config, f);
-    if (f.is_bridge()) program_windows(config, f);
+    if (f.is_bridge()) program_open_windows(config, f);
   }
   for (uint16_t i = segment.first_function; i < segment.first_function + segment.function_count; ++i) {
     if (t.functions[i].is_bridge()) enable_forwarding(config, t.functions[i]);

@@ -89,6 +89,9 @@ bool walk_standard_list(ConfigAccessor& config, Function& f, bool& ok) {
         if (f.caps.power_management == 0) f.caps.power_management = pointer;
         break;
       case capability_id::msi: record_msi(config, f, pointer, control); break;
+      case capability_id::advanced_features:
+        if (f.caps.advanced_features == 0) f.caps.advanced_features = pointer;
+        break;
       case capability_id::pci_express:
         if (f.caps.pcie.offset == 0) f.caps.pcie = {pointer, static_cast<uint8_t>((control >> 4) & 0xf),
                                                     static_cast<uint8_t>(control & 0xf)};

@@ -15,6 +15,7 @@ constexpr uint8_t power_management = 0x01;
 constexpr uint8_t msi = 0x05;
 constexpr uint8_t pci_express = 0x10;
 constexpr uint8_t msix = 0x11;
+constexpr uint8_t advanced_features = 0x13;
 }  // namespace capability_id
 
 namespace extended_capability_id {

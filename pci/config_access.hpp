@@ -79,6 +79,8 @@ constexpr uint16_t command = 0x04;
 constexpr uint16_t status = 0x06;
 constexpr uint16_t class_revision = 0x08;
 constexpr uint16_t header_type = 0x0e;  // byte; dword 0x0c holds it in bits 23:16
+constexpr uint16_t cache_line_size = 0x0c;  // byte: [7:0] of the header dword
+constexpr uint32_t cache_line_size_mask = 0xff;
 constexpr uint16_t header_dword = 0x0c;
 constexpr uint16_t bar0 = 0x10;
 constexpr uint16_t capability_pointer = 0x34;
@@ -93,7 +95,13 @@ constexpr uint16_t prefetch_base_limit = 0x24;
 constexpr uint16_t prefetch_base_upper = 0x28;
 constexpr uint16_t prefetch_limit_upper = 0x2c;
 constexpr uint16_t io_upper = 0x30;  // base upper 16 [15:0], limit upper 16 [31:16]
+// Closed windows: base above limit.
+constexpr uint16_t io_window_closed = 0x00f0;          // base 0xf000, limit 0x0fff
+constexpr uint32_t memory_window_closed = 0x0000fff0;  // base 0xfff00000, limit 0x000fffff
+constexpr uint16_t io_window_address_mask = 0xf0f0;    // the low nibbles say 16- or 32-bit
+constexpr uint32_t memory_window_address_mask = 0xfff0fff0u;  // likewise 32- or 64-bit
 constexpr uint16_t rom_type1 = 0x38;
+constexpr uint16_t bridge_control = 0x3e;  // 16-bit
 constexpr uint16_t extended_capabilities = 0x100;
 
 constexpr uint16_t command_io = 1u << 0;

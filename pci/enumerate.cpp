@@ -5,6 +5,7 @@
 #include "pci/bar_allocator.hpp"
 #include "pci/bars.hpp"
 #include "pci/capabilities.hpp"
+#include "pci/reset_method.hpp"
 #include "pci/routing.hpp"
 #include "pci/segments.hpp"
 
@@ -16,9 +17,6 @@ constexpr uint8_t functions_per_device = 8;
 constexpr uint16_t command_decode_and_master = reg::command_io | reg::command_memory | reg::command_bus_master;
 constexpr uint64_t ecam_bytes_per_bus = 1ull << 20;
 
-// Closed windows: base above limit.
-constexpr uint16_t io_window_closed = 0x00f0;         // base 0xf000, limit 0x0fff
-constexpr uint32_t memory_window_closed = 0x0000fff0;  // base 0xfff00000, limit 0x000fffff
 constexpr uint16_t io_window_probe = 0xf0f0;
 constexpr uint32_t memory_window_probe = 0xfff0fff0;
 constexpr uint8_t window_64bit_decode = 0x1;  // low nibble of the base: 32-bit I/O or 64-bit memory
@@ -56,12 +54,12 @@ void probe_bridge_windows(ConfigAccessor& config, Function& f) {
   }
   io.implemented = io_register != 0;
   io.wide = (io_register & 0xf) == window_64bit_decode;
-  if (io.implemented) config.write16(bdf, reg::io_base_limit, io_window_closed);
+  if (io.implemented) config.write16(bdf, reg::io_base_limit, reg::io_window_closed);
   if (io.wide) config.write32(bdf, reg::io_upper, 0);
 
   BridgeWindow& memory = f.bridge.window(WindowType::memory);
   memory.implemented = true;  // mandatory
-  config.write32(bdf, reg::memory_base_limit, memory_window_closed);
+  config.write32(bdf, reg::memory_base_limit, reg::memory_window_closed);
 
   BridgeWindow& prefetchable = f.bridge.window(WindowType::prefetchable);
   uint32_t prefetch_register = config.read32(bdf, reg::prefetch_base_limit);
@@ -71,7 +69,7 @@ void probe_bridge_windows(ConfigAccessor& config, Function& f) {
   }
   prefetchable.implemented = prefetch_register != 0;
   prefetchable.wide = (prefetch_register & 0xf) == window_64bit_decode;
-  if (prefetchable.implemented) config.write32(bdf, reg::prefetch_base_limit, memory_window_closed);
+  if (prefetchable.implemented) config.write32(bdf, reg::prefetch_base_limit, reg::memory_window_closed);
   if (prefetchable.wide) {
     config.write32(bdf, reg::prefetch_base_upper, 0);
     config.write32(bdf, reg::prefetch_limit_upper, 0);
@@ -102,6 +100,7 @@ uint16_t record_function(Scan& s, Bdf bdf, uint32_t ids, uint16_t parent) {
   const uint32_t header = config.read32(bdf, reg::header_dword);
   f.header_type = (header >> 16) & 0x7f;
   f.multi_function = ((header >> 16) & reg::header_multi_function) != 0;
+  f.cache_line_size = static_cast<uint8_t>(header & reg::cache_line_size_mask);
   const uint32_t class_revision = config.read32(bdf, reg::class_revision);
   f.class_code = class_revision >> 8;
   f.revision = static_cast<uint8_t>(class_revision);
@@ -323,6 +322,7 @@ bool enumerate_hosts(const PcieHostInfo* hosts, size_t host_count, ConfigAccesso
     if (!scan_segment(out, segment, counting)) ok = false;
     if (!allocate_resources(out, segment, host, counting)) ok = false;
     route_segment(out, segment, host);
+    choose_reset_methods(out, segment, counting);
     segment.config_reads = counting.reads();
     segment.config_writes = counting.writes();
   }

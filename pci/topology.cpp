@@ -45,6 +45,30 @@ const char* kind_name(FunctionKind kind) {
   return "unknown";
 }
 
+const char* reset_method_name(ResetMethod method) {
+  switch (method) {
+    case ResetMethod::none: return "none";
+    case ResetMethod::flr: return "flr";
+    case ResetMethod::af_flr: return "af-flr";
+    case ResetMethod::pm: return "pm";
+    case ResetMethod::bus: return "bus";
+  }
+  return "none";
+}
+
+const char* reset_reason_name(ResetReason reason) {
+  switch (reason) {
+    case ResetReason::not_assignable: return "not-assignable";
+    case ResetReason::device_capabilities: return "device-capabilities";
+    case ResetReason::advanced_features: return "advanced-features";
+    case ResetReason::soft_reset: return "no-soft-reset-clear";
+    case ResetReason::alone_below_bridge: return "alone-below-bridge";
+    case ResetReason::root_bus: return "root-bus";
+    case ResetReason::shared_bus: return "shared-bus";
+  }
+  return "not-assignable";
+}
+
 const char* port_type_name(uint8_t type) {
   switch (type) {
     case port_type::endpoint: return "endpoint";

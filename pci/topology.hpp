@@ -44,6 +44,51 @@ enum class FunctionKind : uint8_t {
 };
 const char* kind_name(FunctionKind kind);
 
+// How a function is reset before it is handed to a partition and on every restart
+// (pci/reset_method.hpp chooses at enumeration, pci/reset.hpp performs it), in the order
+// they are tried.
+enum class ResetMethod : uint8_t {
+  none,    // no method: the partition description must say reset = "none" for it
+  flr,     // PCI Express Function Level Reset (Device Capabilities)
+  af_flr,  // Function Level Reset of the Advanced Features capability (conventional PCI)
+  pm,      // power management D3hot -> D0 with No_Soft_Reset clear
+  bus,     // secondary bus reset of the bridge above; the function is alone below it
+};
+// `flr`, `af-flr`, `pm`, `bus` or `none`, for the boot report.
+const char* reset_method_name(ResetMethod method);
+
+// Why a function got its first method (or none), for the boot report.
+enum class ResetReason : uint8_t {
+  not_assignable,       // none: a bridge, host bridge or unknown header; never handed over
+  device_capabilities,  // flr: Device Capabilities advertise Function Level Reset
+  advanced_features,    // af-flr: the Advanced Features capability advertises FLR and TP
+  soft_reset,           // pm: PMCSR No_Soft_Reset is clear
+  alone_below_bridge,   // bus: the only function on its bridge's secondary bus
+  root_bus,             // none: no FLR, AF FLR or PM soft reset, and no bridge above it
+  shared_bus,           // none: likewise, and other functions share its bridge's bus
+};
+// `not-assignable`, `device-capabilities`, `advanced-features`, `no-soft-reset-clear`,
+// `alone-below-bridge`, `root-bus` or `shared-bus`.
+const char* reset_reason_name(ResetReason reason);
+
+// Every method that applies to a function. The first is tried first; a reset that is
+// seen not to take (pci/reset.hpp) falls back to the next one.
+struct ResetChoice {
+  ResetMethod method = ResetMethod::none;  // the first; none when no method applies
+  ResetReason reason = ResetReason::not_assignable;
+  uint8_t methods = 0;  // bit (1 << ResetMethod) per method that applies
+
+  static constexpr uint8_t bit(ResetMethod m) { return static_cast<uint8_t>(1u << static_cast<unsigned>(m)); }
+  constexpr bool has(ResetMethod m) const { return m != ResetMethod::none && (methods & bit(m)) != 0; }
+  // The next method that applies after `m` in the order above; none when there is none.
+  constexpr ResetMethod after(ResetMethod m) const {
+    for (auto next = static_cast<unsigned>(m) + 1; next <= static_cast<unsigned>(ResetMethod::bus); ++next) {
+      if (has(static_cast<ResetMethod>(next))) return static_cast<ResetMethod>(next);
+    }
+    return ResetMethod::none;
+  }
+};
+
 // The PCI Express capability's device/port type field.
 namespace port_type {
 constexpr uint8_t endpoint = 0x0;
@@ -143,6 +188,7 @@ struct Capabilities {
   MsixInfo msix;
   PcieInfo pcie;
   uint8_t power_management = 0;  // offsets; 0: absent
+  uint8_t advanced_features = 0;
   uint16_t acs = 0;
   uint16_t aer = 0;
   SriovInfo sriov;
@@ -192,6 +238,8 @@ struct Function {
   LegacyInterrupt interrupt;
   DmaIdentity dma;
   uint16_t command = 0;  // the command register as enumeration left it
+  uint8_t cache_line_size = 0;  // as enumeration found it (earlier software's value)
+  ResetChoice reset;  // pci/reset_method.hpp
 
   bool is_bridge() const { return header_type == 1; }
   uint16_t rom_register() const { return is_bridge() ? reg::rom_type1 : reg::rom_type0; }

@@ -42,6 +42,7 @@ dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$work" --wildcards './boot/vm
 cp "$work"/boot/vmlinuz-* "$out/linux-Image.new" && mv "$out/linux-Image.new" "$out/linux-Image"
 dpkg-deb --fsys-tarfile "$busybox_deb" | tar -x -C "$work" ./bin/busybox
 python3 "$root/scripts/make_initramfs.py" --busybox "$work/bin/busybox" \
-  --init "$root/tests/guests/linux/init" --output "$out/initramfs.cpio.gz" \
+  --init "$root/tests/guests/linux/init" --file "bin/udhcpc-script=$root/tests/guests/linux/udhcpc-script" \
+  --output "$out/initramfs.cpio.gz" \
   --modules-dir "$(echo "$work"/lib/modules/*)" "${modules[@]/#/--module=}"
 echo "fetch-guests: $(basename "$kernel_deb") -> $out/linux-Image, initramfs.cpio.gz"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes a gzip'd newc cpio initramfs with busybox, our init and the kernel modules it
-loads, reproducibly (fixed timestamps, no host ownership) and without root (device nodes
+"""Writes a gzip'd newc cpio initramfs with busybox, our init (and helper scripts,
+`--file`) and the kernel modules it loads, reproducibly (fixed timestamps, no host ownership) and without root (device nodes
 are just cpio entries).
 
 Modules (`--module NAME`, found under `--modules-dir`, the package's lib/modules/VERSION)
@@ -14,7 +14,7 @@ import struct
 
 APPLETS = ["sh", "mount", "cat", "echo", "grep", "awk", "poweroff", "sleep", "seq", "wc", "hwclock", "date",
            "nproc", "md5sum", "head", "dd", "ls", "sync", "uname", "setsid", "cttyhack", "reboot", "ps",
-           "uptime", "free", "insmod", "dmesg", "readlink", "basename", "yes"]
+           "uptime", "free", "insmod", "dmesg", "readlink", "basename", "yes", "udhcpc", "ifconfig", "route"]
 
 
 def entry(name, mode, data=b"", rdev=(0, 0), nlink=1):
@@ -79,6 +79,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--busybox", required=True)
     parser.add_argument("--init", required=True)
+    parser.add_argument("--file", action="append", default=[], metavar="PATH=SOURCE",
+                        help="an executable file at /PATH, read from SOURCE (repeatable)")
     parser.add_argument("--output", required=True)
     parser.add_argument("--modules-dir", help="the kernel package's lib/modules/VERSION")
     parser.add_argument("--module", action="append", default=[], help="a module to load at boot (repeatable)")
@@ -97,6 +99,11 @@ def main():
     for applet in APPLETS:
         archive += entry(f"bin/{applet}", 0o120777, b"busybox")
     archive += entry("init", 0o100755, open(options.init, "rb").read())
+    for mapping in options.file:
+        path, separator, source = mapping.partition("=")
+        if not separator or not path or path.startswith("/"):
+            parser.error(f"--file {mapping!r}: expected PATH=SOURCE with PATH relative to / (e.g. bin/x=x)")
+        archive += entry(path, 0o100755, open(source, "rb").read())
     archive += entry("TRAILER!!!", 0)
     temporary = options.output + ".new"
     with open(temporary, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:

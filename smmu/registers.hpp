@@ -4,38 +4,16 @@
 
 #include <cstdint>
 
+#include "core/lib/bit_field.hpp"
+
 namespace bulkhead::smmu {
 
-// The check cannot see that a class template's constants are constant expressions.
-// NOLINTBEGIN(bugprone-dynamic-static-initializers)
-
-// A bit field [low, low + width) of a register or a descriptor word.
-template <unsigned Low, unsigned Width>
-struct Field {
-  static_assert(Width > 0 && Low + Width <= 64);
-  static constexpr unsigned low = Low;
-  static constexpr unsigned width = Width;
-  static constexpr uint64_t max = Width == 64 ? ~0ull : (1ull << Width) - 1;
-  static constexpr uint64_t mask = max << Low;
-  static constexpr uint64_t get(uint64_t word) { return (word >> Low) & max; }
-  // The value placed at the field; bits beyond the field's width are dropped.
-  static constexpr uint64_t put(uint64_t value) { return (value & max) << Low; }
-  static constexpr uint64_t replace(uint64_t word, uint64_t value) { return (word & ~mask) | put(value); }
-};
-
-// A single-bit flag.
-template <unsigned Bit>
-using Flag = Field<Bit, 1>;
-
+// Fields and flags of registers and descriptor words: core/lib/bit_field.hpp.
+using bulkhead::Field;
+using bulkhead::Flag;
 // An address field holding bits [Low, High] of a physical address in place.
 template <unsigned Low, unsigned High>
-struct AddressField {
-  static constexpr uint64_t mask = ((High == 63 ? ~0ull : (1ull << (High + 1)) - 1)) & ~((1ull << Low) - 1);
-  static constexpr uint64_t get(uint64_t word) { return word & mask; }
-  static constexpr bool fits(uint64_t address) { return (address & ~mask) == 0; }
-};
-
-// NOLINTEND(bugprone-dynamic-static-initializers)
+using AddressField = bulkhead::AddressBits<Low, High>;
 
 // Register offsets from the SMMU's base. Page 1 (64 KiB up) holds the event queue's
 // producer and consumer indices.

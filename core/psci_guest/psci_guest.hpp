@@ -13,6 +13,11 @@
 // the entry point is only checked). PSCI_FEATURES(CPU_SUSPEND) is 0: the original
 // power_state format (StateType in bit 16), platform-coordinated mode only.
 //
+// Concurrent CPU_ON of one target from several vCPUs: the calls are serialised (the
+// partition's lock), the first gets SUCCESS and starts it; the others get ON_PENDING until
+// the target confirms the vCPU runs (vcpu_started), ALREADY_ON after: the two answers
+// PSCI 1.1 allows, each telling the truth at the time of the call.
+//
 // Guest MPIDRs are Aff0 = vCPU index, Aff1..Aff3 = 0: a target_cpu argument names vCPU n
 // exactly when it equals n. Bits outside the affinity fields must be zero.
 #pragma once

@@ -75,7 +75,9 @@ struct Exit {
   bool sysreg_read = false;
 };
 
-// HPFAR_EL2.FIPA [43:4] holds IPA [55:12] of a stage-2 fault; FAR_EL2 gives the page offset.
+// HPFAR_EL2.FIPA [43:4] holds IPA [51:12] of a stage-2 fault (52-bit IPAs at most; FEAT_D128's
+// FIPA [47:44], IPA [55:52], is not read: no stage 2 here reaches it); FAR_EL2 gives the
+// page offset.
 constexpr uint64_t hpfar_fipa_mask = 0x00000ffffffffff0ull;
 constexpr uint64_t fault_ipa(uint64_t hpfar, uint64_t far) { return ((hpfar & hpfar_fipa_mask) << 8) | (far & 0xfff); }
 

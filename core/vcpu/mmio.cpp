@@ -17,14 +17,17 @@ const char* registration_error_name(RegistrationError error) {
 
 RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion** conflict) {
   if (region.size == 0) return RegistrationError::empty;
-  if (region.base + region.size < region.base) return RegistrationError::wraps;
+  // By last bytes: a region may end at the top of the address space (base + size = 2^64
+  // wraps to 0, the last byte does not).
+  const uint64_t last = region.base + (region.size - 1);
+  if (last < region.base) return RegistrationError::wraps;
   if (region.device == nullptr) return RegistrationError::no_device;
   if ((region.widths & widths::any) == 0) return RegistrationError::no_widths;
   size_t position = count_;
   for (size_t i = 0; i < count_; ++i) {
     const MmioRegion& other = regions_[i];
-    // Half-open ranges overlap when each starts before the other ends.
-    if (region.base < other.base + other.size && other.base < region.base + region.size) {
+    // Two ranges overlap when each starts at or before the other's last byte.
+    if (region.base <= other.base + (other.size - 1) && other.base <= last) {
       if (conflict != nullptr) *conflict = &other;
       return RegistrationError::overlap;
     }

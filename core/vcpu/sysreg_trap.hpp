@@ -4,6 +4,10 @@
 // on it (core/vcpu/el2/exit_handlers.cpp), host tests cover every class.
 //
 //   ICC_SGI1R/ASGI1R/SGI0R_EL1 write   -> send_sgi (the vGIC delivers it)
+//   an ICC_* register of one group     -> check_acknowledgement: the vGIC's check of a
+//     (ICH_HCR_EL2.TALL0/TALL1: IAR,       hardware level interrupt's line before the guest
+//     EOIR, HPPIR, BPR, AP<n>R, IGRPEN)    acknowledges it; then the access runs natively
+//                                          (the PC is not advanced)
 //   a performance-monitor register      -> read_as_zero: a PMU without counters, so nothing
 //     (MDCR_EL2.TPM/TPMCR), ACTLR_EL1      a guest does makes anything count (at EL2 above
 //     (HCR_EL2.TACR)                       all); no auxiliary controls
@@ -22,6 +26,7 @@ namespace bulkhead::vcpu {
 
 enum class SysregAction : uint8_t {
   send_sgi,
+  check_acknowledgement,
   read_as_zero,
   set_way,
   vm_register_write,
@@ -41,6 +46,7 @@ constexpr bool is_vm_register(const arch::SysregEncoding& e) {
 constexpr SysregAction sysreg_action(const arch::SysregEncoding& e, bool read) {
   namespace r = arch::sysregs;
   const uint32_t key = e.key();
+  if (r::is_group_interface(e)) return SysregAction::check_acknowledgement;
   if (r::is_performance_monitor(e) || key == r::actlr_el1.key()) return SysregAction::read_as_zero;
   // The rest are write-only (SGI registers, set/way) or trap only on writes (TVM).
   if (read) return SysregAction::undefined;

@@ -23,7 +23,7 @@ class GicRegionDevice final : public MmioDevice {
   MmioResult access(MmioRequest& request, vgic::Events& events) override {
     vgic::AccessResult result = vgic::AccessResult::unhandled;
     if (request.write) {
-      result = gic_->write(base_ + request.offset, request.width, request.value, events);  // marks rebuilds
+      result = gic_->write(base_ + request.offset, request.width, request.value, events, request.vcpu);  // marks rebuilds
     } else if (distributor_) {
       result = gic_->distributor().read(request.offset, request.width, request.value);
     } else {

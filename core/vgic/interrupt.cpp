@@ -9,6 +9,7 @@ const char* hardware_request_name(HardwareRequest request) {
     case HardwareRequest::route: return "route";
     case HardwareRequest::activate: return "activate";
     case HardwareRequest::deactivate: return "deactivate";
+    case HardwareRequest::clear_pending: return "clear-pending";
   }
   return "unknown";
 }
@@ -21,13 +22,17 @@ void Events::add(HardwareRequest request, uint8_t vcpu, uint16_t physical_intid)
   hardware[hardware_count++] = {request, vcpu, physical_intid};
 }
 
-bool read_bit(const InterruptState& irq, BitRegister which) {
+bool read_bit(const InterruptState& irq, BitRegister which, const PhysicalInterrupts* physical) {
   switch (which) {
     case BitRegister::group: return irq.group1;
     case BitRegister::set_enable:
     case BitRegister::clear_enable: return irq.enabled;
     case BitRegister::set_pending:
-    case BitRegister::clear_pending: return irq.pending();
+    case BitRegister::clear_pending:
+      if (!irq.hardware || physical == nullptr) return irq.pending();
+      // The physical interrupt is pending while its line is (level), or latched: a
+      // disabled one included. What EL2 took of a level line may have dropped since.
+      return irq.pending_latch || (irq.edge && irq.pending()) || physical->pending(irq.target_vcpu, irq.physical_intid);
     case BitRegister::set_active:
     case BitRegister::clear_active: return irq.active;
     case BitRegister::group_modifier: return false;
@@ -45,7 +50,7 @@ void follow_physical_active(const InterruptState& irq, bool was_needed, Events& 
 }
 }  // namespace
 
-void write_bit(InterruptState& irq, BitRegister which, bool bit, Events& events) {
+void write_bit(InterruptState& irq, BitRegister which, bool bit, Events& events, const PhysicalInterrupts* physical) {
   if (which == BitRegister::group_modifier) return;
   if (which == BitRegister::group) {
     if (irq.group1 == bit) return;
@@ -64,7 +69,17 @@ void write_bit(InterruptState& irq, BitRegister which, bool bit, Events& events)
     case BitRegister::set_pending: irq.pending_latch = true; break;
     case BitRegister::clear_pending:
       irq.pending_latch = false;
-      irq.message_again = false;
+      irq.repend = false;
+      if (irq.hardware) {
+        // What EL2 took of a hardware level line is forgotten too: the physical interrupt
+        // is released (below) and, if its line is still asserted, fires again at once, as
+        // it stays pending on hardware. What the physical GIC latched goes too.
+        irq.line_asserted = false;
+        irq.repend_line = false;
+        if (physical != nullptr && physical->pending(irq.target_vcpu, irq.physical_intid)) {
+          events.add(HardwareRequest::clear_pending, irq.target_vcpu, irq.physical_intid);
+        }
+      }
       break;
     case BitRegister::set_active: irq.active = true; break;
     case BitRegister::clear_active: irq.active = false; break;

@@ -40,24 +40,25 @@ enum class HardwareRequest : uint8_t {
   activate,    // set the physical active state, so the guest's deactivation of the
                // hardware-backed list register has a physical interrupt to deactivate
   deactivate,  // clear the physical active state: the virtual one was neither pending nor active
+  clear_pending,  // GICD_ICPENDR / GICR_ICPENDR0: what the physical GIC latched goes too
 };
 const char* hardware_request_name(HardwareRequest request);
 
 struct HardwareEvent {
   HardwareRequest request = HardwareRequest::enable;
-  uint8_t vcpu = 0;  // the interrupt's target vCPU (SPIs; 0xff: none) or owning vCPU (PPIs)
+  // SPIs: the vCPU it is delivered to (0xff: none). PPIs: the owning vCPU, whose CPU alone
+  // may act on it (VirtualGic hands another vCPU's PPI requests to that vCPU).
+  uint8_t vcpu = 0;
   uint16_t physical_intid = 0;
 };
 
-// Everything one access changed that the target must act on. At most one hardware event
-// per interrupt per access, and one access touches at most 32 interrupts.
+// Everything one access changed that the target must act on. At most two hardware events
+// per interrupt per access (clear-pending and deactivate), and one access touches at most
+// 32 interrupts.
 struct Events {
-  static constexpr size_t capacity = 32;
-  // Only the first hardware_count are meaningful. Exits use per-CPU Events (cleared with
-  // clear(), not constructed), so they do not pay for initialising the array.
-  HardwareEvent hardware[capacity] = {};
-  uint8_t hardware_count = 0;
-  bool hardware_overflow = false;  // never expected; the target should log it
+  static constexpr size_t capacity = 64;
+  // The counters first: every exit touches them (clear(), has_effects()), and they leave
+  // no padding (struct Vcpu holds one, and pads 3 bytes only with Events a multiple of 8).
   // vCPUs whose deliverable interrupts may have changed: refill their list registers
   // before they next run (a vCPU running on another CPU needs an IPI to exit).
   uint32_t kick_vcpus = 0;
@@ -65,6 +66,11 @@ struct Events {
   // (GICD_IROUTER, one interrupt per access): the target moves the LPIs that deliver it
   // to the new vCPU's CPU. 0: none.
   uint16_t rerouted_message_spi = 0;
+  uint8_t hardware_count = 0;
+  bool hardware_overflow = false;  // never expected; the target should log it
+  // Only the first hardware_count are meaningful. Exits use per-CPU Events (cleared with
+  // clear(), not constructed), so they do not pay for initialising the array.
+  HardwareEvent hardware[capacity] = {};
 
   void add(HardwareRequest request, uint8_t vcpu, uint16_t physical_intid);
   void clear() {
@@ -78,30 +84,60 @@ struct Events {
   }
 };
 
-// One interrupt. `pending()` is the latch for edge-triggered and hardware-backed
-// interrupts; a virtual level-triggered interrupt is also pending while its line is
-// asserted (a guest ICPENDR write cannot clear an asserted line, as on real hardware).
+// One interrupt. `pending_latch` holds edges and software pends (GICD_ISPENDR, SGIs,
+// messages); a level-triggered interrupt is also pending while its line is asserted (a
+// guest ICPENDR write cannot clear an asserted line, as on real hardware). For a virtual
+// device the line is the device's; for a hardware-backed level interrupt it is the
+// physical line as EL2 last saw it (asserted when it took the interrupt, sampled again
+// while the virtual one waits: virtual_gic.hpp).
 struct InterruptState {
+  static constexpr uint8_t no_vcpu = 0xff;
   uint16_t intid = 0;
   uint16_t physical_intid = 0;  // meaningful when `hardware`
   uint8_t priority = 0;
-  uint8_t target_vcpu = 0;  // SPIs: decoded from `router`; private interrupts: the owning vCPU
+  // The vCPU it is delivered to, whose list registers alone may hold it. Private
+  // interrupts: the owning vCPU. SPIs: `routed_vcpu`, except that an SPI stays with the
+  // vCPU whose list registers hold it (active, or offered to a running guest) until it
+  // has left them, as on KVM: then it follows its routing.
+  uint8_t target_vcpu = 0;
+  uint8_t routed_vcpu = 0;  // SPIs: what GICD_IROUTER designates (no_vcpu: no vCPU)
   bool hardware = false;
   bool group1 = true;
   bool edge = false;
   bool edge_at_reset = false;  // from the description (SPIs), architecture (SGIs edge, PPIs level)
   bool enabled = false;
   bool pending_latch = false;
-  bool line_asserted = false;  // virtual level-triggered sources only
+  bool line_asserted = false;  // level-triggered: see above
   bool active = false;
   bool message = false;  // an SPI of the partition's MBI range: GICD_SETSPI_NSR/CLRSPI_NSR reach it
-  bool message_again = false;  // a message came on another CPU while it was pending (virtual_gic.hpp)
+  // Pended again while a running vCPU's list register offered it pending: whether the
+  // guest took the first pend before this one only that vCPU's next fold can tell
+  // (virtual_gic.hpp). Cleared by that fold. `repend_line`: the same for a hardware level
+  // interrupt that fired again (its line, not the latch, is then pending again).
+  bool repend = false;
+  bool repend_line = false;
+  // Deactivated by another vCPU's guest (ICACTIVER) while a running vCPU's list register
+  // offered it pending: that guest may have acknowledged it meanwhile, which only its
+  // next fold can tell; the fold applies the deactivation after what its guest did.
+  bool deactivate_at_fold = false;
   uint64_t router = 0;   // SPIs: the GICD_IROUTER value as the guest wrote it (masked)
 
-  bool pending() const { return pending_latch || (!edge && !hardware && line_asserted); }
+  bool pending() const { return pending_latch || (!edge && line_asserted); }
   // The physical interrupt of a hardware-backed one must stay active exactly as long as
   // the virtual one is pending or active: the guest's deactivation releases it.
   bool needs_physical_active() const { return hardware && (pending() || active); }
+};
+
+// The physical GIC as the virtual one may look at it: whether a physical interrupt is
+// pending there, i.e. latched or, for a level-sensitive one, its line asserted (a PPI: on
+// the CPU that runs vCPU `vcpu`). Reads only. The target implements it on the GIC; tests
+// on a simulated one.
+class PhysicalInterrupts {
+ public:
+  virtual bool pending(uint8_t vcpu, uint16_t physical_intid) const = 0;
+
+ protected:
+  ~PhysicalInterrupts() = default;
 };
 
 // The 1-bit-per-interrupt registers, identical in GICD_* (SPIs) and GICR_* (SGIs/PPIs).
@@ -157,10 +193,15 @@ constexpr bool valid_access(uint64_t offset, unsigned width, uint64_t frame_size
   return width != 0 && width <= 8 && (width & (width - 1)) == 0 && (offset & (width - 1)) == 0 && offset < frame_size;
 }
 
-bool read_bit(const InterruptState& irq, BitRegister which);
+// A hardware-backed interrupt also reads pending while its physical interrupt is (a
+// disabled one with its line asserted, as on hardware); `physical` may be null (then only
+// the virtual state counts).
+bool read_bit(const InterruptState& irq, BitRegister which, const PhysicalInterrupts* physical);
 // Applies one bit of a guest write; `bit` is the written value (set/clear registers act
-// only on ones). Adds hardware events and kicks the interrupt's vCPU when state changed.
-void write_bit(InterruptState& irq, BitRegister which, bool bit, Events& events);
+// only on ones). Adds hardware events and kicks the interrupt's vCPU when state changed;
+// a clear-pending of a hardware-backed one that `physical` (may be null) says is pending
+// clears it there too.
+void write_bit(InterruptState& irq, BitRegister which, bool bit, Events& events, const PhysicalInterrupts* physical);
 // IPRIORITYR byte; `mask` keeps the implemented priority bits (upper ones).
 void write_priority(InterruptState& irq, uint8_t value, uint8_t mask, Events& events);
 // ICFGR field (2 bits, bit 1 = edge). SGIs are edge and read-only.

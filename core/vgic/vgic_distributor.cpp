@@ -82,10 +82,14 @@ void VirtualDistributor::reset() {
     irq.edge = irq.edge_at_reset;
     irq.enabled = false;
     irq.pending_latch = false;
-    irq.message_again = false;
+    irq.repend = false;
+    irq.repend_line = false;
+    irq.deactivate_at_fold = false;
+    if (irq.hardware) irq.line_asserted = false;  // EL2 samples the physical line again
     irq.active = false;
     irq.router = 0;
     irq.target_vcpu = 0;
+    irq.routed_vcpu = 0;
   }
 }
 
@@ -124,12 +128,14 @@ uint8_t VirtualDistributor::vcpu_of_router(uint64_t router) const {
 void VirtualDistributor::write_router(InterruptState& irq, uint64_t router, Events& events) {
   irq.router = router & gicd::irouter_writable;
   const uint8_t target = vcpu_of_router(irq.router);
+  irq.routed_vcpu = target;
   if (target == irq.target_vcpu) return;
   events.kick(irq.target_vcpu);  // withdraw it from the old vCPU's list registers
   irq.target_vcpu = target;
   events.kick(target);
   if (irq.message) events.rerouted_message_spi = irq.intid;  // its LPIs follow
   // A hardware SPI without a valid target keeps its physical routing; it stays latched.
+  // (It cannot fire while the virtual one is pending or active: it is physically active.)
   if (irq.hardware && target != no_vcpu) events.add(HardwareRequest::route, target, irq.physical_intid);
 }
 
@@ -156,7 +162,7 @@ inline AccessResult VirtualDistributor::read_word(uint64_t offset, uint32_t& val
   if (bit_register_at(offset, which, index)) {
     for (uint32_t bit = 0; bit < 32; ++bit) {
       const InterruptState* irq = spi(index * 32 + bit);
-      if (irq != nullptr && read_bit(*irq, which)) value |= 1u << bit;
+      if (irq != nullptr && read_bit(*irq, which, physical_)) value |= 1u << bit;
     }
     return AccessResult::handled;
   }
@@ -258,7 +264,8 @@ AccessResult VirtualDistributor::write_message(uint64_t offset, uint32_t value, 
   InterruptState* irq = message_spi(value);
   if (irq == nullptr) return AccessResult::handled;
   const bool set = offset == gicd_message::setspi_nsr;
-  if (!set) irq->message_again = false;
+  if (!set) irq->repend = false;
+  // Already pending: VirtualGic decides whether that is one interrupt or two.
   if (irq->pending_latch == set) return AccessResult::handled;
   irq->pending_latch = set;
   events.kick(irq->target_vcpu);
@@ -274,7 +281,7 @@ AccessResult VirtualDistributor::write_word(uint64_t offset, uint32_t value, Eve
   if (bit_register_at(offset, which, index)) {
     for (uint32_t bit = 0; bit < 32; ++bit) {
       InterruptState* irq = spi(index * 32 + bit);
-      if (irq != nullptr) write_bit(*irq, which, ((value >> bit) & 1u) != 0, events);
+      if (irq != nullptr) write_bit(*irq, which, ((value >> bit) & 1u) != 0, events, physical_);
     }
     return AccessResult::handled;
   }

@@ -75,13 +75,16 @@ class VirtualDistributor {
   bool group_enabled(bool group1) const { return (ctlr_ & (group1 ? gicd::ctlr_enable_grp1 : gicd::ctlr_enable_grp0)) != 0; }
   uint8_t vcpu_count() const { return vcpu_count_; }
   uint8_t priority_mask() const { return priority_mask_; }
+  // Where the pending state of hardware-backed SPIs is read besides the virtual state.
+  void set_physical(const PhysicalInterrupts* physical) { physical_ = physical; }
   uint32_t typer() const;
 
   // The vCPU an IROUTER value designates: Aff0 = vCPU index with Aff1..Aff3 zero. IRM = 1
   // ("any participating PE") always picks vCPU 0: a legal 1-of-N choice that keeps
   // routing deterministic. Returns `no_vcpu` for an affinity no vCPU has (the interrupt
-  // is then not delivered, as the architecture says).
-  static constexpr uint8_t no_vcpu = 0xff;
+  // is then not delivered, as the architecture says). A write sets `routed_vcpu` and
+  // `target_vcpu`; VirtualGic keeps the old target while that vCPU holds the SPI.
+  static constexpr uint8_t no_vcpu = InterruptState::no_vcpu;
   uint8_t vcpu_of_router(uint64_t router) const;
 
  private:
@@ -97,6 +100,7 @@ class VirtualDistributor {
   uint8_t slot_of_[last_spi + 1 - first_spi] = {};  // INTID - 32 -> index in spis_, or `unowned`
   uint32_t highest_spi_ = 0;
   MessageRange messages_;
+  const PhysicalInterrupts* physical_ = nullptr;
   uint32_t ctlr_ = 0;
   uint8_t vcpu_count_ = 1;
   uint8_t priority_mask_ = 0xf8;

@@ -17,6 +17,7 @@ void VirtualRedistributor::configure(const VirtualDistributor& distributor, uint
     irq = InterruptState{};
     irq.intid = static_cast<uint16_t>(intid);
     irq.target_vcpu = vcpu;
+    irq.routed_vcpu = vcpu;
     irq.hardware = intid >= sgi_count && ((hardware_ppis >> intid) & 1u) != 0;
     irq.physical_intid = irq.hardware ? static_cast<uint16_t>(intid) : 0;
     irq.edge_at_reset = intid < sgi_count;
@@ -32,6 +33,10 @@ void VirtualRedistributor::reset() {
     irq.edge = irq.edge_at_reset;
     irq.enabled = false;
     irq.pending_latch = false;
+    irq.repend = false;
+    irq.repend_line = false;
+    irq.deactivate_at_fold = false;
+    if (irq.hardware) irq.line_asserted = false;  // EL2 samples the physical line again
     irq.active = false;
   }
 }
@@ -72,7 +77,7 @@ AccessResult VirtualRedistributor::read_rd_word(uint64_t offset, uint32_t& value
     case gicr::typer + 4: value = static_cast<uint32_t>(typer() >> 32); return AccessResult::handled;
     case gicr::statusr: return AccessResult::handled;
     case gicr::waker:
-      // Waking is immediate: ChildrenAsleep follows ProcessorSleep.
+      // Waking and sleeping are immediate: ChildrenAsleep follows ProcessorSleep.
       value = processor_sleep_ ? gicr::waker_processor_sleep | gicr::waker_children_asleep : 0;
       return AccessResult::handled;
     case gicr::pidr2: value = gic_pidr2; return AccessResult::handled;
@@ -90,7 +95,7 @@ AccessResult VirtualRedistributor::read_sgi_word(uint64_t offset, uint32_t& valu
   if (bit_register_at(local, which, index)) {
     if (index != 0) return AccessResult::unhandled;  // the extended PPI range is not implemented
     for (uint32_t bit = 0; bit < 32; ++bit) {
-      if (read_bit(interrupts_[bit], which)) value |= 1u << bit;
+      if (read_bit(interrupts_[bit], which, physical_)) value |= 1u << bit;
     }
     return AccessResult::handled;
   }
@@ -122,6 +127,8 @@ AccessResult VirtualRedistributor::write(uint64_t offset, unsigned width, uint64
   if (offset >= gicr::sgi_base) return write_sgi_word(offset, static_cast<uint32_t>(value), events);
   switch (offset) {
     case gicr::waker: {
+      // Read back as written; delivery does not depend on it (as KVM: see the header). A
+      // change is a change of the redistributor's state: its vCPU rebuilds its queue.
       const bool sleep = (value & gicr::waker_processor_sleep) != 0;
       if (sleep != processor_sleep_) {
         processor_sleep_ = sleep;
@@ -146,7 +153,7 @@ AccessResult VirtualRedistributor::write_sgi_word(uint64_t offset, uint32_t valu
   uint32_t index = 0;
   if (bit_register_at(local, which, index)) {
     if (index != 0) return AccessResult::unhandled;
-    for (uint32_t bit = 0; bit < 32; ++bit) write_bit(interrupts_[bit], which, ((value >> bit) & 1u) != 0, events);
+    for (uint32_t bit = 0; bit < 32; ++bit) write_bit(interrupts_[bit], which, ((value >> bit) & 1u) != 0, events, physical_);
     return AccessResult::handled;
   }
   if (offset >= gicr::sgi_base + gic_bank::ipriorityr && offset < sgi_priority_end) {

@@ -21,7 +21,7 @@ class VirtualRedistributor {
   // `hardware_ppis`: bit n set = PPI n (16..31) is backed by the physical PPI n.
   void configure(const VirtualDistributor& distributor, uint8_t vcpu, uint32_t hardware_ppis);
   // Architectural reset: SGIs/PPIs disabled, inactive, not pending, group 1, priority 0,
-  // PPIs level-triggered; GICR_WAKER.ProcessorSleep = 1 (the guest wakes it, as Linux does).
+  // PPIs level-triggered; GICR_WAKER.ProcessorSleep = 1, as on hardware.
   void reset();
 
   AccessResult read(uint64_t offset, unsigned width, uint64_t& value) const;
@@ -30,8 +30,14 @@ class VirtualRedistributor {
   InterruptState& interrupt(uint32_t intid) { return interrupts_[intid % private_interrupt_count]; }
   const InterruptState& interrupt(uint32_t intid) const { return interrupts_[intid % private_interrupt_count]; }
   uint8_t vcpu() const { return vcpu_; }
-  // While asleep the redistributor forwards nothing to the vCPU (GICR_WAKER handshake).
+  // GICR_WAKER.ProcessorSleep as the guest last wrote it (ChildrenAsleep reads the same).
+  // It only answers the power-management handshake: interrupts are delivered whatever it
+  // says, as KVM does. Guests that never wake their redistributor (test suites, RTOSes)
+  // must get their interrupts; a sleeping vCPU is one in WFI or CPU_SUSPEND, which the
+  // CPU interface wakes.
   bool processor_sleep() const { return processor_sleep_; }
+  // Where the pending state of hardware-backed PPIs is read besides the virtual state.
+  void set_physical(const PhysicalInterrupts* physical) { physical_ = physical; }
   uint64_t typer() const;
 
  private:
@@ -40,6 +46,7 @@ class VirtualRedistributor {
   AccessResult write_sgi_word(uint64_t offset, uint32_t value, Events& events);
 
   const VirtualDistributor* distributor_ = nullptr;
+  const PhysicalInterrupts* physical_ = nullptr;
   InterruptState interrupts_[private_interrupt_count] = {};
   uint8_t vcpu_ = 0;
   bool processor_sleep_ = true;

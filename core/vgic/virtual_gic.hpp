@@ -3,29 +3,67 @@
 // trap handlers and calls nothing else in core/vgic:
 //
 //   exit from vCPU k       live_list_registers(k)      the only LRs worth reading back
-//                          fold_back(k, lrs)           what the guest did to them
+//                          fold(k, ...)                what the guest did to them
 //   MMIO trap in the GIC   read()/write()              events: program the physical GIC,
 //   ICC_SGI1R/SGI0R trap   send_sgi()                  kick vCPUs (IPI those running
 //   physical IRQ acked     hardware_interrupt()        elsewhere so they exit)
 //   LPI of an MSI acked    signal_message()
 //   virtual device line    set_line()
-//   entry into vCPU k      sync(k, lrs)                the LRs to write + ICH_HCR_EL2
+//   entry into vCPU k      sync(k, ...)                the LRs to write + ICH_HCR_EL2
 //                                                      maintenance bits
+//   ICC_* trap (TALL0/1)   check_acknowledgement(k)    hardware level lines sampled
+//   after k's sync         needs_attention(k)          work only k's CPU can do: another
+//                          take_work(k, events)        vCPU's requests for k's hardware
+//                                                      PPIs, and what k's fold/sync found
+//                                                      (k's queue then asks for a sync)
 //
 // The interrupt state in the distributor and redistributors is authoritative; each
-// vCPU's queue mirrors what of it must be in that vCPU's LRs, and fold_back applies only
+// vCPU's queue mirrors what of it must be in that vCPU's LRs, and fold applies only
 // what the guest did (see virq_queue.hpp), so accesses made meanwhile from other vCPUs are
 // not lost. The queue is kept in step cheaply: a newly pending interrupt (a physical
 // interrupt, an SGI, a device line) and an LR the guest changed update just that entry;
-// any other change (enables, priorities, groups, routing, GICD_CTLR, GICR_WAKER, pending
-// or active bits written by the guest) marks the vCPUs it concerns for a rebuild of their
-// queue from the authoritative state at their next entry. `fill` is that rebuild plus a
-// full placement. An exit that changes nothing writes no LR. The target serialises all
-// calls for one partition (one lock per partition).
+// any other change (enables, priorities, groups, routing, GICD_CTLR, pending or active
+// bits written by the guest) marks the vCPUs it concerns for a rebuild of their queue
+// from the authoritative state at their next entry. `fill` is that rebuild plus a full
+// placement. An exit that changes nothing writes no LR. The target serialises all calls
+// for one partition (one lock per partition).
 //
-// Delivered to vCPU k on entry: its SGIs/PPIs and the SPIs routed to it that are pending,
-// enabled, in a group GICD_CTLR enables, while its GICR_WAKER.ProcessorSleep is 0; and
-// every active one (it must stay in an LR until the guest deactivates it).
+// Delivered to vCPU k on entry: its SGIs/PPIs and the SPIs whose target it is that are
+// pending, enabled, in a group GICD_CTLR enables; and every active one (it must stay in an
+// LR until the guest deactivates it). GICR_WAKER does not gate delivery (KVM neither).
+//
+// Exactness while the guest runs. A pend (SGI, edge, GICD_ISPENDR, GICD_SETSPI_NSR,
+// message) of an interrupt that is still pending is one interrupt, unless a running vCPU's
+// LR offers it: the guest may have taken the first one already, without an exit. Then the
+// interrupt is marked `repend` and that vCPU kicked; its fold decides: the guest took the
+// first -> pending again; it did not -> one interrupt. Only a guest that takes the first
+// between the second pend and its exit gets one interrupt more than hardware would give
+// (no hypervisor can see that order; KVM does the same), never one less. A broadcast
+// (IRM = 1) reaches every other vCPU every time. Likewise a deactivation (ICACTIVER) by
+// another vCPU of an interrupt a running vCPU's LR offers pending: that guest may have
+// acknowledged it meanwhile, so the interrupt is marked `deactivate_at_fold` and that vCPU
+// kicked; its fold applies what its guest did, then the deactivation (of the physical
+// interrupt too, on its own CPU), so the guest that asked is never ignored.
+//
+// Routing (KVM's rule). An SPI stays with the vCPU whose LRs hold it (active, or offered
+// to its running guest) until it has left them; then it follows GICD_IROUTER. So its
+// deactivation always finds its LR and it is never offered on two vCPUs.
+//
+// Hardware-backed level interrupts are pending while their physical line is asserted:
+// EL2 takes one with the line asserted; the guest's acknowledgement consumes that (if the
+// line stays asserted, the physical interrupt fires again once the guest's deactivation
+// deactivates it). The guest can clear the device without an exit between EL2 taking it
+// and its own acknowledgement (a guest that EOIs before it clears the device meets exactly
+// that: the interrupt fires again at its EOI), so the acknowledgement is checked: while an
+// LR offers one pending, the guest's ICC_* accesses trap (virq_queue.hpp), and
+// check_acknowledgement() samples the line (PhysicalInterrupts) and withdraws it if it
+// dropped. Its pending bit in GICD_ISPENDR/GICR_ISPENDR0 reads the physical interrupt too,
+// so a disabled one with its line asserted reads pending, and is delivered once enabled.
+//
+// Another vCPU's hardware PPIs. A PPI exists only in the redistributor of the CPU running
+// its vCPU, so a guest write that changes one of another vCPU's hardware PPIs (enable,
+// pending, active) leaves that CPU a request (needs_attention/take_work) and kicks it:
+// its physical PPI then follows the virtual state, exactly as the guest asked.
 #pragma once
 
 #include <cstddef>
@@ -52,31 +90,45 @@ struct GicConfig {
 
 class VirtualGic {
  public:
+  // The caller of an operation when it is no vCPU of the partition (a device, console input).
+  static constexpr uint8_t no_vcpu = InterruptState::no_vcpu;
+
   ConfigError configure(const GicConfig& config);
   void reset();  // partition reset: architectural reset of every register and queue
+  // The physical GIC's pending state, for hardware-backed interrupts (kept across
+  // configure and reset); null, the default: none is read, the virtual state alone decides.
+  void set_physical(const PhysicalInterrupts* physical);
 
   // Guest-physical addresses: the distributor frame and the vCPUs' redistributor frames.
   bool claims(uint64_t address) const;
   AccessResult read(uint64_t address, unsigned width, uint64_t& value) const;
-  AccessResult write(uint64_t address, unsigned width, uint64_t value, Events& events);
+  // A guest access by vCPU `caller`. Requests for another vCPU's hardware PPIs do not
+  // appear in `events`: they wait for that vCPU (take_work), which `events` kicks.
+  AccessResult write(uint64_t address, unsigned width, uint64_t value, Events& events, uint8_t caller);
 
   // A trapped ICC_SGI1R_EL1 (group1 = true) or ICC_SGI0R_EL1 (false) write by vCPU `vcpu`.
   // With a single security state, an SGI is only set pending at targets where that SGI
   // is configured in the same group (as KVM does).
   void send_sgi(uint8_t vcpu, uint64_t value, bool group1, Events& events);
   // The target acknowledged (and priority-dropped, EOImode = 1) a physical interrupt on
-  // the CPU running `vcpu`, leaving it active: mark the virtual one pending. False when
-  // the partition does not own it as hardware-backed (the target deactivates and logs).
-  bool hardware_interrupt(uint8_t vcpu, uint16_t physical_intid, Events& events) {
+  // the CPU running `vcpu`, leaving it active: the virtual one becomes pending (level:
+  // while its line stays asserted). False when the partition does not own it as
+  // hardware-backed (the target deactivates and logs). Inline: the IRQ path compiles it in.
+  [[gnu::always_inline]] bool hardware_interrupt(uint8_t vcpu, uint16_t physical_intid, Events& events) {
     InterruptState* irq = interrupt(vcpu, physical_intid);  // identity mapping
     if (irq == nullptr || !irq->hardware) return false;
-    irq->pending_latch = true;
-    if (irq->target_vcpu == vcpu) {
-      requeue_here(*irq);  // taken on the CPU of its vCPU: straight into a free LR
-    } else {
-      requeue(*irq);
+    if (irq->edge) {
+      pend(*irq, vcpu, events);
+      return true;
     }
-    events.kick(irq->target_vcpu);
+    const bool was_pending = irq->pending();
+    irq->line_asserted = true;
+    if (was_pending) {
+      requeue(*irq);  // its LR is now to be checked
+      pend_again(*irq, vcpu, events, true);
+    } else {
+      queue_pended(*irq, vcpu, events);
+    }
     return true;
   }
   // A message for SPI `intid` of the partition's MBI range arrived (the LPI an MSI of its
@@ -86,46 +138,25 @@ class VirtualGic {
   bool signal_message(uint8_t vcpu, uint16_t intid, Events& events) {
     InterruptState* irq = distributor_.message_spi(intid);
     if (irq == nullptr) return false;
-    if (irq->pending_latch) {
-      // Taken on the target vCPU's own CPU, its list registers were folded at this exit:
-      // still pending means not yet acknowledged, and the two messages are one interrupt.
-      // Elsewhere the guest may have acknowledged it since; pend it again when the fold
-      // says so, rather than lose a message.
-      if (irq->target_vcpu != vcpu) irq->message_again = true;
-      return true;
-    }
-    irq->pending_latch = true;
-    if (irq->target_vcpu == vcpu) {
-      requeue_here(*irq);
-    } else {
-      requeue(*irq);
-    }
-    events.kick(irq->target_vcpu);
+    pend(*irq, vcpu, events);
     return true;
   }
   // A virtual device's interrupt line. Level-triggered: pending while asserted; configured
-  // edge-triggered: a rising edge latches pending. `vcpu` selects the bank for PPIs.
-  bool set_line(uint8_t vcpu, uint16_t intid, bool asserted, Events& events);
+  // edge-triggered: a rising edge latches pending. `bank` selects the vCPU for PPIs;
+  // `caller`: the vCPU whose exit drives the device, if it is one.
+  bool set_line(uint8_t bank, uint16_t intid, bool asserted, Events& events, uint8_t caller = no_vcpu);
 
   // LRs that can hold something the guest changed (bit n: LR n): read back only these.
   uint32_t live_list_registers(uint8_t vcpu) const { return queues_[vcpu % max_vcpus].live_mask(); }
   // What the guest did to vCPU `vcpu`'s live LRs, read through `read_lr(slot,
-  // written_value)` (see VirqQueue::fold). Inline: the target's exit path compiles it in.
+  // written_value)` (see VirqQueue::fold), on that vCPU's exit. Inline: the target's exit
+  // path compiles it in.
   template <typename ReadLr>
   void fold(uint8_t vcpu, size_t lr_count, ReadLr&& read_lr) {
     if (vcpu >= vcpu_count()) return;
-    queues_[vcpu].fold(lr_count, read_lr, [this, vcpu](const LrTransition& transition) {
-      InterruptState* irq = interrupt(vcpu, transition.intid);
-      if (irq == nullptr) return;
-      if (transition.pending_consumed) {
-        irq->pending_latch = irq->message_again;  // a message that came meanwhile on another CPU
-        irq->message_again = false;
-      }
-      if (transition.active_changed) irq->active = transition.active;
-      // The queue applied the same difference to the entry; only a level-triggered line
-      // still asserted makes the interrupt pending again at once.
-      if (irq->pending()) requeue(*irq);
-    });
+    queues_[vcpu].fold(
+        lr_count, read_lr, [this, vcpu](const LrTransition& transition) { after_transition(vcpu, transition); },
+        [this, vcpu](uint16_t intid) { still_offered(vcpu, intid); });
   }
   void fold_back(uint8_t vcpu, const uint64_t* list_registers, size_t lr_count) {
     fold(vcpu, lr_count, [list_registers](size_t slot, uint64_t) { return list_registers[slot]; });
@@ -137,8 +168,9 @@ class VirtualGic {
   template <typename WriteLr>
   uint64_t sync(uint8_t vcpu, size_t lr_count, WriteLr&& write_lr) {
     if (vcpu >= vcpu_count()) return 0;
-    if (queues_[vcpu].rebuild_requested()) rebuild(vcpu);
-    return queues_[vcpu].sync(lr_count, write_lr);
+    VirqQueue& vcpu_queue = queues_[vcpu];
+    if (vcpu_queue.rebuild_requested()) rebuild(vcpu);
+    return vcpu_queue.sync(lr_count, write_lr);
   }
   SyncResult sync(uint8_t vcpu, uint64_t* list_registers, size_t lr_count) {
     SyncResult result;
@@ -154,6 +186,25 @@ class VirtualGic {
   }
   // Something is pending or active for the vCPU (after a sync): CPU_SUSPEND returns.
   bool has_work(uint8_t vcpu) const { return queues_[vcpu % max_vcpus].size() != 0; }
+  // vCPU `vcpu`'s guest accessed an ICC_* register while the acknowledgement check was
+  // armed (ICH_HCR_EL2.TALL0/TALL1, from sync/fill): the hardware level lines its LRs
+  // offer pending are sampled, those that dropped withdrawn (`events`: their physical
+  // interrupts deactivated), and the check is off until its next exit, so that the
+  // target returns to the trapped instruction and the guest's access runs natively.
+  void check_acknowledgement(uint8_t vcpu, Events& events);
+
+  // Work for the physical CPU of vCPU `vcpu` (see the table above). Its queue then asks
+  // for a sync too (VirqQueue::needs_sync), so an exit asks this only after a sync.
+  bool needs_attention(uint8_t vcpu) const { return ((attention_ >> (vcpu % max_vcpus)) & 1u) != 0; }
+  // Moves that work into `events` (hardware requests on this vCPU's own PPIs, SPIs, kicks).
+  void take_work(uint8_t vcpu, Events& events);
+  // vCPU `vcpu` enters: its CPU's hardware PPIs must follow the virtual state (enable and
+  // active), whatever they were; take_work() then carries it out.
+  void request_ppi_sync(uint8_t vcpu);
+  // vCPU `vcpu` stopped (PSCI CPU_OFF): its list registers are gone. SPIs it held that
+  // are routed to another vCPU go there (`events` kicks it); actives stay (the guest can
+  // no longer deactivate them there, as on hardware).
+  void vcpu_stopped(uint8_t vcpu, Events& events);
 
   uint8_t vcpu_count() const { return distributor_.vcpu_count(); }
   VirtualDistributor& distributor() { return distributor_; }
@@ -170,45 +221,145 @@ class VirtualGic {
   }
 
  private:
-  // `bank`: the redistributor of the vCPU the interrupt would be delivered to.
-  bool deliverable(const InterruptState& irq, const VirtualRedistributor& bank) const {
-    return irq.pending() && irq.enabled && distributor_.group_enabled(irq.group1) && !bank.processor_sleep();
+  bool deliverable(const InterruptState& irq) const {
+    return irq.pending() && irq.enabled && distributor_.group_enabled(irq.group1);
   }
-  // Brings `destination`'s entry for `irq` in line with its state (removes it when it is
-  // neither deliverable nor active).
+  [[gnu::always_inline]] static Virq virq_of(const InterruptState& irq) {
+    Virq virq;
+    virq.intid = irq.intid;
+    virq.physical_intid = irq.physical_intid;
+    virq.priority = irq.priority;
+    virq.group1 = irq.group1;
+    virq.hardware = irq.hardware;
+    const bool line_pending = !irq.edge && irq.line_asserted;
+    virq.level_resample = line_pending && !irq.hardware;
+    virq.checked = line_pending && irq.hardware;
+    return virq;
+  }
+  // Brings `destination`'s entry for `irq` in line with `state` (invalid: removes it).
   static void queue_interrupt(VirqQueue& destination, const InterruptState& irq, LrState state) {
-    Virq virq;
-    virq.intid = irq.intid;
-    virq.physical_intid = irq.physical_intid;
-    virq.priority = irq.priority;
-    virq.group1 = irq.group1;
-    virq.hardware = irq.hardware;
-    destination.set(virq, state);  // cannot be full: capacity covers every interrupt a vCPU can own
-  }
-  // The same for an interrupt that became pending for the calling vCPU itself.
-  void requeue_here(const InterruptState& irq) {
-    const uint8_t vcpu = irq.target_vcpu;
-    if (vcpu >= vcpu_count() || queues_[vcpu].rebuild_requested()) return;
-    if (!deliverable(irq, redistributors_[vcpu])) return requeue(irq);
-    Virq virq;
-    virq.intid = irq.intid;
-    virq.physical_intid = irq.physical_intid;
-    virq.priority = irq.priority;
-    virq.group1 = irq.group1;
-    virq.hardware = irq.hardware;
-    if (irq.active) {
-      queues_[vcpu].add_pending(virq);
-    } else {
-      queues_[vcpu].add_pending_here(virq);
-    }
+    destination.set(virq_of(irq), state);  // cannot be full: capacity covers every interrupt a vCPU can own
   }
   // One interrupt changed: bring its vCPU's queue entry in line, unless a rebuild is due.
   void requeue(const InterruptState& irq) {
     const uint8_t vcpu = irq.target_vcpu;
     if (vcpu >= vcpu_count() || queues_[vcpu].rebuild_requested()) return;
-    queue_interrupt(queues_[vcpu], irq, make_state(deliverable(irq, redistributors_[vcpu]), irq.active));
+    const LrState state = make_state(deliverable(irq), irq.active);
+    if (state == LrState::invalid) {
+      queues_[vcpu].drop(irq.intid);  // the usual end of an interrupt: no Virq to build
+    } else {
+      queue_interrupt(queues_[vcpu], irq, state);
+    }
   }
+  // The same for an interrupt that became pending for the calling vCPU itself: straight
+  // into a free LR when its queue is in step (VirqQueue::add_pending_here).
+  [[gnu::always_inline]] void requeue_here(const InterruptState& irq) {
+    const uint8_t vcpu = irq.target_vcpu;
+    if (vcpu >= vcpu_count() || queues_[vcpu].rebuild_requested()) return;
+    if (!deliverable(irq)) return requeue(irq);
+    if (irq.active) {
+      queues_[vcpu].add_pending(virq_of(irq));
+    } else {
+      queues_[vcpu].add_pending_here(virq_of(irq));
+    }
+  }
+  // `irq` just became pending, by an action of vCPU `caller` (or none).
+  [[gnu::always_inline]] void queue_pended(const InterruptState& irq, uint8_t caller, Events& events) {
+    if (irq.target_vcpu == caller) {
+      requeue_here(irq);
+    } else {
+      requeue(irq);
+    }
+    events.kick(irq.target_vcpu);
+  }
+  // A new pend (edge, SGI, software, message) of `irq` by vCPU `caller` (or none).
+  void pend(InterruptState& irq, uint8_t caller, Events& events) {
+    if (irq.pending_latch) return pend_again(irq, caller, events, false);
+    irq.pending_latch = true;
+    queue_pended(irq, caller, events);
+  }
+  // A new pend of an interrupt already pending (`line`: a hardware level interrupt fired
+  // again): one interrupt, unless the guest of a running vCPU may have taken the first
+  // from its LR (see the header).
+  void pend_again(InterruptState& irq, uint8_t caller, Events& events, bool line) {
+    const uint8_t holder = irq.target_vcpu;
+    if (holder >= vcpu_count() || holder == caller || !queues_[holder].offered_pending(irq.intid)) return;
+    if (line) {
+      irq.repend_line = true;
+    } else {
+      irq.repend = true;
+    }
+    queues_[holder].watch(irq.intid);
+    events.kick(holder);
+  }
+  // The fold of vCPU `vcpu`: what its guest did to one interrupt, and one its LR still
+  // offers pending.
+  // Inline, in the fold on every exit: the usual end of an interrupt (its entry gone,
+  // nothing due, its routing unchanged) costs no call.
+  void after_transition(uint8_t vcpu, const LrTransition& transition) {
+    InterruptState* irq = interrupt(vcpu, transition.intid);
+    if (irq == nullptr) return;
+    if (transition.pending_consumed) {
+      // A pend that came while the guest could have been taking this one is another
+      // interrupt (see the header). A hardware level line still asserted fires again
+      // once the guest's deactivation deactivates the physical interrupt.
+      irq->pending_latch = irq->repend;
+      if (irq->hardware && !irq->edge) irq->line_asserted = irq->repend_line;
+    }
+    irq->repend = false;
+    irq->repend_line = false;
+    if (transition.active_changed) irq->active = transition.active;
+    // Another vCPU deactivated it while this guest could have been acknowledging it.
+    const bool deactivated = irq->deactivate_at_fold && irq->active;
+    irq->deactivate_at_fold = false;
+    if (deactivated) irq->active = false;
+    const bool rerouted = irq->intid >= private_interrupt_count && irq->routed_vcpu != irq->target_vcpu;
+    if (transition.left && !transition.physical_deactivate && !deactivated && !irq->pending() && !irq->active &&
+        !rerouted) {
+      return;
+    }
+    after_transition_rest(vcpu, *irq, transition, deactivated);
+  }
+  // `deactivated`: by another vCPU, applied by this fold (after_transition).
+  void after_transition_rest(uint8_t vcpu, InterruptState& irq, const LrTransition& transition, bool deactivated);
+  void still_offered(uint8_t vcpu, uint16_t intid);
+  // Samples the physical line of a hardware-backed level interrupt EL2 took for vCPU
+  // `self` (in its own exit); false when it has dropped: then withdrawn, and its physical
+  // interrupt deactivated through `events` if nothing holds it any more.
+  bool sample_line(InterruptState& irq, uint8_t self, Events& events);
+  // On vCPU `self`'s own exit (its LRs folded, it does not run): brings `irq`'s entry in
+  // line, moving an SPI that has left `self`'s LRs to the vCPU it is routed to.
+  void settle(InterruptState& irq, uint8_t self);
+  // An SPI that left its vCPU's LRs follows GICD_IROUTER: `kicks` gets the new vCPU.
+  void move_to_routed(InterruptState& irq, Events& kicks);
+  // The same on vCPU `self`'s own exit: the kick waits for take_work().
+  void release_to_routed(InterruptState& irq, uint8_t self);
+  // After a GICD_IROUTER write by vCPU `caller` that moved the SPI away from `holder`:
+  // it stays there while `holder` holds it (settle() moves it later).
+  void keep_while_held(InterruptState& irq, uint8_t holder, uint8_t caller);
+  // Pends of interrupts that were pending already (GICD/GICR_ISPENDR, GICD_SETSPI_NSR):
+  // found before the write, decided after it.
+  struct AlreadyPending {
+    uint8_t vcpu = no_vcpu;  // redistributor writes: whose
+    uint32_t first_intid = 0;
+    uint32_t mask = 0;  // bit n: INTID first_intid + n
+  };
+  AlreadyPending already_pending(uint64_t address, unsigned width, uint64_t value);
+  void pend_again_all(const AlreadyPending& found, uint8_t caller, Events& events);
+  // A GICD_ICACTIVER/GICR_ICACTIVER0 write by `caller` of interrupts another running
+  // vCPU's LR offers pending: marked `deactivate_at_fold`, that vCPU kicked.
+  void deactivate_at_holders_fold(uint64_t address, unsigned width, uint64_t value, uint8_t caller, Events& events);
+  // Requests for another vCPU's hardware PPIs leave `events` for that vCPU's mailbox.
+  void hand_over_ppi_requests(Events& events, uint8_t caller);
+  // Work found in vCPU `vcpu`'s own fold or sync (the target applies it before the guest
+  // runs again).
+  void defer(HardwareRequest request, const InterruptState& irq, uint8_t vcpu);
   void rebuild(uint8_t vcpu);
+  // vCPU `vcpu`'s CPU has work (take_work) at the end of its next exit, which syncs.
+  void want_attention(uint8_t vcpu) {
+    attention_ |= uint32_t{1} << (vcpu % max_vcpus);
+    queues_[vcpu % max_vcpus].request_sync();
+  }
   // Every vCPU in `vcpus` (bit n: vCPU n) rebuilds its queue before it next runs.
   void mark_rebuild(uint32_t vcpus) {
     for (; vcpus != 0; vcpus &= vcpus - 1) queues_[__builtin_ctz(vcpus) % max_vcpus].request_rebuild();
@@ -219,6 +370,17 @@ class VirtualGic {
   VirqQueue queues_[max_vcpus];
   uint64_t distributor_base_ = 0;
   uint64_t redistributor_base_ = 0;
+  const PhysicalInterrupts* physical_ = nullptr;
+  // take_work(): bit n: vCPU n has some.
+  uint32_t attention_ = 0;
+  // Found in a vCPU's own fold or sync; only that vCPU (`deferred_vcpu_`) takes them, at
+  // the end of the same exit.
+  Events deferred_;
+  uint8_t deferred_vcpu_ = no_vcpu;
+  // Another vCPU's requests for vCPU n's hardware PPIs (bit = INTID): the physical enable
+  // and active state follow the virtual one; a latched physical pend is cleared.
+  uint32_t ppi_follow_[max_vcpus] = {};
+  uint32_t ppi_clear_pending_[max_vcpus] = {};
 };
 
 }  // namespace bulkhead::vgic

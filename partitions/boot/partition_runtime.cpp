@@ -10,6 +10,7 @@
 #include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/boot_state.hpp"
+#include "core/boot/smp.hpp"
 #include "core/boot/system.hpp"
 #include "core/lib/boot_storage.hpp"
 #include "core/lib/runtime.hpp"
@@ -17,6 +18,7 @@
 #include "core/mmu/stage2.hpp"
 #include "core/vcpu/el2/vm_owner.hpp"
 #include "partitions/boot/first_entry.hpp"
+#include "partitions/boot/reset_runtime.hpp"
 #include "partitions/boot/runtime_state.hpp"
 #include "partitions/guest_layout.hpp"
 #include "partitions/vpci_setup.hpp"
@@ -192,15 +194,18 @@ void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size) {
   // Its other vCPUs notice at their next exit; kick them there.
   vcpu::kick_running_vcpus(vm, ~0u);
   vcpu::reset_physical_interrupts(vm);
-  // Its functions stop decoding, mastering and interrupting, their DMA aborts: the line
-  // below says the partition is off, devices included.
+  // Its functions stop decoding, mastering and interrupting, their DMA aborts, then they
+  // are reset (the waits without the lock: its vCPUs see `off` and stop): the line below
+  // says the partition is off, devices included.
   quarantine_partition_pci(p);
+  const bool reset = p.pci.resets.handed_over;
+  vm.lock.unlock();
+  if (reset) reset_partition_functions(p, ResetOccasion::stop);
   log::fact("partition {} {}", vm.name, why);
   shared_console.detach(p.index);  // the focus moves on
   power_lock.lock();
   const bool last = --running_count == 0;
   power_lock.unlock();
-  vm.lock.unlock();
   if (last && !hold_requested()) power_off("all-partitions-off");
   if (last) log::fact("all partitions off; holding (bulkhead.hold)");
   vcpu::stop_this_cpu();
@@ -223,11 +228,6 @@ bool restart_logged(uint32_t restarts) {
   vm.restarting = true;
   ++p.restarts;
   const bool logged = restart_logged(p.restarts);
-  if (logged) log::fact("partition {} restart {} {}", vm.name, p.restarts, why);
-  if (p.restarts == restarts_logged_each) {
-    log::fact("partition {} restart-logging sparse after {} restarts: then restarts 2^n only", vm.name,
-              restarts_logged_each);
-  }
   vm.psci.vcpu_stopped(self.index);
   vcpu::kick_running_vcpus(vm, self.index);
   vcpu::reset_physical_interrupts(vm);
@@ -246,9 +246,23 @@ bool restart_logged(uint32_t restarts) {
   // Its devices are quiet and their DMA aborts before its RAM is scrubbed.
   if (!quarantine_partition_pci(p)) {
     vm.restarting = false;
+    log::fact("partition {} restart {} {}", vm.name, p.restarts, why);
     stop_partition_locked(p, "off: restart failed: its devices' DMA could not be stopped");
   }
   vm.lock.unlock();
+  // Its functions reset (their waits sleep this CPU; no lock held), then the line that
+  // says the partition restarts names how.
+  const bool reset = reset_partition_functions(p, ResetOccasion::restart);
+  if (logged || !reset) log::fact("partition {} restart {} {}{}", vm.name, p.restarts, why, p.pci.resets.summary.c_str());
+  if (p.restarts == restarts_logged_each) {
+    log::fact("partition {} restart-logging sparse after {} restarts: then restarts 2^n only", vm.name,
+              restarts_logged_each);
+  }
+  if (!reset) {
+    vm.lock.lock();
+    vm.restarting = false;
+    stop_partition_locked(p, "off: restart failed: its devices could not be reset");
+  }
   const bool reloaded = reloader->reload(p.index);
   vm.lock.lock();
   if (!reloaded) {
@@ -303,6 +317,33 @@ bool uses_this_cpu(const Partition& partition) {
 
 bool partitions_running() { return running_count != 0; }
 
+namespace {
+
+bool resets_functions(const partitions::PartitionPlan& plan) {
+  for (size_t i = 0; i < plan.function_count; ++i) {
+    if (plan.functions[i].reset) return true;
+  }
+  return false;
+}
+
+// A partition's boot CPU before its guest's first instruction: its functions are reset
+// here, on its own CPU (no other partition waits for their 100 ms), then connected to its
+// DMA context, then the guest is entered.
+[[noreturn]] void start_after_resets(uint64_t index) {
+  PartitionRuntime& p = *runtime_of(index);
+  // A CPU just powered on: its redistributor and CPU interface up (enter_vcpu does it again),
+  // so the EL2 timer's interrupt can wake it from WFI while the resets wait.
+  arch::gic::init_this_cpu(vcpu::machine().gic);
+  if (!reset_partition_functions(p, ResetOccasion::start) || !connect_partition_pci(p)) {
+    p.vm.lock.lock();
+    p.vm.psci.vcpu_stopped(0);
+    stop_partition_locked(p, "off: its devices could not be reset or connected");
+  }
+  vcpu::enter_vcpu(*p.boot_vcpu);
+}
+
+}  // namespace
+
 size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDescription& description,
                         const partitions::BootPlan& plan, const PciHardware& pci, PartitionReloader& partition_reloader) {
   reloader = &partition_reloader;
@@ -340,14 +381,18 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
       log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
       continue;
     }
-    if (!connect_partition_pci(p)) continue;
+    // Functions to reset are reset on the partition's own CPU, then connected there.
+    const bool reset_first = resets_functions(*p.plan);
+    if (!reset_first && !connect_partition_pci(p)) continue;
     vcpu::reset_physical_interrupts(p.vm);
-    const vcpu::Vcpu& cpu = vcpu::assign_vcpu(p.vm, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
+    vcpu::Vcpu& cpu = vcpu::assign_vcpu(p.vm, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
+    p.boot_vcpu = &cpu;
     const uint32_t physical = cpu.cpu;
     power_lock.lock();
     ++running_count;
     power_lock.unlock();
-    const int64_t status = vcpu::start_vcpu_cpu(physical);
+    const int64_t status = reset_first ? start_cpu(platform, physical, start_after_resets, i)
+                                       : vcpu::start_vcpu_cpu(physical);
     if (status != 0) {
       log::error("partition {}: cpu {} did not start (psci {})", p.partition->name, physical, status);
       power_lock.lock();

@@ -51,6 +51,7 @@ struct PartitionRuntime {
   UartDevice uart_device;
   PartitionPci pci;
   uint64_t stage2_root = 0;  // its stage-2 tables (the root VTTBR_EL2 points at)
+  vcpu::Vcpu* boot_vcpu = nullptr;  // its vCPU 0 as assigned at boot
   // Platform devices' SPIs, the UART's, its PCI functions' INTx lines.
   vgic::OwnedSpi spis[partitions::max_platform_devices * partitions::max_device_interrupts + 1 +
                       partitions::max_pci_devices];

@@ -19,6 +19,7 @@
 #include "pci/ecam_mmio.hpp"
 #include "pci/enumerate.hpp"
 #include "pci/pci_report.hpp"
+#include "pci/reset_method.hpp"
 
 extern "C" const uint8_t bulkhead_package_start[];
 extern "C" const uint8_t bulkhead_package_end[];
@@ -50,6 +51,7 @@ void enumerate_pci(const BootContext& context) {
   const bool clean = pci::enumerate_all(platform, accessors, pci_topology);
   const uint64_t ticks = arch::counter() - start;
   pci::report_topology(pci_topology);
+  pci::report_reset_choices(pci_topology);
   uint64_t accesses = 0;
   for (size_t i = 0; i < pci_topology.segment_count; ++i) {
     accesses += pci_topology.segments[i].config_reads + pci_topology.segments[i].config_writes;

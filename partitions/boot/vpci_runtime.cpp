@@ -182,6 +182,7 @@ bool connect_partition_pci(PartitionRuntime& p) {
   PartitionPci& pci = p.pci;
   if (!pci.present) return true;
   pci.bus.reset();  // power-on state, INTx included, after a stop's quarantine
+  pci.resets.handed_over = true;  // from here on the guest may drive them: a stop resets them
   smmu::Driver* driver = smmu_driver();
   if (driver == nullptr || pci.dma_context == smmu::no_context) return true;
   smmu_restarted(pci.dma_context);

@@ -12,6 +12,7 @@
 #include "core/platform/platform.hpp"
 #include "core/vcpu/mmio.hpp"
 #include "partitions/boot/msi_runtime.hpp"
+#include "partitions/boot/reset_runtime.hpp"
 #include "partitions/boot_plan.hpp"
 #include "partitions/description.hpp"
 #include "pci/config_access.hpp"
@@ -68,9 +69,11 @@ class PartitionPciHost final : public pci::vpci::VpciHost {
   void log(const char* line) override;
   void permit_bus_master(size_t function);
   void disable_bus_master(size_t function);
+  // The function's segment accessor (nullptr when its ECAM is not mapped).
+  pci::ConfigAccessor* accessor_for(const pci::Function& function) const;
+  const PciHardware& hardware() const { return hardware_; }
 
  private:
-  pci::ConfigAccessor* accessor_for(const pci::Function& function) const;
   size_t index_of(const pci::Function& function) const;
 
   PartitionRuntime* owner_ = nullptr;
@@ -105,13 +108,15 @@ struct PartitionPci {
   size_t function_count = 0;
   bool dma_connected = false;
   PartitionMessages messages;  // MSI and MSI-X (msi_runtime.hpp)
+  PartitionResets resets;      // its functions' resets (reset_runtime.hpp)
 };
 
 // At boot, after the VM's GIC: the bus from the plan, its regions in the VM's registry,
 // its DMA context. False (logged, naming the partition) if any of it fails.
 bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware);
-// Before the partition's first instruction, and again after each restart: its streams
-// to its context, then bus mastering may be enabled. False (logged) when the SMMU did not
+// Before the partition's first instruction, and again after each restart, once its
+// functions are reset (reset_runtime.hpp): the bus at power-on values, its streams to its
+// context, then bus mastering may be enabled. False (logged) when the SMMU did not
 // take them: the partition must not run with DMA-capable functions.
 bool connect_partition_pci(PartitionRuntime& p);
 // Stop or restart, before its RAM is scrubbed: the bus back to power-on state (stage-2

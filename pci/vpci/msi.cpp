@@ -231,6 +231,11 @@ void MsiHandler::reset() {
     write_physical(reg::msi::mask(address_64bit_), AccessWidth::word, physical_mask_);
   }
   unbind_all();
+  // A function reset (pci/reset.hpp) clears the function's address and data: written
+  // again when the guest enables it next, whatever they held before.
+  physical_address_ = 0;
+  physical_data_ = 0;
+  physical_mme_ = 0;
   control_ = 0;
   address_ = 0;
   data_ = 0;

@@ -2,7 +2,7 @@
 """A checkout in a deep folder (issue 15): runs one scenario of another test script with
 the build tree reached through a path longer than a UNIX socket path may be (108 bytes,
 sun_path) and the work directory (BULKHEAD_TEST_WORK) under it, as a clone in a deep
-folder has them. Pick a scenario that talks QMP. Prints `PASS deep-folder` only if that
+folder has them. Pick a scenario that talks QMP or qtest. Prints `PASS deep-folder` only if that
 scenario passed from there.
 
 Usage: deep_folder.py --build-dir BUILD [--image IMAGE] SCRIPT SCENARIO

@@ -296,5 +296,31 @@ def impdef(build):
     print(f"{len(logged)} IMPLEMENTATION DEFINED accesses trapped, logged and UNDEFINED in the guest")
 
 
+# Issue 17's probe tests, in the order probe-delivery.dts runs them.
+DELIVERY_TESTS = ["cpu-on-race", "waker-untouched", "sgi-wfi", "disabled-pending", "level-eoi-first", "other-vcpu-ppi"]
+
+
+@scenario()
+def delivery(build):
+    """Issue 17: what guests written for KVM or real GICv3 hardware expect, on three vCPUs
+    with the PL031: no vCPU writes GICR_WAKER and interrupts arrive all the same, SGIs
+    repeated to vCPUs idle in WFI and IRM = 1 broadcasts each arrive once, a disabled
+    hardware interrupt with its line asserted reads pending, an EOI before the device is
+    cleared gives one interrupt, vCPU 0 acts on vCPU 1's timer PPI as asked, concurrent
+    CPU_ON gives one SUCCESS."""
+    run = q.boot(os.path.join(build, "probe-delivery.img"), q.machine_args(**MAIN_JOB), timeout=150)
+    run.expect_exited_by_itself()
+    run.expect(bootargs(run)["probe.tests"].split(",") == DELIVERY_TESTS,
+               f"probe-delivery.dts must run {DELIVERY_TESTS}")
+    run.expect_line("bulkhead: partition probe cpus 1,2,3 mpidrs 0x1,0x2,0x3")
+    run.expect_line("[probe] probe: start vcpus 3 ram 0x60000000 size 0x1000000")
+    expect_no_failures(run)
+    for test in DELIVERY_TESTS:
+        print(run.expect_match(rf"^\[probe\] probe: PASS {re.escape(test)} ")[0])
+    expect_done(run, len(DELIVERY_TESTS))
+    run.expect_line("bulkhead: partition probe off")
+    run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
+
+
 if __name__ == "__main__":
     sys.exit(scenario.main("--build-dir"))

@@ -14,6 +14,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import main_job  # noqa: E402  the main job's QEMU machine, shared with scripts/run.sh
+
 QEMU = os.environ.get("BULKHEAD_QEMU", "qemu-system-aarch64")
 DEFAULT_MACHINE = "virt,virtualization=on,gic-version=3,iommu=smmuv3"
 REPORT_PREFIX = "bulkhead: "
@@ -40,6 +43,31 @@ def qemu_version():
 def machine_args(smp=4, memory="2G", machine=DEFAULT_MACHINE, extra=()):
     return ["-M", machine, "-cpu", "cortex-a57", "-smp", str(smp), "-m", str(memory),
             "-nographic", "-nic", "none", *extra]
+
+
+def main_job_args(name, machine=main_job.MACHINE, memory=main_job.MEMORY, extra=()):
+    """The main job's machine (scripts/main_job.py: 4 CPUs, 2 GiB, the NVMe and the NIC of
+    configs/default.dts), its check disk written afresh in the work directory `name`."""
+    disk = os.path.join(work_dir(name), "main-job-disk.img")
+    main_job.write_disk(disk)
+    return main_job.machine_args(disk, machine=machine, memory=memory, extra=extra)
+
+
+def without_redrawn_fragments(lines):
+    """The console lines without the fragments of live-line redraws. Once somebody types,
+    the console shows the focused partition's unfinished line as it grows
+    (core/console/console_mux.cpp); a line from elsewhere closes it (a fragment line) and
+    it is drawn again, whole, after that line. A `[NAME] ` line is such a fragment when
+    NAME's next line, past other lines, starts with it."""
+    kept = []
+    for index, line in enumerate(lines):
+        prefix = line[:line.find("] ") + 2] if line.startswith("[") and "] " in line else None
+        if prefix is not None:
+            later = next((j for j in range(index + 1, len(lines)) if lines[j].startswith(prefix)), None)
+            if later is not None and later > index + 1 and lines[later].startswith(line):
+                continue
+        kept.append(line)
+    return kept
 
 
 class Run:
@@ -192,10 +220,20 @@ def wait_for_linux_shell(session, after=0):
     return at
 
 
+HEARTBEAT_STOP = b"q"  # tests/guests/heartbeat: stops it at its next beat
+
+
 def leave_linux_shell(session, after=0):
-    """The main-job Linux waits in a shell: leave it, so that the partition powers off."""
+    """The main-job Linux waits in a shell: leave it, so that the partition powers off.
+    The main job's heartbeat beats until told to stop: once Linux is off the console
+    focus moves to it, and `q` stops it, so that the machine powers off."""
     at = wait_for_linux_shell(session, after)
     session.type("exit\n")
+    off = session.wait_for("bulkhead: partition linux off", 60, at)
+    text = session.text()
+    if "bulkhead: partition heartbeat running" in text and "[heartbeat] heartbeat done" not in text:
+        session.wait_for("bulkhead: console focus heartbeat", 10, off)
+        session.type(HEARTBEAT_STOP)
     return at
 
 
@@ -256,14 +294,19 @@ def cells_to_ints(cells, group):
     return out
 
 
-def qmp_socket():
-    """A QMP socket path and the QEMU arguments that serve it. A UNIX socket's path must
-    fit in 108 bytes (sun_path), so it lives in a fresh directory under /tmp, not in the
-    build tree (a checkout in a deep folder would not fit); the directory is removed when
-    the script exits."""
-    directory = tempfile.mkdtemp(prefix="bulkhead-qmp-", dir="/tmp")
+def socket_path(name):
+    """A path for a UNIX socket QEMU serves (QMP, qtest). Its path must fit in 108 bytes
+    (sun_path), so it lives in a fresh directory under /tmp, not in the build tree (a
+    checkout in a deep folder would not fit); the directory is removed when the script
+    exits."""
+    directory = tempfile.mkdtemp(prefix=f"bulkhead-{name}-", dir="/tmp")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    path = os.path.join(directory, "qmp.sock")
+    return os.path.join(directory, f"{name}.sock")
+
+
+def qmp_socket():
+    """A QMP socket path (socket_path) and the QEMU arguments that serve it."""
+    path = socket_path("qmp")
     return path, ["-qmp", f"unix:{path},server=on,wait=off"]
 
 

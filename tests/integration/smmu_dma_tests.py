@@ -224,14 +224,11 @@ def check_peer(run, setup):
     return len(rounds)
 
 
-def held_boot(build, name, at_hold):
+def held_boot(build, at_hold):
     """Boots probe-dma.img with a qtest socket; at the probe's pci-hold runs
     `at_hold(session, held_run, qtest, setup)`, then lets the probe and the peer finish
     (a console byte each) and QEMU power off by itself. Returns (run, setup)."""
-    work = q.work_dir(f"smmu-dma-{name}")
-    socket_path = os.path.join(work, "qtest.sock")
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
+    socket_path = q.socket_path("qtest")
     args = q.machine_args(extra=[*TOPOLOGY, *qtest.args(socket_path)])
     session = q.QemuSession(os.path.join(build, "probe-dma.img"), args, interactive=True)
     try:
@@ -268,7 +265,7 @@ def guest_dma(build):
     def at_hold(session, held, tq, setup):
         check_memory(held, build, setup, tq)
 
-    run, setup = held_boot(build, "guest", at_hold)
+    run, setup = held_boot(build, at_hold)
     check_probe(run, setup)
     faults = [line for line in run.report if "dma-fault" in line]
     want = expected_probe_faults(setup)
@@ -463,7 +460,7 @@ def unowned_stream(build):
         for _ in attacks:  # logged from the SMMU's event interrupt
             before = session.wait_for("bulkhead: dma-fault unowned sid", 5, before)
 
-    run, setup = held_boot(build, "unowned", at_hold)
+    run, setup = held_boot(build, at_hold)
     unowned_lines = [line for line in run.report if line.startswith("dma-fault unowned")]
     # C_BAD_STE records carry neither the address nor the direction (IHI 0070 7.3.4).
     want = [f"dma-fault unowned sid {found['sid']:#x} iova none unknown reason bad-ste"] * 3

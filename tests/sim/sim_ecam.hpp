@@ -3,17 +3,21 @@
 // behave like hardware), and bridges that route configuration cycles only to buses in
 // their programmed [secondary, subordinate] range: a device behind a bridge is invisible
 // until the bridge is numbered, exactly like on a machine no firmware has touched.
+// Functions can also be reset (FLR, PM D3hot -> D0, secondary bus reset: sim_reset.cpp),
+// against the time of the ECAM's timeline (sim_timeline.hpp).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <vector>
 
 #include "pci/config_access.hpp"
+#include "tests/sim/sim_timeline.hpp"
 
 namespace bulkhead::sim {
 
@@ -35,13 +39,14 @@ class SimBus;
 class SimFunction {
  public:
   SimFunction(uint8_t device, uint8_t function, uint16_t vendor, uint16_t device_id, uint32_t class_code,
-              uint8_t header_type)
-      : device_(device), function_(function) {
+              uint8_t header_type, SimTimeline* timeline)
+      : device_(device), function_(function), timeline_(timeline) {
     poke16(0x00, vendor);
     poke16(0x02, device_id);
     poke32(0x08, class_code << 8 | 0x01);
     poke8(0x0e, header_type);
     writable32(0x04, 0x0547);  // io, memory, bus master, parity, SERR, INTx disable
+    writable32(0x0c, 0xff);    // cache line size
     writable32(0x3c, 0xff);    // interrupt line
   }
 
@@ -50,8 +55,9 @@ class SimFunction {
   bool is_bridge() const { return (peek8(0x0e) & 0x7f) == 1; }
   SimBus* secondary() const { return secondary_.get(); }
 
-  // Raw access for building and checking: ignores write masks.
-  void poke8(uint16_t offset, uint8_t value) { config_.at(offset) = value; }
+  // Raw access for building and checking: ignores write masks. What is poked is also the
+  // power-on value a reset returns to.
+  void poke8(uint16_t offset, uint8_t value) { config_.at(offset) = power_on_.at(offset) = value; }
   void poke16(uint16_t offset, uint16_t value) { for (int i = 0; i < 2; ++i) poke8(offset + i, value >> (8 * i)); }
   void poke32(uint16_t offset, uint32_t value) { for (int i = 0; i < 4; ++i) poke8(offset + i, value >> (8 * i)); }
   uint8_t peek8(uint16_t offset) const { return config_.at(offset); }
@@ -61,7 +67,7 @@ class SimFunction {
     for (int i = 0; i < 4; ++i) write_mask_.at(offset + i) = static_cast<uint8_t>(mask >> (8 * i));
   }
 
-  // Configuration-space semantics.
+  // Configuration-space semantics of the registers alone (no time, no reset state).
   uint32_t read(uint16_t offset, AccessWidth width) const {
     if (offset >= config_size_) return width == AccessWidth::word ? 0xffffffffu : (1u << (8 * int(width))) - 1;
     uint32_t value = 0;
@@ -107,8 +113,12 @@ class SimFunction {
     last_capability_ = at;
     return at;
   }
-  SimFunction& pm() {
-    add_capability(0x01, 8);
+  // PowerState (PMCSR [1:0]) is writable; with No_Soft_Reset clear, D3hot -> D0 resets.
+  SimFunction& pm(bool no_soft_reset = false) {
+    const uint8_t at = add_capability(0x01, 8);
+    if (pm_offset_ == 0) pm_offset_ = at;
+    if (no_soft_reset) poke8(at + 4, 0x08);
+    writable32(at + 4, 0x3);
     return *this;
   }
   SimFunction& msi(uint8_t log2_vectors, bool address_64bit, bool per_vector_mask) {
@@ -128,6 +138,7 @@ class SimFunction {
   SimFunction& pcie(uint8_t port_type) {
     const uint8_t at = add_capability(0x10, 0x3c);
     poke16(at + 2, static_cast<uint16_t>(0x2 | port_type << 4));
+    if (pcie_offset_ == 0) pcie_offset_ = at;
     config_size_ = 4096;
     return *this;
   }
@@ -165,7 +176,45 @@ class SimFunction {
     return *this;
   }
 
+  // ---- reset behaviour (sim_reset.cpp) ----
+  // Device Capabilities advertise FLR (after pcie()); Initiate FLR then resets.
+  SimFunction& flr();
+  // An Advanced Features capability with these capability bits; Initiate FLR resets when
+  // `flr` is set.
+  SimFunction& advanced_features(bool flr, bool transactions_pending);
+  // Transactions Pending (Device Status, and the Advanced Features status) reads set while
+  // bus master is on and for `microseconds` after it goes off; never_clears: forever.
+  static constexpr uint64_t never_clears = std::numeric_limits<uint64_t>::max();
+  SimFunction& transactions_pending_for(uint64_t microseconds);
+  // After a reset's quiet time the function still does not answer for `microseconds`:
+  // reads are all ones, or with `retry_status` a Vendor ID read answers Request Retry
+  // Status (0001h). never_ready: it never answers again.
+  static constexpr uint64_t never_ready = std::numeric_limits<uint64_t>::max();
+  SimFunction& not_ready_for(uint64_t microseconds, bool retry_status = false);
+  // The register dword at `offset` becomes read-only at the next reset (a BAR that no
+  // longer takes an address, say).
+  SimFunction& stuck_after_reset(uint16_t offset);
+  // PowerState ignores writes.
+  SimFunction& power_state_stuck();
+  // Once in D3hot, PowerState ignores writes: the function never returns to D0.
+  SimFunction& stays_in_d3hot();
+  // D3hot -> D0 changes PowerState but resets nothing, No_Soft_Reset clear or not (the
+  // devices of QEMU 7.2, which has no power management model).
+  SimFunction& soft_reset_ignored();
+  // A bridge's link: Link Capabilities' maximum speed (1: 2.5 GT/s, 2: 5 GT/s, 3: 8 GT/s,
+  // ...) and Data Link Layer Link Active reporting; after a bus reset the link is up
+  // again `training_us` later.
+  SimFunction& link(uint8_t max_speed, bool active_reporting, uint64_t training_us);
+
+  // Config accesses as the ECAM delivers them at `bdf`, at the timeline's time.
+  uint32_t config_read(pci::Bdf bdf, uint16_t offset, AccessWidth width);
+  void config_write(pci::Bdf bdf, uint16_t offset, AccessWidth width, uint32_t value);
+
   // ---- observations ----
+  unsigned resets() const { return resets_; }
+  uint16_t power_state() const { return pm_offset_ == 0 ? 0 : static_cast<uint16_t>(peek16(pm_offset_ + 4) & 0x3); }
+  uint8_t pm_offset() const { return pm_offset_; }
+  uint8_t pcie_offset() const { return pcie_offset_; }
   uint8_t last_capability() const { return last_capability_; }
   uint16_t last_extended_capability() const { return last_extended_; }
   unsigned sized_while_decoding() const { return sized_while_decoding_; }
@@ -215,6 +264,15 @@ class SimFunction {
 
   void make_bridge(const BridgeOptions& options, bool link_below);
 
+  // sim_reset.cpp
+  bool forbidden(pci::Bdf bdf, const char* what);
+  void refresh_dynamic_bits();
+  void after_write(pci::Bdf bdf, uint16_t offset, AccessWidth width, uint32_t value, uint16_t old_command,
+                   uint16_t old_pmcsr, uint16_t old_bridge_control);
+  void reset_registers(pci::Bdf bdf, uint64_t quiet_us, const char* reason);
+  void hold_below(bool held, uint64_t quiet_us);
+  static bool writes_bit(uint16_t offset, AccessWidth width, uint32_t value, uint16_t at, unsigned bit);
+
   void set_bar_register(uint16_t offset, BarType type, uint64_t size, bool prefetchable) {
     const uint64_t address_mask = ~(size - 1);
     switch (type) {
@@ -254,7 +312,9 @@ class SimFunction {
 
   uint8_t device_;
   uint8_t function_;
+  SimTimeline* timeline_;
   std::vector<uint8_t> config_ = std::vector<uint8_t>(4096, 0);
+  std::vector<uint8_t> power_on_ = std::vector<uint8_t>(4096, 0);
   std::vector<uint8_t> write_mask_ = std::vector<uint8_t>(4096, 0);
   uint16_t config_size_ = 256;
   uint8_t next_capability_ = 0x40;
@@ -264,11 +324,36 @@ class SimFunction {
   uint16_t sriov_offset_ = 0;
   unsigned sized_while_decoding_ = 0;
   std::unique_ptr<SimBus> secondary_;
+  bool secondary_conventional_ = false;  // a conventional PCI bus below this bridge
+
+  // Reset behaviour (sim_reset.cpp).
+  uint8_t pcie_offset_ = 0;
+  uint8_t pm_offset_ = 0;
+  uint8_t af_offset_ = 0;
+  bool af_flr_ = false;
+  bool stays_in_d3hot_ = false;
+  bool soft_reset_ignored_ = false;
+  unsigned resets_ = 0;
+  bool pending_active_ = false;
+  uint64_t pending_us_ = 0;
+  uint64_t bus_master_off_at_ = 0;
+  uint64_t not_ready_us_ = 0;
+  bool retry_status_ = false;
+  std::vector<uint16_t> stuck_after_reset_;
+  bool held_in_reset_ = false;   // by the bus reset of a bridge above
+  uint64_t quiet_until_ = 0;     // no access is allowed before
+  const char* quiet_reason_ = "";
+  uint64_t ready_at_ = 0;        // answers from then on
+  uint64_t bus_reset_at_ = 0;    // this bridge's Secondary Bus Reset was asserted then
+  bool link_reporting_ = false;
+  bool link_fast_ = false;
+  uint64_t link_training_us_ = 0;
+  uint64_t link_up_at_ = 0;
 };
 
 class SimBus {
  public:
-  explicit SimBus(bool link = false) : link_(link) {}
+  explicit SimBus(SimTimeline* timeline, bool link = false) : timeline_(timeline), link_(link) {}
 
   // A bus below a PCIe port is a link: only device 0 answers there.
   bool link() const { return link_; }
@@ -276,7 +361,8 @@ class SimBus {
   SimFunction& add(uint8_t device, uint8_t function, uint16_t vendor, uint16_t device_id, uint32_t class_code,
                    uint8_t header_type = 0) {
     if (find(device, function) != nullptr) throw std::logic_error("sim: function added twice");
-    functions_.push_back(std::make_unique<SimFunction>(device, function, vendor, device_id, class_code, header_type));
+    functions_.push_back(
+        std::make_unique<SimFunction>(device, function, vendor, device_id, class_code, header_type, timeline_));
     SimFunction& added = *functions_.back();
     // Function 0 advertises multi-function as soon as the device has a second function.
     SimFunction* first = find(device, 0);
@@ -324,12 +410,14 @@ class SimBus {
   const std::vector<std::unique_ptr<SimFunction>>& functions() const { return functions_; }
 
  private:
+  SimTimeline* timeline_;
   bool link_;
   std::vector<std::unique_ptr<SimFunction>> functions_;
 };
 
 inline void SimFunction::make_bridge(const BridgeOptions& options, bool link_below) {
-  secondary_ = std::make_unique<SimBus>(link_below);
+  secondary_ = std::make_unique<SimBus>(timeline_, link_below);
+  secondary_conventional_ = options.pcie_type == 0xff || options.pcie_type == 0x7;
   writable32(0x18, 0xffffffffu);  // primary, secondary, subordinate, secondary latency
   if (options.io_window) {
     const uint16_t type = options.io_32bit ? 0x0101 : 0x0000;
@@ -358,20 +446,27 @@ class SimEcam final : public pci::ConfigAccessor {
   explicit SimEcam(uint8_t root_bus = 0) : root_bus_(root_bus) {}
 
   SimBus& root() { return root_; }
+  SimTimeline& timeline() { return timeline_; }
   uint8_t root_bus() const { return root_bus_; }
 
   uint32_t read(Bdf bdf, uint16_t offset, AccessWidth width) override {
     ++reads_;
     ++reads_by_function_[key(bdf)];
     if (!valid(offset, width)) return 0xffffffffu;
-    const SimFunction* f = reachable(bdf);
-    if (f == nullptr) return width == AccessWidth::word ? 0xffffffffu : (1u << (8 * int(width))) - 1;
-    return f->read(offset, width);
+    SimFunction* f = reachable(bdf);
+    if (f != nullptr) return f->config_read(bdf, offset, width);
+    const uint32_t none = width == AccessWidth::word ? 0xffffffffu : (1u << (8 * int(width))) - 1;
+    timeline_.record(SimEvent::Kind::read, bdf, nullptr, offset, static_cast<uint8_t>(width), none);
+    return none;
   }
   void write(Bdf bdf, uint16_t offset, AccessWidth width, uint32_t value) override {
     ++writes_;
     if (!valid(offset, width)) return;
-    if (SimFunction* f = reachable(bdf)) f->write(offset, width, value);
+    if (SimFunction* f = reachable(bdf)) {
+      f->config_write(bdf, offset, width, value);
+    } else {
+      timeline_.record(SimEvent::Kind::write, bdf, nullptr, offset, static_cast<uint8_t>(width), value);
+    }
   }
 
   // The function config cycles to `bdf` reach now, given the bridges' bus numbers.
@@ -441,7 +536,8 @@ class SimEcam final : public pci::ConfigAccessor {
   }
 
   uint8_t root_bus_;
-  SimBus root_;
+  SimTimeline timeline_;
+  SimBus root_{&timeline_};
   unsigned reads_ = 0;
   unsigned writes_ = 0;
   unsigned misaligned_ = 0;

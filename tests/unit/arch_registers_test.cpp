@@ -81,6 +81,8 @@ TEST_CASE("arch intid: ranges at their boundaries") {
       {1019, false, false, false, true, false, false},
       {1020, false, false, false, false, true, false},
       {1023, false, false, false, false, true, false},
+      {1024, false, false, false, false, false, false},  // reserved, not special
+      {8191, false, false, false, false, false, false},
       {8192, false, false, false, false, false, true},
       {0xffffff, false, false, false, false, false, true},
   };

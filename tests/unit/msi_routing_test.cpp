@@ -81,7 +81,7 @@ struct Partition : MessageFixture {
   }
   vgic::Events vgic_write(uint64_t address, uint64_t value) {
     vgic::Events events;
-    CHECK(gic.write(address, 4, value, events) == vgic::AccessResult::handled);
+    CHECK(gic.write(address, 4, value, events, 0) == vgic::AccessResult::handled);  // as vCPU 0
     return events;
   }
   vgic::Events guest_gic(uint64_t offset, uint64_t value) { return vgic_write(distributor_base + offset, value); }

@@ -326,6 +326,32 @@ TEST_CASE("partition description: pci-selector") {
           });
 }
 
+TEST_CASE("partition description: pci-reset (reset = \"none\" or nothing)") {
+  auto read = std::make_unique<bp::SystemDescription>();
+  Collected violations;
+  const Blob good = compile_dts(description(R"(
+    a { cpus = <1>; memory-size = <0x0 0x800000>; payload { format = "raw"; file = "heartbeat.bin"; };
+        pci-device@0 { sbdf = "00:01.0"; reset = "none"; };
+        pci-device@1 { sbdf = "00:02.0"; }; };
+  )"));
+  REQUIRE(bp::read_description(good.data(), good.size, bp::DescriptionForm::source, *read, violations));
+  CHECK(violations.lines == Lines{});
+  CHECK(read->partitions[0].pci_devices[0].reset_none);
+  CHECK_FALSE(read->partitions[0].pci_devices[1].reset_none);
+  CHECK(read_lines(description(R"(
+    a { cpus = <1>; memory-size = <0x0 0x800000>; payload { format = "raw"; file = "heartbeat.bin"; };
+        pci-device@0 { sbdf = "00:01.0"; reset = "flr"; };
+        pci-device@1 { sbdf = "00:02.0"; reset = <0>; };
+        pci-device@2 { sbdf = "00:03.0"; reset = "None"; }; };
+  )")) == Lines{
+              "test.dts: /partitions/a/pci-device@0: pci-reset: reset: \"flr\" is not none (the hypervisor chooses "
+              "the reset method from the hardware; \"none\" hands the function over without one)",
+              "test.dts: /partitions/a/pci-device@1: property-type: reset: expected one string",
+              "test.dts: /partitions/a/pci-device@2: pci-reset: reset: \"None\" is not none (the hypervisor chooses "
+              "the reset method from the hardware; \"none\" hands the function over without one)",
+          });
+}
+
 TEST_CASE("partition description: strings from the blob are sanitized in lines") {
   CHECK(read_lines(description(R"(
     a { cpus = <1>; memory-size = <0x0 0x800000>; console = "tab\there";

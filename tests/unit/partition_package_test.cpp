@@ -27,7 +27,7 @@ const std::string rich_description = description(R"(
       payload { format = "linux-image"; file = "linux-Image"; initrd = "initramfs.cpio.gz";
                 bootargs = "console=ttyAMA0 root=/dev/vda"; };
       pci-device@0 { sbdf = "0000:00:02.0"; guest-slot = <3>; };
-      pci-device@1 { vendor-device = <0x8086 0x10d3>; instance = <1>; };
+      pci-device@1 { vendor-device = <0x8086 0x10d3>; instance = <1>; reset = "none"; };
       platform-device@0 { device = "rtc"; };
     };
     heartbeat {
@@ -172,6 +172,7 @@ TEST_CASE("partition package: the normalized description reads back as the check
       CHECK(got.pci_devices[d].vendor == expected.pci_devices[d].vendor);
       CHECK(got.pci_devices[d].instance == expected.pci_devices[d].instance);
       CHECK(got.pci_devices[d].guest_slot == expected.pci_devices[d].guest_slot);
+      CHECK(got.pci_devices[d].reset_none == expected.pci_devices[d].reset_none);
     }
     REQUIRE(got.platform_device_count == expected.platform_device_count);
     for (size_t d = 0; d < got.platform_device_count; ++d) {
@@ -188,6 +189,8 @@ TEST_CASE("partition package: the normalized description reads back as the check
     }
   }
   CHECK(read->partitions[0].pci_devices[1].guest_slot == 1);  // automatic
+  CHECK_FALSE(read->partitions[0].pci_devices[0].reset_none);
+  CHECK(read->partitions[0].pci_devices[1].reset_none);  // reset = "none" kept in the normalized form
   CHECK(read->partitions[1].payload.load_offset == 0x1000);
   CHECK(read->partitions[0].payload.load_size == 0x1400000);  // the Image's image_size
 

@@ -62,3 +62,22 @@ TEST_CASE("partition summary: PCI selectors, fixed RAM and a board without free 
         "  restart       stop\n"
         "free RAM none\n");
 }
+
+TEST_CASE("partition summary: a pci-device with reset = \"none\" says so") {
+  auto description = std::make_unique<bp::SystemDescription>();
+  REQUIRE(check(partition_test::description(R"(
+    net {
+      cpus = <1>;
+      memory-size = <0x0 0x800000>;
+      payload { format = "raw"; file = "heartbeat.bin"; };
+      pci-device@0 { sbdf = "0000:00:01.0"; reset = "none"; };
+      pci-device@1 { sbdf = "0000:00:02.0"; };
+    };
+  )"),
+                *description) == std::vector<std::string>{});
+  StringSink out;
+  bp::write_summary(out, *description, &qemu_board());
+  CHECK(out.text.find("  pci           sbdf 0000:00:01.0 -> vbdf 00:01.0 (automatic), reset none (handed over and "
+                      "restarted without a reset)\n"
+                      "  pci           sbdf 0000:00:02.0 -> vbdf 00:02.0 (automatic)\n") != std::string::npos);
+}

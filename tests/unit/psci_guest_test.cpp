@@ -90,6 +90,42 @@ TEST_CASE("psci guest: CPU_ON brings a secondary vCPU up through ON_PENDING") {
   CHECK(call(psci, 1, psci::cpu_on_64, 1, ram_base, 0) == psci::already_on);  // itself
 }
 
+TEST_CASE("psci guest: concurrent CPU_ON of one target: exactly one caller gets SUCCESS") {
+  // Three vCPUs race to start vCPU 3. The target serialises their calls (one lock per
+  // partition) in some order, and the started vCPU's confirmation can come between any
+  // two of them: whatever the order, one SUCCESS (one start action), then ON_PENDING
+  // until the confirmation, ALREADY_ON after it.
+  const uint32_t callers[3][3] = {{0, 1, 2}, {2, 0, 1}, {1, 2, 0}};
+  for (const auto& order : callers) {
+    for (unsigned started_after = 1; started_after <= 3; ++started_after) {
+      CAPTURE(order[0]);
+      CAPTURE(started_after);
+      PartitionPsci psci = make_partition(4);
+      psci.vcpu_started(1);
+      psci.vcpu_started(2);
+      for (uint32_t vcpu = 1; vcpu < 3; ++vcpu) REQUIRE(psci.power(vcpu) == VcpuPower::on);
+      unsigned successes = 0;
+      unsigned starts = 0;
+      for (unsigned call_index = 0; call_index < 3; ++call_index) {
+        if (call_index == started_after) psci.vcpu_started(3);
+        const Result result = psci.handle(order[call_index], psci::cpu_on_64, 3, ram_base, order[call_index]);
+        starts += result.action.kind == ActionKind::start_vcpu ? 1 : 0;
+        if (result.x0 == psci::success) {
+          ++successes;
+          CHECK(call_index == 0);
+          CHECK(result.action.context_id == order[0]);  // the winner's context ID
+        } else if (call_index < started_after) {
+          CHECK(result.x0 == psci::on_pending);
+        } else {
+          CHECK(result.x0 == psci::already_on);
+        }
+      }
+      CHECK(successes == 1);
+      CHECK(starts == 1);
+    }
+  }
+}
+
 TEST_CASE("psci guest: CPU_ON argument errors") {
   PartitionPsci psci = make_partition(2);
   CHECK(call(psci, 0, psci::cpu_on_64, 2, ram_base, 0) == psci::invalid_parameters);     // no such vCPU

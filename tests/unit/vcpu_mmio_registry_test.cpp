@@ -109,8 +109,6 @@ TEST_CASE("mmio registry: malformed regions are refused with their reason") {
   CHECK(registry.add(region("empty", 0x1000, 0)) == RegistrationError::empty);
   CHECK(registry.add(region("wraps", 0xfffffffffffff000ull, 0x2000)) == RegistrationError::wraps);
   CHECK(registry.add(region("wraps far", 0x8000000000000000ull, 0x8000000000001000ull)) == RegistrationError::wraps);
-  // Ending exactly at 2^64 is refused too (its end is not representable); IPAs stop at 52 bits.
-  CHECK(registry.add(region("top", 0xfffffffffffff000ull, 0x1000)) == RegistrationError::wraps);
   MmioRegion orphan = region("orphan", 0x1000, 0x1000);
   orphan.device = nullptr;
   CHECK(registry.add(orphan) == RegistrationError::no_device);
@@ -136,6 +134,30 @@ TEST_CASE("mmio registry: malformed regions are refused with their reason") {
       {RegistrationError::overlap, "overlaps another region"},
   };
   for (const Name& n : names) CHECK(std::string(vcpu::registration_error_name(n.error)) == n.text);
+}
+
+TEST_CASE("mmio registry: a region ending exactly at 2^64 is taken, found and checked without overflow") {
+  // Its end (base + size) wraps to 0; its last byte does not, and everything works by last
+  // bytes: registration, overlaps, find() and check().
+  MmioRegistry registry;
+  CHECK(registry.add(region("top", 0xfffffffffffff000ull, 0x1000)) == RegistrationError::none);
+  const MmioRegion* conflict = nullptr;
+  CHECK(registry.add(region("over its last byte", 0xffffffffffffff00ull, 0x100), &conflict) == RegistrationError::overlap);
+  REQUIRE(conflict != nullptr);
+  CHECK(std::string(conflict->name) == "top");
+  CHECK(registry.add(region("over its first byte", 0xffffffffffffe800ull, 0x1000)) == RegistrationError::overlap);
+  CHECK(registry.add(region("below it", 0xffffffffffffe000ull, 0x1000)) == RegistrationError::none);
+  CHECK(registry.add(region("at 0", 0, 0x1000)) == RegistrationError::none);  // 2^64 wrapped: no overlap
+  CHECK(registry.size() == 3);
+  const MmioRegion* top = registry.find(0xffffffffffffffffull);
+  REQUIRE(top != nullptr);
+  CHECK(std::string(top->name) == "top");
+  CHECK(std::string(registry.find(0xfffffffffffff000ull)->name) == "top");
+  CHECK(std::string(registry.find(0xffffffffffffefffull)->name) == "below it");
+  CHECK(std::string(registry.find(0)->name) == "at 0");
+  CHECK(MmioRegistry::check(*top, access(0xfffffffffffffff8ull, 8)) == MmioRefusal::none);  // its last 8 bytes
+  const MmioRegion unaligned_top = region("unaligned top", 0xfffffffffffff000ull, 0x1000, widths::any, true);
+  CHECK(MmioRegistry::check(unaligned_top, access(0xffffffffffffffffull, 2)) == MmioRefusal::width);  // past 2^64
 }
 
 TEST_CASE("mmio registry: capacity, then full, and clear() empties it") {

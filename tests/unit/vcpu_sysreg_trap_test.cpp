@@ -127,9 +127,38 @@ TEST_CASE("sysreg trap: SGI register writes send an SGI, reads of these write-on
     CHECK(action(r, false) == SysregAction::send_sgi);
     CHECK(action(r, true) == SysregAction::undefined);
   }
-  // Their neighbours ICC_SRE_EL1 and ICC_EOIR1_EL1 are not.
+  // Their neighbours ICC_SRE_EL1 and ICC_EOIR1_EL1 are not (EOIR1 traps only for the
+  // acknowledgement check, below).
   CHECK(action({"ICC_SRE_EL1", 3, 0, 12, 12, 5}, false) == SysregAction::undefined);
-  CHECK(action({"ICC_EOIR1_EL1", 3, 0, 12, 12, 1}, false) == SysregAction::undefined);
+  CHECK(action({"ICC_EOIR1_EL1", 3, 0, 12, 12, 1}, false) == SysregAction::check_acknowledgement);
+}
+
+TEST_CASE("sysreg trap: the ICC registers ICH_HCR_EL2.TALL0/TALL1 trap are the acknowledgement check, no others") {
+  // TALL0: ICC_IAR0/EOIR0/HPPIR0/BPR0/AP0R<n>/IGRPEN0_EL1; TALL1: ICC_IAR1/EOIR1/HPPIR1/
+  // BPR1/AP1R<n>/IGRPEN1_EL1 (GICv3 IHI 0069, ICH_HCR_EL2).
+  const Named group[] = {
+      {"ICC_IAR0_EL1", 3, 0, 12, 8, 0},   {"ICC_EOIR0_EL1", 3, 0, 12, 8, 1}, {"ICC_HPPIR0_EL1", 3, 0, 12, 8, 2},
+      {"ICC_BPR0_EL1", 3, 0, 12, 8, 3},   {"ICC_AP0R0_EL1", 3, 0, 12, 8, 4}, {"ICC_AP0R3_EL1", 3, 0, 12, 8, 7},
+      {"ICC_AP1R0_EL1", 3, 0, 12, 9, 0},  {"ICC_AP1R3_EL1", 3, 0, 12, 9, 3}, {"ICC_IAR1_EL1", 3, 0, 12, 12, 0},
+      {"ICC_EOIR1_EL1", 3, 0, 12, 12, 1}, {"ICC_HPPIR1_EL1", 3, 0, 12, 12, 2}, {"ICC_BPR1_EL1", 3, 0, 12, 12, 3},
+      {"ICC_IGRPEN0_EL1", 3, 0, 12, 12, 6}, {"ICC_IGRPEN1_EL1", 3, 0, 12, 12, 7},
+  };
+  for (const Named& r : group) {
+    CAPTURE(r.name);
+    CHECK(action(r, true) == SysregAction::check_acknowledgement);
+    CHECK(action(r, false) == SysregAction::check_acknowledgement);
+  }
+  // The common ones (ICH_HCR_EL2.TC, never set), ICC_SRE_EL1 and the SGI registers are not.
+  const Named others[] = {
+      {"ICC_PMR_EL1", 3, 0, 4, 6, 0},     {"ICC_DIR_EL1", 3, 0, 12, 11, 1}, {"ICC_RPR_EL1", 3, 0, 12, 11, 3},
+      {"ICC_CTLR_EL1", 3, 0, 12, 12, 4},  {"ICC_SRE_EL1", 3, 0, 12, 12, 5}, {"ICC_SGI1R_EL1", 3, 0, 12, 11, 5},
+      {"S3_0_C12_C9_4", 3, 0, 12, 9, 4},  {"S3_1_C12_C12_0", 3, 1, 12, 12, 0}, {"ICH_AP1R0_EL2", 3, 4, 12, 9, 0},
+  };
+  for (const Named& r : others) {
+    CAPTURE(r.name);
+    CHECK(action(r, true) != SysregAction::check_acknowledgement);
+    CHECK(action(r, false) != SysregAction::check_acknowledgement);
+  }
 }
 
 TEST_CASE("sysreg trap: registers near the performance monitors are not hidden with them") {

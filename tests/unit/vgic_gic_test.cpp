@@ -31,9 +31,12 @@ struct Partition {
       write(rd + gicr::sgi_base + gic_bank::isenabler, 0xffff | (1u << 27));
     }
   }
+  // A guest write as the vCPU whose redistributor it is makes it (vCPU 0 for the distributor).
   Events write(uint64_t address, uint64_t value, unsigned width = 4) {
     Events events;
-    CHECK(gic.write(address, width, value, events) == AccessResult::handled);
+    const uint64_t frame = (address - redistributor_base) / VirtualRedistributor::frame_size;
+    const auto caller = static_cast<uint8_t>(address >= redistributor_base && frame < 2 ? frame : 0);
+    CHECK(gic.write(address, width, value, events, caller) == AccessResult::handled);
     return events;
   }
   uint64_t read(uint64_t address, unsigned width = 4) const {
@@ -150,7 +153,7 @@ TEST_CASE("vgic gic: the timer PPI is hardware-backed on its own vCPU") {
   CHECK_FALSE(gic.set_line(1, 27, true, events));  // hardware lines are not driven by software
 }
 
-TEST_CASE("vgic gic: nothing is delivered while asleep, disabled or its group is off") {
+TEST_CASE("vgic gic: nothing is delivered while disabled or its group is off, and GICR_WAKER does not gate it") {
   Partition partition(false);
   VirtualGic& gic = partition.gic;
   Events events;
@@ -161,7 +164,10 @@ TEST_CASE("vgic gic: nothing is delivered while asleep, disabled or its group is
   CHECK(gic.fill(0, lrs, 4).used == 0);  // Group 1 not enabled in GICD_CTLR
   const Events enable = partition.write(distributor_base + gicd::ctlr, 0x2);
   CHECK(enable.kick_vcpus == 0x3);
-  CHECK(gic.fill(0, lrs, 4).used == 0);  // redistributor asleep
+  // The redistributor still says ProcessorSleep (its reset value): delivered all the same,
+  // as KVM does (a guest that never wakes its redistributor gets its interrupts).
+  CHECK(gic.redistributor(0).processor_sleep());
+  CHECK(gic.fill(0, lrs, 4).used == 1);
   partition.write(redistributor_base + gicr::waker, 0);
   CHECK(gic.fill(0, lrs, 4).used == 1);
   // Group 0 is a separate enable.
@@ -262,4 +268,32 @@ TEST_CASE("vgic gic: reset clears the guest's state") {
   CHECK(gic.queue(0).size() == 0);
   CHECK(gic.interrupt(0, 41) == nullptr);
   CHECK(gic.interrupt(2, 5) == nullptr);  // no such vCPU
+}
+
+TEST_CASE("vgic gic: a second SGI while the first is still offered, then the vCPU stops") {
+  Partition partition;
+  VirtualGic& gic = partition.gic;
+  Events events;
+  gic.send_sgi(0, (5ull << 24) | 0b10, true, events);  // SGI 5 to vCPU 1
+  uint64_t lrs[4] = {};
+  const SyncResult first = gic.sync(1, lrs, 4);
+  CHECK(first.written == 0x1);
+  REQUIRE(lr(lrs[0]).state == LrState::pending);
+  // Sent again while vCPU 1's LR offers the first: its guest may have taken it, so vCPU 1
+  // is kicked and its fold decides. Its LR still offers it untouched: one interrupt.
+  Events again;
+  gic.send_sgi(0, (5ull << 24) | 0b10, true, again);
+  CHECK(again.kick_vcpus == 0x2);
+  CHECK(gic.interrupt(1, 5)->repend);
+  gic.fold_back(1, lrs, 4);
+  CHECK_FALSE(gic.interrupt(1, 5)->repend);
+  CHECK(gic.interrupt(1, 5)->pending());
+  // vCPU 1 stops (PSCI CPU_OFF): its LRs are gone; the SGI stays pending for its restart.
+  Events stopped;
+  gic.vcpu_stopped(1, stopped);
+  CHECK(gic.live_list_registers(1) == 0);
+  CHECK(gic.interrupt(1, 5)->pending());
+  uint64_t restarted[4] = {};
+  REQUIRE(gic.fill(1, restarted, 4).used == 1);
+  CHECK(lr(restarted[0]).virtual_intid == 5);
 }

@@ -4,12 +4,62 @@
 
 namespace lr_model {
 
+bool PhysicalView::pending(uint8_t vcpu, uint16_t physical_intid) const {
+  return machine_.physical_pending(vcpu, physical_intid);
+}
+
 void Machine::first_entry(uint8_t k) {
   uint64_t values[VirqQueue::max_list_registers] = {};
   const FillResult fill = gic.fill(k, values, lrs_);
   for (unsigned n = 0; n < lrs_; ++n) cpu[k].lr[n] = values[n];
   cpu[k].hcr = ich_hcr::en | fill.maintenance_bits();
+  // The target: the CPU's hardware PPIs as the virtual state says.
+  gic.request_ppi_sync(k);
+  Events work;
+  gic.take_work(k, work);
+  apply(work, k);
+  kept_[k].clear();
   entered(k);
+}
+
+void Machine::exit_started(uint8_t k) {
+  kept_[k].clear();
+  for (unsigned n = 0; n < lrs_; ++n) {
+    if (has_active(CpuInterface::state(cpu[k].lr[n]))) kept_[k].push_back(static_cast<uint16_t>(cpu[k].lr[n]));
+  }
+  // The vCPU's first exit after a merged pend decides (as its fold does): the first pend
+  // still offered means the guest had not taken it, and the two were one interrupt.
+  for (size_t i = 0; i < duplicates_.size();) {
+    const uint16_t intid = duplicates_[i].second;
+    Shadow& shadow = at(duplicates_[i].first, intid);
+    if (shadow.duplicate_vcpu != k) {
+      ++i;
+      continue;
+    }
+    if (has_pending(lr_state_of(k, intid))) shadow.duplicate_allowed = false;
+    duplicates_.erase(duplicates_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void Machine::note_repend(uint8_t bank, uint16_t intid, uint8_t caller) {
+  const InterruptState* irq = gic.interrupt(bank == no_vcpu ? 0 : bank, intid);
+  if (irq == nullptr || irq->target_vcpu >= vcpus_) return;
+  const uint8_t holder = irq->target_vcpu;
+  const uint8_t key = intid < private_interrupt_count ? bank : no_vcpu;
+  Shadow& shadow = at(key, intid);
+  if (holder == caller || !owed(key, intid) || !has_pending(lr_state_of(holder, intid)) || shadow.duplicate_allowed) {
+    return;
+  }
+  shadow.duplicate_allowed = true;
+  shadow.duplicate_vcpu = holder;
+  duplicates_.emplace_back(key, intid);
+}
+
+bool Machine::owed(uint8_t bank, uint16_t intid) {
+  const Shadow& shadow = at(bank, intid);
+  const Source source = source_of(intid);
+  if (source.hardware && !source.edge) return (shadow.latch && shadow.physical_line) || shadow.software_pend;
+  return shadow.latch || (!source.hardware && !source.edge && shadow.line);
 }
 
 void Machine::apply(const Events& events, uint8_t self) {
@@ -31,7 +81,8 @@ void Machine::apply(const Events& events, uint8_t self) {
         if (event.vcpu < vcpus_) shadow.physical_cpu = event.vcpu;
         break;
       case HardwareRequest::deactivate: shadow.physical_active = false; break;
-      case HardwareRequest::activate: break;  // the target leaves it to the next firing
+      case HardwareRequest::activate: shadow.physical_active = true; break;
+      case HardwareRequest::clear_pending: break;  // the model's lines latch nothing
     }
   }
   for (uint32_t kicks = events.kick_vcpus; kicks != 0; kicks &= kicks - 1) {
@@ -42,10 +93,39 @@ void Machine::apply(const Events& events, uint8_t self) {
   }
 }
 
+void Machine::icc_trap(uint8_t k) {
+  for (int round = 0; cpu[k].traps_icc(); ++round) {
+    if (round == 4) {
+      violation("vCPU " + std::to_string(k) + ": its ICC accesses trap again and again (ICH_HCR " + hex(cpu[k].hcr) +
+                ", LRs " + lr_listing(k) + ")");
+      return;
+    }
+    ++stats.icc_traps;
+    icc_trap_exit_ = true;
+    exit(k, "icc trap", true, [&] {
+      Events events;
+      gic.check_acknowledgement(k, events);
+      apply(events, k);
+    });
+    icc_trap_exit_ = false;
+  }
+  after_icc_trap_[k] = true;
+}
+
 bool Machine::guest_acknowledge(uint8_t k) {
   CpuInterface& c = cpu[k];
+  if (c.highest_pending() < 0) return false;
+  bool checked = false;
+  if (c.traps_icc()) {
+    icc_trap(k);
+    checked = true;
+    if (c.highest_pending() < 0) {  // withdrawn: the IAR read returns a spurious INTID
+      ++stats.withdrawn_at_acknowledge;
+      trace("guest " + std::to_string(k) + " reads a spurious INTID");
+      return false;
+    }
+  }
   const int n = c.highest_pending();
-  if (n < 0) return false;
   const ListRegister lr = decode_list_register(c.lr[n]);
   c.lr[n] = (c.lr[n] & ~lr_state_mask) | (uint64_t{static_cast<uint8_t>(LrState::active)} << ich_lr::state_shift);
   const auto intid = static_cast<uint16_t>(lr.virtual_intid);
@@ -53,19 +133,26 @@ bool Machine::guest_acknowledge(uint8_t k) {
   c.running.push_back({intid, lr.priority, ++shadow.activations});
   ++stats.acks;
   if (lr.hardware) ++stats.hardware_acks;
-  const Source source = source_of(intid);
-  const bool owed = shadow.latch || (!source.hardware && !source.edge && shadow.line);
+  const bool pend_owed = owed(intid < private_interrupt_count ? k : no_vcpu, intid);
   trace("guest " + std::to_string(k) + " acks " + std::to_string(intid) + " from LR " + std::to_string(n) +
         (lr.hardware ? " (hw)" : ""));
-  if (!owed) {
+  // A hardware level line that dropped after a trap the guest made for another access.
+  const bool unchecked = lr.hardware && !checked && after_icc_trap_[k] && !source_of(intid).edge;
+  if (!pend_owed) {
     if (tolerate_[k][intid]) {
       ++stats.stale_acks;
+    } else if (unchecked) {
+      ++stats.unchecked_acks;
+    } else if (shadow.duplicate_allowed && shadow.duplicate_vcpu == k) {
+      ++stats.duplicate_acks;
+      shadow.duplicate_allowed = false;
     } else {
       violation("vCPU " + std::to_string(k) + " acknowledged " + std::to_string(intid) + " with no pend outstanding");
     }
   }
   tolerate_[k][intid] = false;
   shadow.latch = false;
+  shadow.software_pend = false;
   ++shadow.acks;
   if (lr.hardware && lr.physical_intid != intid) violation("HW LR with pINTID != vINTID");
   return true;
@@ -74,6 +161,7 @@ bool Machine::guest_acknowledge(uint8_t k) {
 bool Machine::guest_eoi(uint8_t k) {
   CpuInterface& c = cpu[k];
   if (c.running.empty()) return false;
+  if (c.traps_icc()) icc_trap(k);
   const CpuInterface::Taken taken = c.running.back();
   c.running.pop_back();
   trace("guest " + std::to_string(k) + " EOIs " + std::to_string(taken.intid));
@@ -99,6 +187,7 @@ bool Machine::guest_deactivate_one(uint8_t k, Random& random) {
 void Machine::take_maintenance(uint8_t k) {
   if (!cpu[k].maintenance_asserted()) return;
   ++stats.maintenance_exits;
+  if ((cpu[k].misr() & ich_misr::eoi) != 0) ++stats.eoi_maintenance_exits;
   exit(k, "maintenance", false, [] {});
   if (cpu[k].maintenance_asserted()) {
     Known cause = Known::none;
@@ -121,9 +210,10 @@ void Machine::take_maintenance(uint8_t k) {
 void Machine::guest_write(uint8_t k, uint64_t address, unsigned width, uint64_t value) {
   trace("vcpu " + std::to_string(k) + " writes " + hex(address) + " = " + hex(value));
   exit(k, "gic write", true, [&] {
+    writer_ = k;
     account_write(address, width, value);
     Events events;
-    gic.write(address, width, value, events);
+    gic.write(address, width, value, events, k);
     apply(events, k);
   });
 }
@@ -134,6 +224,7 @@ void Machine::guest_send_sgi(uint8_t k, uint64_t value, bool group1) {
     const SgiTargets targets = decode_sgi1r(value, k, vcpus_);
     for (uint8_t t = 0; t < vcpus_; ++t) {
       if (((targets.vcpus >> t) & 1u) != 0 && gic.interrupt(t, targets.intid)->group1 == group1) {
+        note_repend(t, targets.intid, k);
         pend(shadow_of(t, targets.intid));
       }
     }
@@ -150,11 +241,12 @@ void Machine::device_line(uint8_t self, uint8_t bank, uint16_t intid, bool asser
     Shadow& shadow = shadow_of(bank, intid);
     const bool rising = asserted && !shadow.line;
     const bool falling = !asserted && shadow.line;
+    if (source_of(intid).edge && rising) note_repend(bank, intid, self);
     shadow.line = asserted;
     if (source_of(intid).edge && rising) pend(shadow);
     if (!source_of(intid).edge && falling && !shadow.latch) withdrawn(bank, intid);
     Events events;
-    gic.set_line(bank, intid, asserted, events);
+    gic.set_line(bank, intid, asserted, events, self);
     apply(events, self);
   };
   if (self == no_vcpu) {
@@ -167,6 +259,8 @@ void Machine::device_line(uint8_t self, uint8_t bank, uint16_t intid, bool asser
 void Machine::physical_line(uint8_t bank, uint16_t intid, bool asserted) {
   trace("physical line " + std::to_string(intid) + (intid < 32 ? "@" + std::to_string(bank) : "") + " -> " +
         (asserted ? "1" : "0"));
+  // A level interrupt taken and not yet acknowledged is no longer owed once its line
+  // drops (owed()): the acknowledgement check must keep the guest from taking it.
   at(intid < 32 ? bank : no_vcpu, intid).physical_line = asserted;
 }
 
@@ -208,10 +302,11 @@ bool Machine::deliver_kick(uint8_t k) {
 std::vector<Machine::Wanted> Machine::deliverable_to(uint8_t k) {
   std::vector<Wanted> wanted;
   const auto add = [&](const InterruptState& irq) {
-    const bool deliverable = irq.pending() && irq.enabled && gic.distributor().group_enabled(irq.group1) &&
-                             !gic.redistributor(k).processor_sleep();
+    // GICR_WAKER does not gate delivery.
+    const bool deliverable = irq.pending() && irq.enabled && gic.distributor().group_enabled(irq.group1);
     const LrState state = make_state(deliverable, irq.active);
-    if (state != LrState::invalid) wanted.push_back({irq.intid, state, irq.priority, irq.group1, irq.hardware});
+    const bool kept = has_active(state) && std::find(kept_[k].begin(), kept_[k].end(), irq.intid) != kept_[k].end();
+    if (state != LrState::invalid) wanted.push_back({irq.intid, state, irq.priority, irq.group1, irq.hardware, kept});
   };
   for (uint32_t intid = 0; intid < private_interrupt_count; ++intid) add(*gic.interrupt(k, intid));
   for (const OwnedSpi& spi : spis) {
@@ -219,6 +314,7 @@ std::vector<Machine::Wanted> Machine::deliverable_to(uint8_t k) {
     if (irq.target_vcpu == k) add(irq);
   }
   std::sort(wanted.begin(), wanted.end(), [](const Wanted& a, const Wanted& b) {
+    if (a.kept != b.kept) return a.kept;
     if (has_active(a.state) != has_active(b.state)) return has_active(a.state);
     if (a.priority != b.priority) return a.priority < b.priority;
     return a.intid < b.intid;
@@ -266,8 +362,12 @@ void Machine::check_list_registers(uint8_t k) {
                 std::to_string(static_cast<int>(w.state)) + ") not in an LR; wanted" + listing);
       return;
     }
+    // A hardware-backed one may be written as virtual (HW = 0) with EOI maintenance while
+    // active (a single LR: its deactivation must be seen).
+    const bool software_form = w.hardware && !found->hardware && found->eoi_maintenance && has_active(found->state);
+    if (software_form) ++stats.kept_actives;
     if (found->state != lr_form(w) || found->priority != w.priority || found->group1 != w.group1 ||
-        found->hardware != w.hardware || (w.hardware && found->physical_intid != w.intid)) {
+        (found->hardware != w.hardware && !software_form) || (found->hardware && found->physical_intid != w.intid)) {
       violation("vCPU " + std::to_string(k) + ": LR of INTID " + std::to_string(w.intid) + " says state " +
                 std::to_string(static_cast<int>(found->state)) + " priority " + hex(found->priority) +
                 (found->group1 ? " group 1" : " group 0") + (found->hardware ? " hw" : "") + "; wanted" + listing);
@@ -277,10 +377,14 @@ void Machine::check_list_registers(uint8_t k) {
   if (wanted.size() > lrs_) {
     // Entries wait: a maintenance interrupt must be able to bring them in.
     bool pending_lr = false;
-    for (const ListRegister& lr : held) pending_lr = pending_lr || lr.state == LrState::pending;
+    bool eoi_armed = false;  // an active LR that signals its deactivation
+    for (const ListRegister& lr : held) {
+      pending_lr = pending_lr || lr.state == LrState::pending;
+      eoi_armed = eoi_armed || (!lr.hardware && lr.eoi_maintenance && has_active(lr.state));
+    }
     const bool underflow_can_fire = (c.hcr & ich_hcr::uie) != 0 && lrs_ >= 2;
     const bool no_pending_can_fire = (c.hcr & ich_hcr::npie) != 0 && pending_lr;
-    if (!underflow_can_fire && !no_pending_can_fire) {
+    if (!underflow_can_fire && !no_pending_can_fire && !eoi_armed) {
       Known cause = Known::none;
       if (((c.hcr & ich_hcr::npie) != 0 && holds_pending_active(k)) || neutralized_[k]) {
         cause = Known::npie_without_pending_lr;
@@ -455,9 +559,14 @@ void Machine::account_write(uint64_t address, unsigned width, uint64_t value) {
     const auto intid = static_cast<uint16_t>(first + bit);
     if (bank == no_vcpu && gic.distributor().spi(intid) == nullptr) continue;
     Shadow& shadow = shadow_of(bank, intid);
-    if (offset == gic_bank::ispendr) pend(shadow);
+    if (offset == gic_bank::ispendr) {
+      note_repend(bank == no_vcpu ? no_vcpu : bank, intid, writer_);
+      pend(shadow);
+      shadow.software_pend = true;
+    }
     if (offset == gic_bank::icpendr && shadow.latch) {
       shadow.latch = false;
+      shadow.software_pend = false;
       const Source source = source_of(intid);
       if (source.edge || source.hardware || !shadow.line) withdrawn(bank, intid);
     }
@@ -471,6 +580,18 @@ void Machine::entered(uint8_t k) {
   touched_[k] = false;
   for (bool& tolerated : tolerate_[k]) tolerated = false;
   std::copy(cpu[k].lr, cpu[k].lr + lrs_, entered_lr_[k]);
+  // A hardware level interrupt offered pending for its line (not a software pend): its
+  // acknowledgement must trap, but just after the trap that checked it.
+  for (unsigned n = 0; n < lrs_; ++n) {
+    const ListRegister lr = decode_list_register(cpu[k].lr[n]);
+    const auto intid = static_cast<uint16_t>(lr.virtual_intid);
+    const bool for_its_line = lr.state == LrState::pending && lr.hardware && !source_of(intid).edge &&
+                              !shadow_of(k, intid).software_pend;
+    if (for_its_line && !icc_trap_exit_ && !cpu[k].traps_icc()) {
+      violation("vCPU " + std::to_string(k) + ": hardware level " + std::to_string(intid) +
+                " offered pending with no acknowledgement check (ICH_HCR " + hex(cpu[k].hcr) + ", LRs " + lr_listing(k) + ")");
+    }
+  }
   // A virtual level line stays pending while asserted, whatever the guest took.
   const auto level_held = [&](uint8_t bank, uint16_t intid) {
     const InterruptState& irq = *gic.interrupt(bank, intid);

@@ -5,29 +5,36 @@
 // EOIs (EOImode 0: drop and deactivate; EOImode 1: drop, DIR later) and deactivates
 // hardware-backed LRs' physical interrupts. The machine drives the vGIC exactly as
 // core/vcpu/el2 does (exit: fold through an ELRSR-like shortcut when live LRs exist, the
-// handler, sync only when needs_sync(), ICH_HCR = En | maintenance; first entry: fill),
-// keeps the physical side of hardware interrupts, and accounts every pend and
-// acknowledgement independently of the vGIC.
+// handler, sync only when needs_sync(), ICH_HCR = En | maintenance, then the vGIC's work
+// for this CPU (take_work) when it asks; first entry: fill and the hardware PPIs synced),
+// keeps the physical side of hardware interrupts (and answers the vGIC's questions about
+// it: PhysicalInterrupts), and accounts every pend and acknowledgement independently of
+// the vGIC.
 //
 // Checks, recorded as violations (with a trace of the last operations):
 //   after every sync of vCPU k   the LRs hold exactly the interrupts the vGIC's contract
-//                                delivers to k (README: pending+enabled+group enabled+awake,
-//                                or active) with their state, priority, group and HW fields,
-//                                when they fit; otherwise the N most urgent (active first,
-//                                then priority, then INTID) and a maintenance request that
-//                                can fire; no INTID twice; no HW LR pending+active;
+//                                delivers to k (README: pending+enabled+group enabled, or
+//                                active) with their state, priority, group and HW fields,
+//                                when they fit; otherwise the N most urgent (an active one
+//                                already in an LR first, then active, then priority, then
+//                                INTID) and a maintenance request that can fire; no INTID
+//                                twice; no HW LR pending+active; a hardware-backed one
+//                                written as virtual only while active with EOI maintenance;
 //   at entry                     no maintenance interrupt fires at once (it would again
 //                                and again: nothing changed when it is taken);
 //   an exit that changed nothing writes no LR and leaves ICH_HCR alone;
 //   every acknowledgement        matches a pend (or a pend withdrawn while the LR was
-//                                live on that vCPU, which only its next exit can retract);
+//                                live on that vCPU, which only its next exit can retract;
+//                                or a second pend that arrived while a running vCPU's LR
+//                                offered the first, which the vGIC may deliver again: see
+//                                virtual_gic.hpp, at most once per such pend);
 //   every guest deactivation     finds its LR (unless the interrupt was deactivated or
 //                                re-activated by a register write meanwhile);
 //   at the end (drain)           every pend acknowledged exactly once, nothing pending or
 //                                active in the vGIC, no physical interrupt left active.
-// Violations with a known cause (Known) can be counted instead; Options leave out the
-// races that lose interrupts today. The machine's bodies: vgic_lr_model.cpp (exits, guest,
-// sources, checks) and vgic_lr_traffic.cpp (boot, random steps, drain).
+// Violations with a known cause (Known) can be counted instead; Options can leave out
+// races. The machine's bodies: vgic_lr_model.cpp (exits, guest, sources, checks) and
+// vgic_lr_traffic.cpp (boot, random steps, drain).
 #pragma once
 
 #include <algorithm>
@@ -93,21 +100,27 @@ struct CpuInterface {
     }
     return empty;
   }
-  // ICH_MISR_EL2's U and NP: UIE and at most one valid LR; NPIE and no LR in the pending
-  // state (pending+active is not "pending").
+  // ICH_MISR_EL2's EOI, U and NP: an LR invalid with EOI set and HW clear (ICH_EISR_EL2);
+  // UIE and at most one valid LR; NPIE and no LR in the pending state (pending+active is
+  // not "pending").
   uint64_t misr() const {
     unsigned valid = 0;
     bool pending = false;
+    bool eoi = false;
     for (unsigned n = 0; n < lr_count; ++n) {
       if (state(lr[n]) != LrState::invalid) ++valid;
       if (state(lr[n]) == LrState::pending) pending = true;
+      if (state(lr[n]) == LrState::invalid && (lr[n] & ich_lr::hardware) == 0 && (lr[n] & ich_lr::eoi) != 0) eoi = true;
     }
-    uint64_t value = 0;
+    uint64_t value = eoi ? ich_misr::eoi : 0;
     if ((hcr & ich_hcr::uie) != 0 && valid < 2) value |= ich_misr::underflow;
     if ((hcr & ich_hcr::npie) != 0 && !pending) value |= ich_misr::no_pending;
     return value;
   }
   bool maintenance_asserted() const { return (hcr & ich_hcr::en) != 0 && misr() != 0; }
+  // ICH_HCR_EL2.TALL0/TALL1: the guest's IAR/EOIR accesses trap to EL2 (the vGIC's
+  // acknowledgement check of hardware level interrupts).
+  bool traps_icc() const { return (hcr & (ich_hcr::tall0 | ich_hcr::tall1)) != 0; }
   unsigned running_priority() const {
     unsigned priority = 0x100;  // idle
     for (const Taken& taken : running) priority = std::min<unsigned>(priority, taken.priority);
@@ -145,6 +158,7 @@ struct CpuInterface {
 // The model's record of one interrupt, kept independently of the vGIC.
 struct Shadow {
   bool latch = false;           // pended and not acknowledged or cleared since
+  bool software_pend = false;   // of which by a GICD/GICR_ISPENDR write (not its line)
   bool line = false;            // a virtual device's line (virtual level/edge sources)
   unsigned activations = 0;     // guest acknowledgements and ISACTIVER writes so far
   unsigned pends = 0;
@@ -154,6 +168,10 @@ struct Shadow {
   bool physical_enabled = false;
   bool physical_active = false;
   uint8_t physical_cpu = 0;  // the vCPU whose physical CPU the SPI is routed to
+  // A second pend came while a running vCPU's LR offered the first (see the header):
+  // one acknowledgement more is allowed, until that vCPU's exit shows the first untaken.
+  bool duplicate_allowed = false;
+  uint8_t duplicate_vcpu = 0;
 };
 
 struct Source {
@@ -201,8 +219,21 @@ struct Options {
 struct Stats {
   unsigned exits = 0, syncs = 0, lr_writes = 0, overflow_syncs = 0, acks = 0, hardware_acks = 0,
            maintenance_exits = 0, noop_exits = 0, pending_active_lrs = 0, stale_acks = 0, kicks = 0,
-           unrelated_exits_needed = 0;
+           unrelated_exits_needed = 0, duplicate_acks = 0, eoi_maintenance_exits = 0, kept_actives = 0,
+           icc_traps = 0, withdrawn_at_acknowledge = 0, unchecked_acks = 0;
   unsigned known[known_count] = {};
+};
+
+class Machine;
+
+// What the vGIC may ask of the physical GIC: the model's physical lines.
+class PhysicalView final : public PhysicalInterrupts {
+ public:
+  explicit PhysicalView(const Machine& machine) : machine_(machine) {}
+  bool pending(uint8_t vcpu, uint16_t physical_intid) const override;
+
+ private:
+  const Machine& machine_;
 };
 
 class Machine {
@@ -215,7 +246,7 @@ class Machine {
   static constexpr uint16_t hardware_ppis[] = {27, 30};
 
   explicit Machine(uint8_t vcpus, unsigned lrs, const Options& options = {})
-      : vcpus_(vcpus), lrs_(lrs), options_(options) {
+      : physical_view_(*this), vcpus_(vcpus), lrs_(lrs), options_(options) {
     GicConfig config;
     config.vcpu_count = vcpus;
     config.distributor_base = distributor_base;
@@ -224,6 +255,7 @@ class Machine {
     config.spi_count = sizeof(spis) / sizeof(spis[0]);
     config.hardware_ppis = (1u << 27) | (1u << 30);
     configured_ = gic.configure(config) == ConfigError::none;
+    gic.set_physical(&physical_view_);
     for (uint8_t k = 0; k < vcpus; ++k) cpu[k].lr_count = lrs;
   }
   bool configured() const { return configured_; }
@@ -246,6 +278,10 @@ class Machine {
     CpuInterface& c = cpu[k];
     const bool guest_changed = !std::equal(c.lr, c.lr + lrs_, entered_lr_[k]);
     trace("exit vcpu " + std::to_string(k) + " (" + why + ")" + (guest_changed ? " guest changed LRs" : ""));
+    exit_started(k);
+    // The first exit after an ICC trap arms the acknowledgement check again.
+    const bool rearms = after_icc_trap_[k];
+    after_icc_trap_[k] = false;
     if (gic.queue(k).live_mask() != 0) {
       const uint32_t empty = c.elrsr();
       gic.fold(k, lrs_, [&](size_t slot, uint64_t written) -> uint64_t {
@@ -268,11 +304,20 @@ class Machine {
       });
       c.hcr = ich_hcr::en | maintenance;
       neutralized_[k] = false;
+      trace("  sync vcpu " + std::to_string(k) + ": LRs " + lr_listing(k) + " ICH_HCR " + hex(c.hcr));
+      if (gic.needs_attention(k)) {  // sync_list_registers() asks, after the sync
+        Events work;
+        gic.take_work(k, work);
+        apply(work, k);
+      }
     }
+    if (gic.needs_attention(k)) violation("vCPU " + std::to_string(k) + " has work for its CPU and no sync");
     stats.lr_writes += writes;
     if (!guest_changed && !touched_[k] && !changes_state) {
       ++stats.noop_exits;
-      if (writes != 0 || c.hcr != hcr_before) {
+      const uint64_t check_bits = ich_hcr::tall0 | ich_hcr::tall1;
+      if (writes != 0 || (c.hcr & ~check_bits) != (hcr_before & ~check_bits) ||
+          (!rearms && c.hcr != hcr_before)) {
         violation("an exit that changed nothing wrote " + std::to_string(writes) + " LRs, ICH_HCR " +
                   hex(hcr_before) + " -> " + hex(c.hcr));
       }
@@ -286,7 +331,9 @@ class Machine {
 
   // ---- the guest ----------------------------------------------------------------------
 
-  // Takes the interrupt its CPU interface signals, if any. True when it did.
+  // Takes the interrupt its CPU interface signals, if any. True when it did. Its IAR read
+  // traps first while ICH_HCR_EL2 asks for it (the check may withdraw the interrupt:
+  // then the guest reads a spurious INTID and this returns false).
   bool guest_acknowledge(uint8_t k);
   // EOI of the innermost taken interrupt: priority drop, and deactivation with EOImode 0.
   bool guest_eoi(uint8_t k);
@@ -294,6 +341,9 @@ class Machine {
   // The maintenance interrupt is a level PPI: taken as soon as it is asserted. If it
   // still is after the exit it caused, it fires again at once, forever.
   void take_maintenance(uint8_t k);
+  // A guest ICC_IAR/EOIR access while TALL0/TALL1 is set: the trap exit (the target's
+  // check_acknowledgement), after which the access runs natively.
+  void icc_trap(uint8_t k);
 
   // ---- interrupt sources --------------------------------------------------------------
 
@@ -325,6 +375,7 @@ class Machine {
     uint8_t priority;
     bool group1;
     bool hardware;
+    bool kept;  // active in an LR at the start of the exit: it keeps an LR
   };
   // What the vGIC's contract delivers to vCPU k now (core/vgic/README.md, virtual_gic.hpp).
   std::vector<Wanted> deliverable_to(uint8_t k);
@@ -347,6 +398,10 @@ class Machine {
   bool guest_deactivate(uint8_t k, uint16_t intid);
   // The state LR n of vCPU k holds for `intid`, invalid if none.
   LrState lr_state_of(uint8_t k, uint16_t intid) const;
+  // The physical line as the vGIC samples it (PhysicalView).
+  bool physical_pending(uint8_t vcpu, uint16_t intid) const {
+    return intid < private_interrupt_count ? private_[vcpu % max_vcpus][intid].physical_line : shared_[intid % 1024].physical_line;
+  }
   unsigned acks_of(uint8_t bank, uint16_t intid) { return shadow_of(bank, intid).acks; }
   unsigned pends_of(uint8_t bank, uint16_t intid) { return shadow_of(bank, intid).pends; }
 
@@ -381,6 +436,16 @@ class Machine {
   static uint8_t priority(Random& random);
   Source random_virtual_source(Random& random) const;
   void pend(Shadow& shadow);
+  // A pend of (bank, intid) by vCPU `caller` (no_vcpu: a device) about to be made: if the
+  // model merges it into one not yet acknowledged that a running vCPU's LR offers, the
+  // vGIC may deliver it once more (see the header).
+  void note_repend(uint8_t bank, uint16_t intid, uint8_t caller);
+  // Whether `intid` is pending and not yet acknowledged in the model (a hardware level one
+  // only while its line is asserted).
+  bool owed(uint8_t bank, uint16_t intid);
+  // Start of vCPU k's exit: what its guest holds active in an LR (kept by placement), and
+  // the duplicates its LRs rule out.
+  void exit_started(uint8_t k);
   // A pend taken back (ICPENDR, a level line dropped) while the interrupt may sit pending
   // in a running vCPU's LR: that vCPU may still take it until its next exit.
   void withdrawn(uint8_t bank, uint16_t intid);
@@ -409,11 +474,19 @@ class Machine {
   // folded yet).
   bool in_any_lr(uint16_t intid) const;
 
+  PhysicalView physical_view_;
   uint8_t vcpus_;
   unsigned lrs_;
   Options options_;
+  std::vector<uint16_t> kept_[max_vcpus];
+  uint8_t writer_ = no_vcpu;  // the vCPU whose register write account_write() accounts
+  std::vector<std::pair<uint8_t, uint16_t>> duplicates_;  // (bank or no_vcpu, INTID) allowed one more ack
   bool configured_ = false;
   bool neutralized_[max_vcpus] = {};
+  // The last exit of vCPU k was an ICC trap: until its next exit, acknowledgements run
+  // without a check (a hardware line that drops meanwhile is the documented window).
+  bool after_icc_trap_[max_vcpus] = {};
+  bool icc_trap_exit_ = false;  // the exit under way is an ICC trap
   Shadow private_[max_vcpus][private_interrupt_count];
   Shadow shared_[1024];
   uint64_t entered_lr_[max_vcpus][VirqQueue::max_list_registers] = {};

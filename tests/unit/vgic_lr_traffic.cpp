@@ -54,11 +54,11 @@ void Machine::drain(Random& random) {
     for (const uint16_t ppi : virtual_ppis) {
       if (shadow_of(k, ppi).line) toggle_line(no_vcpu, k, source_of(ppi));
     }
-    for (const uint16_t ppi : hardware_ppis) at(k, ppi).physical_line = false;
+    for (const uint16_t ppi : hardware_ppis) physical_line(k, ppi, false);
   }
   for (const OwnedSpi& spi : spis) {
     if (spi.hardware) {
-      at(no_vcpu, spi.intid).physical_line = false;
+      physical_line(0, spi.intid, false);
     } else if (shadow_of(0, spi.intid).line) {
       toggle_line(no_vcpu, 0, source_of(spi.intid));
     }
@@ -68,7 +68,7 @@ void Machine::drain(Random& random) {
   guest_write(0, distributor_base + gic_bank::isenabler + 4, 4, 0xffffffff);
   guest_write(0, distributor_base + gic_bank::isenabler + 8, 4, 0xffffffff);
   for (const OwnedSpi& spi : spis) {
-    if (gic.interrupt(0, spi.intid)->target_vcpu >= vcpus_) {
+    if (gic.interrupt(0, spi.intid)->routed_vcpu >= vcpus_) {  // GICD_IROUTER names no vCPU
       guest_write(0, distributor_base + gicd::irouter + 8 * uint64_t{spi.intid}, 8, 0);
     }
   }
@@ -254,6 +254,13 @@ void Machine::settle(Random& random) {
       if (valid == lrs_) continue;
       // An underflow request fires once these (active ones no guest took) are cleared.
       if ((cpu[k].hcr & ich_hcr::uie) != 0 && valid >= 2) continue;
+      // An active LR that signals its deactivation (EOI maintenance) brings them in then.
+      bool eoi_armed = false;
+      for (unsigned n = 0; n < lrs_; ++n) {
+        const ListRegister lr = decode_list_register(cpu[k].lr[n]);
+        eoi_armed = eoi_armed || (!lr.hardware && lr.eoi_maintenance && has_active(lr.state));
+      }
+      if (eoi_armed) continue;
       // The vGIC learns what the guest did only at an exit: what was in an LR at entry
       // and is gone since was taken by the guest, not left waiting.
       bool waiting = false;
@@ -291,7 +298,7 @@ void Machine::final_check(uint8_t k, uint16_t intid) {
   const Shadow& shadow = shadow_of(k, intid);
   const InterruptState& irq = *gic.interrupt(k, intid);
   const std::string name = std::to_string(intid) + (intid < 32 ? "@" + std::to_string(k) : "");
-  if (shadow.latch) {
+  if (owed(intid < private_interrupt_count ? k : no_vcpu, intid)) {
     violation("interrupt " + name + " pended and never acknowledged (" + std::to_string(shadow.pends) + " pends, " +
               std::to_string(shadow.acks) + " acks; vGIC pending " + std::to_string(irq.pending()) + " active " +
               std::to_string(irq.active) + " enabled " + std::to_string(irq.enabled) + " target " +

@@ -31,13 +31,13 @@ struct Partition {
     for (uint64_t word = 1; word < 4; ++word) write(gic_bank::isenabler + 4 * word, 0xffffffff);
     for (uint64_t vcpu = 0; vcpu < 2; ++vcpu) {
       Events events;
-      REQUIRE(gic.write(redistributor_base + vcpu * VirtualRedistributor::frame_size + gicr::waker, 4, 0, events) ==
-              AccessResult::handled);
+      REQUIRE(gic.write(redistributor_base + vcpu * VirtualRedistributor::frame_size + gicr::waker, 4, 0, events,
+                        static_cast<uint8_t>(vcpu)) == AccessResult::handled);
     }
   }
   Events write(uint64_t offset, uint64_t value, unsigned width = 4) {
     Events events;
-    CHECK(gic.write(distributor_base + offset, width, value, events) == AccessResult::handled);
+    CHECK(gic.write(distributor_base + offset, width, value, events, 0) == AccessResult::handled);
     return events;
   }
   uint32_t read(uint64_t offset) const {
@@ -69,7 +69,7 @@ TEST_CASE("vgic messages: GICD_TYPER says MBIS only with a range, and ITLinesNum
   // Without a range the registers stay unimplemented (RAZ/WI, reported to the caller).
   Events events;
   uint64_t value = 0;
-  CHECK(without.gic.write(distributor_base + gicd_message::setspi_nsr, 4, 33, events) == AccessResult::unhandled);
+  CHECK(without.gic.write(distributor_base + gicd_message::setspi_nsr, 4, 33, events, 0) == AccessResult::unhandled);
   CHECK(without.gic.read(distributor_base + gicd_message::setspi_nsr, 4, value) == AccessResult::unhandled);
   CHECK_FALSE(without.pending(33));
 }

@@ -246,3 +246,18 @@ TEST_CASE("vgic sgi: ICC_SGI1R_EL1 decoding") {
   CHECK(decode_sgi1r(icc_sgi1r::irm, 0, 1).vcpus == 0);
   CHECK(decode_sgi1r(icc_sgi1r::irm, 15, 16).vcpus == 0x7fff);
 }
+
+TEST_CASE("vgic queue: a watched LR the guest left alone is no transition") {
+  // watch() asks the next fold to report an LR that still offers its interrupt pending
+  // (VirtualGic decides a second pend there); fold_back has no one to tell, and the LR
+  // the guest did not touch is no transition either way.
+  VirqQueue queue;
+  REQUIRE(queue.add_pending(virq(40, 0x80)));
+  uint64_t lrs[4] = {};
+  REQUIRE(queue.fill(lrs, 4).used == 1);
+  queue.watch(40);
+  CHECK(queue.offered_pending(40));
+  LrTransition transitions[4];
+  CHECK(queue.fold_back(lrs, 4, transitions) == 0);
+  CHECK(queue.offered_pending(40));
+}

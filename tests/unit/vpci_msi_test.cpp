@@ -295,3 +295,24 @@ TEST_CASE("vpci msi: MSI traps no BAR page: a trapped access handed to it reads 
   CHECK(f.handler.bound_spi(0) == 70);
   CHECK(f.read32(1, f.cap + 4) == guest_doorbell);
 }
+
+TEST_CASE("vpci msi: after a reset the doorbell and event are written again, as a function reset cleared them") {
+  MsiFixture f(2);  // like edu: 1 vector, no masking
+  f.program(guest_doorbell, 70);
+  CHECK(f.physical().peek32(f.cap + 4) == static_cast<uint32_t>(its_doorbell));
+  f.bus->reset();
+  // What a function reset does to the capability (PCI Local Bus 3.0 6.8.1: address and
+  // data are 0 after reset), as pci::FunctionReset leaves it.
+  f.physical().poke32(f.cap + 4, 0);
+  f.physical().poke32(f.cap + 8, 0);
+  f.physical().poke16(f.data_at(), 0);
+  f.decode(1);  // the guest, booted again, enables its function
+  f.host.take();
+  f.program(guest_doorbell, 71);
+  CHECK(f.physical().peek32(f.cap + 4) == static_cast<uint32_t>(its_doorbell));
+  CHECK(f.physical().peek16(f.data_at()) == msi_event_base);
+  CHECK((f.physical().peek16(f.cap + 2) & 1) == 1);
+  f.devices.fire_msi(*f.fn, 0);
+  CHECK(f.devices.sent == std::vector<sim::SentMessage>{{its_doorbell, msi_event_base}});
+  CHECK(f.handler.bound_spi(0) == 71);
+}

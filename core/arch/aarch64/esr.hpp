@@ -209,6 +209,16 @@ namespace sysregs {
 constexpr SysregEncoding icc_sgi1r_el1{3, 0, 12, 11, 5};
 constexpr SysregEncoding icc_asgi1r_el1{3, 0, 12, 11, 6};
 constexpr SysregEncoding icc_sgi0r_el1{3, 0, 12, 11, 7};
+// ICH_HCR_EL2.TALL0/TALL1 (the vGIC's acknowledgement check): the CPU interface registers
+// of one group, ICC_IAR0/EOIR0/HPPIR0/BPR0_EL1 and ICC_AP0R<n>_EL1 (CRm 8), ICC_AP1R<n>_EL1
+// (CRm 9), ICC_IAR1/EOIR1/HPPIR1/BPR1_EL1 (CRm 12, op2 0-3) and ICC_IGRPEN0/1_EL1 (CRm 12,
+// op2 6-7).
+constexpr bool is_group_interface(SysregEncoding e) {
+  if (e.op0 != 3 || e.op1 != 0 || e.crn != 12) return false;
+  if (e.crm == 8) return true;
+  if (e.crm == 9) return e.op2 < 4;
+  return e.crm == 12 && (e.op2 < 4 || e.op2 >= 6);
+}
 // HCR_EL2.TACR.
 constexpr SysregEncoding actlr_el1{3, 0, 1, 0, 1};
 // HCR_EL2.TSW: data cache maintenance by set/way.

@@ -21,8 +21,8 @@ void wait_for_distributor(uint64_t base) {
   }
 }
 
-uint64_t find_redistributor(const GicV3Info& gic) {
-  const uint32_t wanted = gic_affinity::packed(own_mpidr());
+uint64_t find_redistributor(const GicV3Info& gic, uint64_t mpidr) {
+  const uint32_t wanted = gic_affinity::packed(mpidr);
   for (size_t r = 0; r < gic.redistributor_region_count; ++r) {
     const AddressRange& region = gic.redistributors[r];
     for (uint64_t frame = region.base; frame + gicr::frame_size <= region.end(); frame += gicr::frame_size) {
@@ -46,8 +46,10 @@ void init_distributor(const GicV3Info& gic) {
   wait_for_distributor(base);
 }
 
+uint64_t redistributor_of(const GicV3Info& gic, uint64_t mpidr) { return find_redistributor(gic, mpidr); }
+
 uint64_t init_this_cpu(const GicV3Info& gic) {
-  const uint64_t rd = find_redistributor(gic);
+  const uint64_t rd = find_redistributor(gic, own_mpidr());
   if (rd == 0) return 0;
   reg32(rd, gicr::waker) = reg32(rd, gicr::waker) & ~gicr::waker_processor_sleep;
   for (unsigned spins = 0; (reg32(rd, gicr::waker) & gicr::waker_children_asleep) != 0 && spins < 1000000; ++spins) {
@@ -58,8 +60,7 @@ uint64_t init_this_cpu(const GicV3Info& gic) {
   reg32(rd, gicr::icactiver0) = 0xffffffff;
   reg32(rd, gicr::igroupr0) = 0xffffffff;  // everything group 1 (single security state)
   for (uint32_t intid = 0; intid < Intid::private_count; ++intid) reg8(rd, gicr::ipriorityr + intid) = hypervisor_priority;
-  reg32(rd, gicr::isenabler0) = Intid(kick_sgi).bit() | Intid(maintenance_ppi).bit() | Intid(virtual_timer_ppi).bit() |
-                                Intid(physical_timer_ppi).bit();
+  reg32(rd, gicr::isenabler0) = Intid(kick_sgi).bit() | Intid(maintenance_ppi).bit();
   sysreg::icc_sre_el2::write(icc::sre_el2_value);
   instruction_barrier();
   sysreg::icc_pmr_el1::write(icc::pmr_lowest);
@@ -114,6 +115,21 @@ void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled) {
   reg32(gic.distributor.base, bit_word(enabled ? gic_bank::isenabler : gic_bank::icenabler, spi)) = spi.bit();
 }
 
+uint64_t this_cpu_redistributor(const GicV3Info& gic) { return find_redistributor(gic, own_mpidr()); }
+
+uint32_t private_enables(uint64_t redistributor) {
+  return redistributor != 0 ? reg32(redistributor, gicr::isenabler0) : 0;
+}
+
+void set_private_enables(uint64_t redistributor, uint32_t enabled) {
+  if (redistributor == 0) return;
+  reg32(redistributor, gicr::icenabler0) = ~enabled;
+  reg32(redistributor, gicr::isenabler0) = enabled;
+  // GICR_CTLR.RWP: the disables have taken effect before the caller relies on them.
+  for (unsigned spins = 0; (reg32(redistributor, gicr::ctlr) & gicr::ctlr_rwp) != 0 && spins < 1000000; ++spins) {
+  }
+}
+
 void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled) {
   if (redistributor == 0 || !Intid(intid).is_private()) return;
   reg32(redistributor, enabled ? gicr::isenabler0 : gicr::icenabler0) = Intid(intid).bit();
@@ -126,6 +142,30 @@ void clear_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) 
   } else if (redistributor != 0) {
     reg32(redistributor, gicr::icactiver0) = irq.bit();
   }
+}
+
+void set_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) {
+  const Intid irq(intid);
+  if (irq.is_spi()) {
+    reg32(gic.distributor.base, bit_word(gic_bank::isactiver, irq)) = irq.bit();
+  } else if (redistributor != 0) {
+    reg32(redistributor, gicr::isactiver0) = irq.bit();
+  }
+}
+
+void clear_pending(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) {
+  const Intid irq(intid);
+  if (irq.is_spi()) {
+    reg32(gic.distributor.base, bit_word(gic_bank::icpendr, irq)) = irq.bit();
+  } else if (redistributor != 0) {
+    reg32(redistributor, gicr::icpendr0) = irq.bit();
+  }
+}
+
+bool is_pending(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) {
+  const Intid irq(intid);
+  if (irq.is_spi()) return (reg32(gic.distributor.base, bit_word(gic_bank::ispendr, irq)) & irq.bit()) != 0;
+  return redistributor != 0 && (reg32(redistributor, gicr::ispendr0) & irq.bit()) != 0;
 }
 
 size_t list_register_count() { return ich_vtr::list_register_count(sysreg::ich_vtr_el2::read()); }

@@ -22,9 +22,13 @@ constexpr uint32_t spurious = Intid::first_special;
 // Once, on the boot CPU: affinity routing and group 1 on in the distributor.
 void init_distributor(const GicV3Info& gic);
 // On each CPU before it runs a vCPU: wake its redistributor, enable the hypervisor's
-// SGI/PPIs, enable the EL2 CPU interface with split priority drop / deactivation.
-// Returns this CPU's redistributor (RD_base), 0 if the GIC does not list this CPU.
+// SGI/PPIs (the kick SGI and the maintenance PPI; the guests' timer PPIs follow their
+// virtual state, set by the vCPU), enable the EL2 CPU interface with split priority drop
+// / deactivation. Returns this CPU's redistributor (RD_base), 0 if the GIC does not list
+// this CPU.
 uint64_t init_this_cpu(const GicV3Info& gic);
+// The redistributor (RD_base) of the CPU with this MPIDR, 0 if the GIC lists none.
+uint64_t redistributor_of(const GicV3Info& gic, uint64_t mpidr);
 
 uint32_t acknowledge();                 // ICC_IAR1_EL1
 void priority_drop(uint32_t intid);     // ICC_EOIR1_EL1 (EOImode 1: stays active)
@@ -37,8 +41,19 @@ void route_spi(const GicV3Info& gic, uint32_t intid, uint64_t target_mpidr);
 void set_spi_edge(const GicV3Info& gic, uint32_t intid, bool edge);
 void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled);
 void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled);
-// Clears the active state of an SPI (distributor) or of a PPI/SGI (this redistributor).
+// This CPU's redistributor without touching it (0 if the GIC does not list this CPU), and
+// its SGI/PPI enables as one word (bit = INTID): read, and replaced as a whole.
+uint64_t this_cpu_redistributor(const GicV3Info& gic);
+uint32_t private_enables(uint64_t redistributor);
+void set_private_enables(uint64_t redistributor, uint32_t enabled);
+// The active and pending state of an SPI (distributor) or of a PPI/SGI (in
+// `redistributor`: any CPU may reach any redistributor's frame, but the hypervisor
+// changes a PPI's state only from the CPU it belongs to).
 void clear_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid);
+void set_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid);
+void clear_pending(const GicV3Info& gic, uint64_t redistributor, uint32_t intid);
+// Pending: latched, or (level-sensitive) its line asserted.
+bool is_pending(const GicV3Info& gic, uint64_t redistributor, uint32_t intid);
 
 size_t list_register_count();  // ICH_VTR_EL2.ListRegs + 1 (at most 16)
 uint64_t read_misr();            // ICH_MISR_EL2

@@ -75,6 +75,7 @@ constexpr uint64_t pidr2 = gic_id::pidr2;
 constexpr uint64_t typer_last = uint64_t{1} << 4;
 constexpr unsigned typer_processor_number_shift = 8;
 constexpr unsigned typer_affinity_shift = 32;
+constexpr uint32_t ctlr_rwp = 1u << 3;  // register write pending (GICR_CTLR.RWP: SGI/PPI disables)
 constexpr uint32_t waker_processor_sleep = 1u << 1;
 constexpr uint32_t waker_children_asleep = 1u << 2;
 // SGI_base frame, relative to the redistributor: the banked registers of gic_bank.
@@ -82,6 +83,9 @@ constexpr uint64_t sgi_base = 0x10000;
 constexpr uint64_t igroupr0 = sgi_base + gic_bank::igroupr;
 constexpr uint64_t isenabler0 = sgi_base + gic_bank::isenabler;
 constexpr uint64_t icenabler0 = sgi_base + gic_bank::icenabler;
+constexpr uint64_t ispendr0 = sgi_base + gic_bank::ispendr;
+constexpr uint64_t icpendr0 = sgi_base + gic_bank::icpendr;
+constexpr uint64_t isactiver0 = sgi_base + gic_bank::isactiver;
 constexpr uint64_t icactiver0 = sgi_base + gic_bank::icactiver;
 constexpr uint64_t ipriorityr = sgi_base + gic_bank::ipriorityr;
 constexpr uint64_t icfgr0 = sgi_base + gic_bank::icfgr;
@@ -116,6 +120,8 @@ constexpr uint64_t en = 1u << 0;       // virtual CPU interface enabled
 constexpr uint64_t uie = 1u << 1;      // maintenance interrupt when at most one LR is valid
 constexpr uint64_t lrenpie = 1u << 2;  // ... when EOIcount is non-zero
 constexpr uint64_t npie = 1u << 3;     // ... when no LR is in the pending state
+constexpr uint64_t tall0 = 1u << 11;   // trap EL1 accesses to the Group 0 ICC_* registers (IAR0, EOIR0, ...)
+constexpr uint64_t tall1 = 1u << 12;   // ... to the Group 1 ones (IAR1, EOIR1, HPPIR1, BPR1, AP1Rn, IGRPEN1)
 }  // namespace ich_hcr
 
 // ICH_MISR_EL2: why the maintenance interrupt fired.

@@ -15,7 +15,8 @@ class Intid {
   static constexpr uint32_t first_spi = 32;
   static constexpr uint32_t last_spi = 1019;
   static constexpr uint32_t first_special = 1020;
-  static constexpr uint32_t spurious_value = 1023;
+  static constexpr uint32_t spurious_value = 1023;  // the last special one
+  static constexpr uint32_t first_reserved = 1024;  // 1024-8191: reserved (extended ranges aside)
   static constexpr uint32_t first_lpi = 8192;
   static constexpr uint32_t private_count = first_spi;  // SGIs + PPIs, banked per CPU
 
@@ -32,7 +33,7 @@ class Intid {
   constexpr bool is_ppi() const { return value_ >= first_ppi && value_ < first_spi; }
   constexpr bool is_private() const { return value_ < first_spi; }
   constexpr bool is_spi() const { return value_ >= first_spi && value_ <= last_spi; }
-  constexpr bool is_special() const { return value_ >= first_special && value_ < first_lpi; }
+  constexpr bool is_special() const { return value_ >= first_special && value_ <= spurious_value; }
   constexpr bool is_lpi() const { return value_ >= first_lpi; }
   // The device-tree number back: SPI n / PPI n.
   constexpr uint32_t dt_spi() const { return value_ - first_spi; }

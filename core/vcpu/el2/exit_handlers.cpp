@@ -127,7 +127,7 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
 // SPIs) or a kick SGI from whoever changed its state, and WFI wakes on those although
 // they are masked here; they are then taken as usual once the guest runs again.
 void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
-  sync_list_registers(vcpu);
+  sync_list_registers(vcpu);  // what it finds (a kick for another vCPU) does not wait for this one to wake
   if (vm.gic.has_work(static_cast<uint8_t>(vcpu.index))) return;
   vm.lock.unlock();
   arch::wait_for_interrupt();
@@ -158,6 +158,7 @@ void wait_for_interrupt(Vcpu& vcpu, Vm& vm) {
     case psci_guest::ActionKind::start_vcpu: return start_vcpu(vm, result.action);
     case psci_guest::ActionKind::wait_for_interrupt: return wait_for_interrupt(vcpu, vm);
     case psci_guest::ActionKind::stop_this_vcpu:
+      forget_list_registers(vcpu);
       vm.psci.vcpu_stopped(vcpu.index);
       vm.lock.unlock();
       stop_this_cpu();
@@ -255,6 +256,15 @@ void emulate_vm_register_write(Vcpu& vcpu, const Vm& vm, uint32_t key, uint64_t 
       vm.gic.send_sgi(static_cast<uint8_t>(vcpu.index), value, encoding.key() == r::icc_sgi1r_el1.key(), events);
       if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
       break;
+    }
+    case SysregAction::check_acknowledgement: {
+      // The PC stays: the guest's access runs natively once the sync at the end of this
+      // exit has lifted the trap.
+      vgic::Events& events = vcpu.events;
+      events.clear();
+      vm.gic.check_acknowledgement(static_cast<uint8_t>(vcpu.index), events);
+      if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+      return;
     }
     case SysregAction::read_as_zero:
       if (esr.sysreg_is_read() && rt != 31) frame.x[rt] = 0;
@@ -354,7 +364,7 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   } else {
     unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
   }
-  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);
+  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);  // and the CPU's vGIC work, if any
   vm.lock.unlock();
   return true;
 }

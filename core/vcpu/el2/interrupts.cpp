@@ -21,19 +21,22 @@ void write_ich_hcr(Vcpu& vcpu, uint64_t maintenance) {
 namespace {
 
 // One change the vGIC asked of the physical GIC. A PPI belongs to the CPU of its vCPU:
-// only that vCPU's own exit can act on it.
+// the vGIC hands another vCPU's PPI requests to that vCPU (VirtualGic::take_work), so a
+// PPI event here is the caller's own.
 void apply_hardware_event(const Vm& vm, const vgic::HardwareEvent& event, const Vcpu* self) {
   const PlatformInfo& platform = machine();
   const arch::Intid intid(event.physical_intid);
   const bool own_ppi = self != nullptr && event.vcpu == self->index;
+  if (!intid.is_spi() && !own_ppi) return;
+  const uint64_t redistributor = intid.is_spi() ? 0 : self->redistributor;
   switch (event.request) {
     case vgic::HardwareRequest::enable:
     case vgic::HardwareRequest::disable: {
       const bool enable = event.request == vgic::HardwareRequest::enable;
       if (intid.is_spi()) {
         arch::gic::enable_spi(platform.gic, intid.value(), enable);
-      } else if (own_ppi) {
-        arch::gic::set_ppi_enabled(self->redistributor, intid.value(), enable);
+      } else {
+        arch::gic::set_ppi_enabled(redistributor, intid.value(), enable);
       }
       return;
     }
@@ -42,14 +45,26 @@ void apply_hardware_event(const Vm& vm, const vgic::HardwareEvent& event, const 
         arch::gic::route_spi(platform.gic, intid.value(), vcpu_mpidr(vm, event.vcpu));
       }
       return;
-    case vgic::HardwareRequest::deactivate:
-      arch::gic::clear_active(platform.gic, self != nullptr ? self->redistributor : 0, intid.value());
+    case vgic::HardwareRequest::deactivate: arch::gic::clear_active(platform.gic, redistributor, intid.value()); return;
+    case vgic::HardwareRequest::activate: arch::gic::set_active(platform.gic, redistributor, intid.value()); return;
+    case vgic::HardwareRequest::clear_pending:
+      arch::gic::clear_pending(platform.gic, redistributor, intid.value());
       return;
-    case vgic::HardwareRequest::activate: return;  // the physical interrupt becomes active when it next fires
   }
 }
 
 }  // namespace
+
+void PhysicalGicView::attach(const Vm& vm) {
+  for (uint32_t index = 0; index < vm.vcpu_count && index < vgic::max_vcpus; ++index) {
+    redistributors_[index] = arch::gic::redistributor_of(machine().gic, vcpu_mpidr(vm, index));
+  }
+}
+
+bool PhysicalGicView::pending(uint8_t vcpu, uint16_t physical_intid) const {
+  const uint64_t redistributor = vcpu < vgic::max_vcpus ? redistributors_[vcpu] : 0;
+  return arch::gic::is_pending(machine().gic, redistributor, physical_intid);
+}
 
 void apply_events(const Vm& vm, const vgic::Events& events, const Vcpu* self) {
   for (size_t i = 0; i < events.hardware_count; ++i) apply_hardware_event(vm, events.hardware[i], self);
@@ -80,6 +95,20 @@ void reset_physical_interrupts(const Vm& vm) {
   }
 }
 
+void do_gic_work(Vcpu& vcpu) {
+  vgic::Events& events = vcpu.events;
+  events.clear();
+  vcpu.vm->gic.take_work(static_cast<uint8_t>(vcpu.index), events);
+  if (has_effects(events, vcpu.index)) apply_events(*vcpu.vm, events, &vcpu);
+}
+
+void forget_list_registers(Vcpu& vcpu) {
+  vgic::Events& events = vcpu.events;
+  events.clear();
+  vcpu.vm->gic.vcpu_stopped(static_cast<uint8_t>(vcpu.index), events);
+  if (has_effects(events, vcpu.index)) apply_events(*vcpu.vm, events, &vcpu);
+}
+
 void fold_list_registers(Vcpu& vcpu) {
   // An LR that ICH_ELRSR_EL2 calls empty was deactivated: no need to read it back.
   const uint64_t empty = arch::sysreg::ich_elrsr_el2::read();
@@ -89,17 +118,26 @@ void fold_list_registers(Vcpu& vcpu) {
 }
 
 void sync_list_registers(Vcpu& vcpu) {
-  const uint64_t maintenance = vcpu.vm->gic.sync(static_cast<uint8_t>(vcpu.index), vcpu.lr_count,
+  const auto index = static_cast<uint8_t>(vcpu.index);
+  const uint64_t maintenance = vcpu.vm->gic.sync(index, vcpu.lr_count,
                                                  [](size_t slot, uint64_t value) { arch::sysreg::write_list_register(slot, value); });
   write_ich_hcr(vcpu, maintenance);
+  // What only this CPU may do: asked only here, as the vGIC makes the queue ask for a
+  // sync whenever it leaves this CPU work.
+  if (vcpu.vm->gic.needs_attention(index)) do_gic_work(vcpu);
 }
 
 void load_list_registers(Vcpu& vcpu) {
   uint64_t* lrs = vcpu.list_registers;
-  const vgic::FillResult fill = vcpu.vm->gic.fill(static_cast<uint8_t>(vcpu.index), lrs, vcpu.lr_count);
+  vgic::VirtualGic& gic = vcpu.vm->gic;
+  const auto index = static_cast<uint8_t>(vcpu.index);
+  const vgic::FillResult fill = gic.fill(index, lrs, vcpu.lr_count);
   for (size_t i = 0; i < vcpu.lr_count; ++i) arch::sysreg::write_list_register(i, lrs[i]);
   vcpu.ich_hcr = ~uint64_t{0};
   write_ich_hcr(vcpu, fill.maintenance_bits());
+  // Its hardware PPIs as the virtual state says (init_this_cpu left them disabled).
+  gic.request_ppi_sync(index);
+  do_gic_work(vcpu);
 }
 
 }  // namespace bulkhead::vcpu

@@ -25,6 +25,21 @@ namespace bulkhead::vcpu {
 // per VM run, then muted with one line saying so.
 constexpr uint32_t logged_per_kind = 8;
 
+struct Vm;
+
+// The physical GIC's pending state for the vGIC (vgic::PhysicalInterrupts): SPIs in the
+// distributor, PPIs in the redistributor of the CPU that runs the vCPU. Reads only, so
+// any CPU may make them, another CPU's redistributor frame included.
+class PhysicalGicView final : public vgic::PhysicalInterrupts {
+ public:
+  // Once the VM's vCPUs have their physical CPUs.
+  void attach(const Vm& vm);
+  bool pending(uint8_t vcpu, uint16_t physical_intid) const override;
+
+ private:
+  uint64_t redistributors_[vgic::max_vcpus] = {};  // RD_base of each vCPU's CPU
+};
+
 struct Vm {
   const char* name = "";
   size_t owner = 0;  // the owner's index for this VM (partitions/boot: the partition)
@@ -38,6 +53,7 @@ struct Vm {
   size_t spi_count = 0;
 
   vgic::VirtualGic gic;
+  PhysicalGicView physical_gic;
   psci_guest::PartitionPsci psci;
   MmioRegistry mmio;
   GicRegionDevice gic_distributor;
@@ -80,8 +96,9 @@ struct Vcpu {
 void configure(const PlatformInfo& platform, uint64_t vtcr);
 const PlatformInfo& machine();
 
-// Registers the vGIC's regions in vm.mmio (after vm.gic is configured). False if they
-// collide with a region registered before (logged).
+// Registers the vGIC's regions in vm.mmio and gives the vGIC its view of the physical
+// GIC (after vm.gic is configured and the vCPUs have their CPUs). False if they collide
+// with a region registered before (logged).
 bool register_gic_regions(Vm& vm, uint64_t distributor_base, uint64_t redistributor_base);
 
 Vcpu& this_vcpu();
@@ -109,6 +126,13 @@ inline bool has_effects(const vgic::Events& events, uint32_t self_index) {
 }
 // Kicks every vCPU of `vm` that may be running, but `self_index`, so it exits.
 void kick_running_vcpus(const Vm& vm, uint32_t self_index);
+// What only this vCPU's CPU may do for the vGIC (VirtualGic::take_work): another vCPU's
+// requests for its hardware PPIs, and what its own fold or sync found. sync_list_registers()
+// calls it when VirtualGic::needs_attention() (the vGIC then asks for a sync), so exits
+// that do not sync pay nothing for it.
+void do_gic_work(Vcpu& vcpu);
+// vCPU `vcpu` stops (CPU_OFF): its list registers are gone with it.
+void forget_list_registers(Vcpu& vcpu);
 // The physical side of the VM's hardware SPIs as after reset: disabled, inactive, routed
 // to the CPU of vCPU 0.
 void reset_physical_interrupts(const Vm& vm);

@@ -106,6 +106,8 @@ void configure(const PlatformInfo& machine_info, uint64_t vtcr) {
 const PlatformInfo& machine() { return *platform; }
 
 bool register_gic_regions(Vm& vm, uint64_t distributor_base, uint64_t redistributor_base) {
+  vm.physical_gic.attach(vm);
+  vm.gic.set_physical(&vm.physical_gic);
   vm.gic_distributor.attach(vm.gic, distributor_base, true);
   vm.gic_redistributors.attach(vm.gic, redistributor_base, false);
   const MmioRegion regions[2] = {

@@ -1,10 +1,13 @@
 #include "gic.hpp"
 
+#include "tests.hpp"
+
 namespace probe::gic {
 namespace {
 
 IrqRecord records[max_vcpus];
 IrqHook hooks[IrqRecord::tracked];
+volatile bool eoi_before_hook[max_vcpus];
 
 }  // namespace
 
@@ -19,10 +22,14 @@ void set_hook(uint32_t intid, IrqHook hook) {
   if (intid < IrqRecord::tracked) hooks[intid] = hook;
 }
 
+void set_eoi_before_hook(bool early) { eoi_before_hook[vcpu_index() % max_vcpus] = early; }
+
 void init_this_cpu() {
   const uint64_t rd = rd_base(vcpu_index());
-  write32(rd + gicr_waker, read32(rd + gicr_waker) & ~waker_processor_sleep);
-  wait_for([rd] { return (read32(rd + gicr_waker) & waker_children_asleep) == 0; }, 10000);
+  if (settings().wake_redistributors) {
+    write32(rd + gicr_waker, read32(rd + gicr_waker) & ~waker_processor_sleep);
+    wait_for([rd] { return (read32(rd + gicr_waker) & waker_children_asleep) == 0; }, 10000);
+  }
   PROBE_WRITE_SYSREG(ICC_PMR_EL1, 0xff);
   PROBE_WRITE_SYSREG(ICC_BPR1_EL1, 0);
   PROBE_WRITE_SYSREG(ICC_CTLR_EL1, 0);
@@ -83,15 +90,24 @@ extern "C" void on_irq(probe::Frame* frame) {
     r.order[r.order_length] = intid;
     r.order_length = r.order_length + 1;
   }
+  const bool eoi_first = eoi_before_hook[vcpu_index() % max_vcpus];
   if (intid < IrqRecord::tracked) {
     r.stamp[intid] = frame->stamp;
     r.running_priority[intid] = static_cast<uint32_t>(PROBE_READ_SYSREG(ICC_RPR_EL1) & 0xff);
+  }
+  if (eoi_first) {
+    PROBE_WRITE_SYSREG(ICC_EOIR1_EL1, intid);
+    isb();
+  }
+  if (intid < IrqRecord::tracked) {
     if (hooks[intid] != nullptr) hooks[intid](intid);
     dsb();
     r.count[intid] = r.count[intid] + 1;
   } else {
     r.other = r.other + 1;
   }
-  PROBE_WRITE_SYSREG(ICC_EOIR1_EL1, intid);
-  isb();
+  if (!eoi_first) {
+    PROBE_WRITE_SYSREG(ICC_EOIR1_EL1, intid);
+    isb();
+  }
 }

@@ -51,8 +51,9 @@ constexpr uint32_t spurious = 1020;
 inline uint64_t rd_base(uint32_t vcpu) { return redistributors + vcpu * redistributor_stride; }
 inline uint64_t sgi_frame(uint32_t vcpu) { return rd_base(vcpu) + sgi_base; }
 
-// This vCPU's CPU interface and redistributor: wakes the redistributor (GICR_WAKER), PMR
-// open, EOImode 0 (EOI also deactivates), Group 1 on. Then the distributor's Group 1.
+// This vCPU's CPU interface and redistributor: wakes the redistributor (GICR_WAKER; not
+// with `probe.waker=untouched`, like guests written for KVM), PMR open, EOImode 0 (EOI
+// also deactivates), Group 1 on. Then the distributor's Group 1.
 void init_this_cpu();
 // Private interrupt `intid` of this vCPU: priority, then enabled.
 void enable_private(uint32_t intid, uint8_t priority);
@@ -85,5 +86,8 @@ void clear_order(uint32_t vcpu);
 // Called in the IRQ handler for `intid` before the EOI; must silence the source.
 using IrqHook = void (*)(uint32_t intid);
 void set_hook(uint32_t intid, IrqHook hook);
+// While set, this vCPU's IRQ handler writes the EOI first and silences the source after
+// it (the hook runs after the EOI), as many drivers do.
+void set_eoi_before_hook(bool early);
 
 }  // namespace probe::gic

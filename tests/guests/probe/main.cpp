@@ -74,12 +74,19 @@ constexpr TestEntry all_tests[] = {
     {"park", test_park},
     {"msi", test_msi},
     {"msi-bench", test_msi_bench},
+    {"pci-reset-dirty", test_pci_reset_dirty},
     {"dma-own", test_dma_own},
     {"dma-isolation", test_dma_isolation},
     {"dma-watch", test_dma_watch},
     {"dma-bench", test_dma_bench},
     {"console-flood", test_console_flood},
     {"console-witness", test_console_witness},
+    {"cpu-on-race", test_cpu_on_race},
+    {"waker-untouched", test_waker_untouched},
+    {"sgi-wfi", test_sgi_wfi},
+    {"disabled-pending", test_disabled_pending},
+    {"level-eoi-first", test_level_eoi_first},
+    {"other-vcpu-ppi", test_other_vcpu_ppi},
 };
 
 // A test name from the bootargs, kept for the result lines.
@@ -102,6 +109,7 @@ void read_settings(uint64_t dtb) {
   if (parse_number(bootarg(args, "probe.fault-address"), value)) current.fault_address = value;
   if (parse_number(bootarg(args, "probe.cpus"), value)) current.guest.vcpu_count = static_cast<uint32_t>(value);
   if (parse_number(bootarg(args, "probe.reset-from"), value)) current.reset_from = static_cast<uint32_t>(value);
+  current.wake_redistributors = !bootarg(args, "probe.waker").equals("untouched");
 }
 
 }  // namespace

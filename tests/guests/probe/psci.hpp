@@ -37,6 +37,7 @@ constexpr int64_t success = 0;
 constexpr int64_t not_supported = -1;
 constexpr int64_t invalid_parameters = -2;
 constexpr int64_t already_on = -4;
+constexpr int64_t on_pending = -5;
 constexpr int64_t invalid_address = -9;
 constexpr int64_t affinity_on = 0;
 constexpr int64_t affinity_off = 1;

@@ -63,4 +63,17 @@ constexpr uint64_t ioaddr = 0x00;
 constexpr uint64_t iodata = 0x04;
 }  // namespace e1000e
 
+// hw/rtc/pl031.c, the board's RTC (passed through at its host address, SPI 2): writing
+// MR equal to DR raises the alarm at once; its line is RIS & IMSC, level, until ICR.
+namespace pl031 {
+constexpr uint64_t base = 0x09010000;
+constexpr uint32_t intid = 34;
+constexpr uint64_t data = 0x00;   // DR, seconds
+constexpr uint64_t match = 0x04;  // MR
+constexpr uint64_t mask = 0x10;   // IMSC
+constexpr uint64_t raw_status = 0x14;  // RIS
+constexpr uint64_t clear = 0x1c;  // ICR
+constexpr uint32_t alarm = 1;
+}  // namespace pl031
+
 }  // namespace probe

@@ -43,8 +43,9 @@ bool wait_report(uint32_t vcpu, uint32_t boots_before, uint64_t timeout_us = 200
 bool ensure_online(uint32_t vcpu);
 // Runs a command on vCPU `vcpu` and waits for it to be done.
 bool run(uint32_t vcpu, Command command, uint64_t argument = 0, uint64_t timeout_us = 1000000);
-// The same in two steps: post returns the request number that wait_done waits for.
+// Gives vCPU `vcpu` a command without waiting (e.g. a `call` that runs until told to stop);
+// returns its request number for wait_done().
 uint32_t post(uint32_t vcpu, Command command, uint64_t argument = 0);
-bool wait_done(uint32_t vcpu, uint32_t request, uint64_t timeout_us);
+bool wait_done(uint32_t vcpu, uint32_t request, uint64_t timeout_us = 1000000);
 
 }  // namespace probe::smp

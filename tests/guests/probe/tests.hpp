@@ -15,6 +15,7 @@ struct Settings {
   uint64_t faults = 1000;         // probe.faults=N
   uint64_t fault_address = 0;     // probe.fault-address=ADDR (default: first byte past RAM)
   uint32_t reset_from = 0;        // probe.reset-from=N: the vCPU restart-state resets from
+  bool wake_redistributors = true;  // probe.waker=untouched: no vCPU ever writes GICR_WAKER
 };
 const Settings& settings();
 
@@ -72,12 +73,19 @@ void test_pci_hold();
 void test_park();
 void test_msi();
 void test_msi_bench();
+void test_pci_reset_dirty();
 void test_dma_own();
 void test_dma_isolation();
 void test_dma_watch();
 void test_dma_bench();
 void test_console_flood();
 void test_console_witness();
+void test_cpu_on_race();
+void test_waker_untouched();
+void test_sgi_wfi();
+void test_disabled_pending();
+void test_level_eoi_first();
+void test_other_vcpu_ppi();
 
 // probe.sleep-first-ms=N: before anything else, sleep N ms in PSCI CPU_SUSPEND (the vCPU
 // halts, so under -icount the other partitions' CPUs run meanwhile and this guest adds
