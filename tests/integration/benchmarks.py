@@ -23,7 +23,6 @@ from pci_tests import RICH_TOPOLOGY
 from vpci_tests import description_bootargs
 
 ICOUNT = ["-icount", "shift=0,sleep=off"]
-MAIN_JOB = dict(smp=4, memory="2G")  # as tests/integration/partition_tests.py boots bulkhead.img
 
 
 def pci_enumeration(image):
@@ -119,9 +118,10 @@ def probe_guest(image):
 
 def main_job_boot(image):
     """The main job's image (bulkhead.img: Debian Linux with a 32 MB kernel, and the
-    heartbeat) as partition_tests.py boots it, up to Linux's first entry and the end of
+    heartbeat) on the main job's machine as partition_tests.py boots it (its NVMe and NIC
+    present, else Linux's partition is refused), up to Linux's first entry and the end of
     the boot report: where the boot's time goes when the payload is large."""
-    session = q.QemuSession(image, q.machine_args(**MAIN_JOB, extra=ICOUNT))
+    session = q.QemuSession(image, q.main_job_args("bench-main-job", extra=ICOUNT))
     try:
         deadline = time.monotonic() + 240
         while not ("bulkhead: boot-complete" in session.text() and "partition linux first-entry" in session.text()):
