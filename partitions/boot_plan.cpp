@@ -270,7 +270,7 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   // One partition at a time, at boot, on the boot CPU: a static buffer keeps it off the
   // stack. libfdt clears as much of it as it is offered, so a first try offers only
   // what a typical tree needs; one that does not fit is written again with all of it.
-  constexpr size_t first_try = 8 * 1024;
+  constexpr size_t first_try = size_t{8} * 1024;
   BULKHEAD_NOINIT alignas(8) static uint8_t buffer[64 * 1024];
   GuestDtInput input;
   input.partition = &partition;

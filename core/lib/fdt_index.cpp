@@ -194,6 +194,93 @@ class CheckedNames {
   Slot slots_[slot_count] = {};
 };
 
+// What the index keeps of a property whose name it knows, on the node that owns it: the
+// first property of each name counts, as fdt_getprop() finds it.
+void note_property(IndexedNode& owner, NameKind kind, const uint8_t* value, uint32_t length,
+                   PhandleProperties& phandles) {
+  switch (kind) {
+    case NameKind::phandle:
+      if (!phandles.phandle_seen && length == 4) phandles.phandle = value;
+      phandles.phandle_seen = true;
+      break;
+    case NameKind::linux_phandle:
+      if (!phandles.linux_phandle_seen && length == 4) phandles.linux_phandle = value;
+      phandles.linux_phandle_seen = true;
+      break;
+    case NameKind::compatible:
+      if (owner.compatible != nullptr) break;
+      owner.compatible = reinterpret_cast<const char*>(value);
+      owner.compatible_length = length;
+      for (const uint8_t* at = value; at < value + length;) {  // each string's first byte
+        owner.compatible_initials |= initial_bit(static_cast<char>(*at));
+        const auto* nul = static_cast<const uint8_t*>(rt::find_byte(at, 0, static_cast<size_t>(value + length - at)));
+        at = nul != nullptr ? nul + 1 : value + length;
+      }
+      break;
+    case NameKind::device_type:
+      if (owner.device_type != nullptr) break;
+      owner.device_type = reinterpret_cast<const char*>(value);
+      owner.device_type_length = length;
+      break;
+    case NameKind::other:
+      break;
+  }
+}
+
+// fdt_next_tag(): the offset after the tag at `offset` (negative: its error), and the
+// length of a property's value or a node's name.
+template <bool Aligned>
+int32_t after_tag(const Walk& walk, int32_t offset, uint32_t tag, uint32_t& length) {
+  if (tag == FDT_PROP) return walk.template after_property<Aligned>(offset, length);
+  if (tag == FDT_BEGIN_NODE) return walk.template after_node<Aligned>(offset, length);
+  if (tag != FDT_END && tag != FDT_END_NODE && tag != FDT_NOP) return -FDT_ERR_BADSTRUCTURE;  // no other tag
+  return offset + static_cast<int32_t>(tag_size);
+}
+
+// A property's value as fdt_getprop() gives it: realigned in trees older than version 16.
+const uint8_t* property_value(const uint8_t* structure, int32_t offset, uint32_t length, uint32_t version) {
+  const uint8_t* value = structure + offset + property_header_size;
+  if (version < first_v16_version && length >= 8 && (static_cast<uint32_t>(offset) + property_header_size) % 8 != 0) {
+    value += 4;
+  }
+  return value;
+}
+
+// Before version 16 a node's name is a full path: fdt_get_name() gives its last part.
+// False for a root without a '/' (libfdt 1.6 dereferences a null name there).
+bool leaf_name(const char*& name, uint32_t& name_length, size_t depth) {
+  const char* leaf = rt::find_last_char(name, '/');
+  if (leaf == nullptr) return depth != 1;
+  name_length -= static_cast<uint32_t>(leaf + 1 - name);
+  name = leaf + 1;
+  return true;
+}
+
+// A node's entry as the walk meets its BEGIN_NODE, under `parent` (-1: the root).
+void start_node(IndexedNode* table, size_t index, int32_t offset, int32_t first_tag, const char* name,
+                uint32_t name_length, int parent) {
+  IndexedNode& node = table[index];
+  node.offset = offset;
+  node.first_tag = first_tag;
+  node.name = name;
+  node.name_length = name_length;
+  node.parent = parent;
+  node.next_sibling = -1;
+  node.phandle = 0;
+  node.compatible = nullptr;
+  node.compatible_length = 0;
+  node.device_type = nullptr;
+  node.device_type_length = 0;
+  node.initials = 0;
+  node.compatible_initials = 0;
+  if (parent < 0) {
+    node.path_length = 1;  // "/"
+  } else {
+    const uint32_t above = table[parent].parent < 0 ? 0 : table[parent].path_length;
+    node.path_length = above + 1 + name_length;
+  }
+}
+
 // fdt_check_full()'s loop over the structure block, indexing the nodes as it goes.
 // (cppcheck misses the members' uses inside the function template below.)
 struct Nodes {
@@ -233,15 +320,8 @@ int check_and_index(const Walk& walk, const char* strings, Nodes& nodes) {
   for (int32_t offset = 0;;) {
     if (!walk.in_bounds(offset, tag_size)) return -FDT_ERR_TRUNCATED;
     const uint32_t tag = load_word<Aligned>(structure + offset);
-    int32_t next = offset + static_cast<int32_t>(tag_size);
     uint32_t length = 0;
-    if (tag == FDT_PROP) {
-      next = walk.template after_property<Aligned>(offset, length);
-    } else if (tag == FDT_BEGIN_NODE) {
-      next = walk.template after_node<Aligned>(offset, length);
-    } else if (tag != FDT_END && tag != FDT_END_NODE && tag != FDT_NOP) {
-      return -FDT_ERR_BADSTRUCTURE;  // fdt_next_tag() knows no other tag
-    }
+    const int32_t next = after_tag<Aligned>(walk, offset, tag, length);
     if (next < 0) return next;
     if (expect_end && tag != FDT_END) return -FDT_ERR_BADSTRUCTURE;
     // A property length of 0xfffffff4 wraps libfdt's 32-bit offset back to this tag,
@@ -262,78 +342,19 @@ int check_and_index(const Walk& walk, const char* strings, Nodes& nodes) {
       }
       if (reading_properties >= 0) nodes.table[reading_properties].initials |= initial_bit(initial);
       if (reading_properties >= 0 && kind != NameKind::other) {
-        const uint8_t* value = structure + offset + property_header_size;
-        if (version < first_v16_version && length >= 8 && (static_cast<uint32_t>(offset) + property_header_size) % 8 != 0) {
-          value += 4;  // fdt_getprop()'s realignment for old trees
-        }
-        IndexedNode& owner = nodes.table[reading_properties];
-        switch (kind) {  // the first property of each name counts, as fdt_getprop() finds it
-          case NameKind::phandle:
-            if (!phandles.phandle_seen && length == 4) phandles.phandle = value;
-            phandles.phandle_seen = true;
-            break;
-          case NameKind::linux_phandle:
-            if (!phandles.linux_phandle_seen && length == 4) phandles.linux_phandle = value;
-            phandles.linux_phandle_seen = true;
-            break;
-          case NameKind::compatible:
-            if (owner.compatible == nullptr) {
-              owner.compatible = reinterpret_cast<const char*>(value);
-              owner.compatible_length = length;
-              for (const uint8_t* at = value; at < value + length;) {  // each string's first byte
-                owner.compatible_initials |= initial_bit(static_cast<char>(*at));
-                const auto* nul = static_cast<const uint8_t*>(rt::find_byte(at, 0, static_cast<size_t>(value + length - at)));
-                at = nul != nullptr ? nul + 1 : value + length;
-              }
-            }
-            break;
-          case NameKind::device_type:
-            if (owner.device_type == nullptr) {
-              owner.device_type = reinterpret_cast<const char*>(value);
-              owner.device_type_length = length;
-            }
-            break;
-          case NameKind::other:
-            break;
-        }
+        note_property(nodes.table[reading_properties], kind, property_value(structure, offset, length, version), length,
+                      phandles);
       }
     } else if (tag == FDT_BEGIN_NODE) {
       ++depth;
       const char* name = reinterpret_cast<const char*>(structure + offset + tag_size);
       uint32_t name_length = length;
-      if (version < first_v16_version) {  // a full path: fdt_get_name() gives its last part
-        const char* leaf = rt::find_last_char(name, '/');
-        if (leaf != nullptr) {
-          name_length -= static_cast<uint32_t>(leaf + 1 - name);
-          name = leaf + 1;
-        } else if (depth == 1) {
-          return -FDT_ERR_BADSTRUCTURE;  // (libfdt 1.6 dereferences a null name here)
-        }
-      }
+      if (version < first_v16_version && !leaf_name(name, name_length, depth)) return -FDT_ERR_BADSTRUCTURE;
       if (depth == 1 && name[0] != '\0') return -FDT_ERR_BADSTRUCTURE;  // the root's name is empty
       settle_phandle();
       const size_t index = count++;
       if (index < nodes.capacity) {  // beyond: counted, and checked to the end, but not kept
-        IndexedNode& node = nodes.table[index];
-        node.offset = offset;
-        node.first_tag = next;
-        node.name = name;
-        node.name_length = name_length;
-        node.parent = current;
-        node.next_sibling = -1;
-        node.phandle = 0;
-        node.compatible = nullptr;
-        node.compatible_length = 0;
-        node.device_type = nullptr;
-        node.device_type_length = 0;
-        node.initials = 0;
-        node.compatible_initials = 0;
-        if (current < 0) {
-          node.path_length = 1;  // "/"
-        } else {
-          const uint32_t above = nodes.table[current].parent < 0 ? 0 : nodes.table[current].path_length;
-          node.path_length = above + 1 + name_length;
-        }
+        start_node(nodes.table, index, offset, next, name, name_length, current);
         if (closed >= 0) nodes.table[closed].next_sibling = static_cast<int32_t>(index);
         closed = -1;
         current = static_cast<int>(index);
