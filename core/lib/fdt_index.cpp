@@ -194,10 +194,13 @@ class CheckedNames {
   Slot slots_[slot_count] = {};
 };
 
+// The steps of check_and_index() below, always inlined into its loop (run once per tag of
+// the firmware DT: calls there cost about 1,500 instructions at boot).
+
 // What the index keeps of a property whose name it knows, on the node that owns it: the
 // first property of each name counts, as fdt_getprop() finds it.
-void note_property(IndexedNode& owner, NameKind kind, const uint8_t* value, uint32_t length,
-                   PhandleProperties& phandles) {
+[[gnu::always_inline]] inline void note_property(IndexedNode& owner, NameKind kind, const uint8_t* value,
+                                                 uint32_t length, PhandleProperties& phandles) {
   switch (kind) {
     case NameKind::phandle:
       if (!phandles.phandle_seen && length == 4) phandles.phandle = value;
@@ -230,7 +233,7 @@ void note_property(IndexedNode& owner, NameKind kind, const uint8_t* value, uint
 // fdt_next_tag(): the offset after the tag at `offset` (negative: its error), and the
 // length of a property's value or a node's name.
 template <bool Aligned>
-int32_t after_tag(const Walk& walk, int32_t offset, uint32_t tag, uint32_t& length) {
+[[gnu::always_inline]] inline int32_t after_tag(const Walk& walk, int32_t offset, uint32_t tag, uint32_t& length) {
   if (tag == FDT_PROP) return walk.template after_property<Aligned>(offset, length);
   if (tag == FDT_BEGIN_NODE) return walk.template after_node<Aligned>(offset, length);
   if (tag != FDT_END && tag != FDT_END_NODE && tag != FDT_NOP) return -FDT_ERR_BADSTRUCTURE;  // no other tag
@@ -238,7 +241,8 @@ int32_t after_tag(const Walk& walk, int32_t offset, uint32_t tag, uint32_t& leng
 }
 
 // A property's value as fdt_getprop() gives it: realigned in trees older than version 16.
-const uint8_t* property_value(const uint8_t* structure, int32_t offset, uint32_t length, uint32_t version) {
+[[gnu::always_inline]] inline const uint8_t* property_value(const uint8_t* structure, int32_t offset, uint32_t length,
+                                                             uint32_t version) {
   const uint8_t* value = structure + offset + property_header_size;
   if (version < first_v16_version && length >= 8 && (static_cast<uint32_t>(offset) + property_header_size) % 8 != 0) {
     value += 4;
@@ -248,7 +252,7 @@ const uint8_t* property_value(const uint8_t* structure, int32_t offset, uint32_t
 
 // Before version 16 a node's name is a full path: fdt_get_name() gives its last part.
 // False for a root without a '/' (libfdt 1.6 dereferences a null name there).
-bool leaf_name(const char*& name, uint32_t& name_length, size_t depth) {
+[[gnu::always_inline]] inline bool leaf_name(const char*& name, uint32_t& name_length, size_t depth) {
   const char* leaf = rt::find_last_char(name, '/');
   if (leaf == nullptr) return depth != 1;
   name_length -= static_cast<uint32_t>(leaf + 1 - name);
@@ -257,8 +261,8 @@ bool leaf_name(const char*& name, uint32_t& name_length, size_t depth) {
 }
 
 // A node's entry as the walk meets its BEGIN_NODE, under `parent` (-1: the root).
-void start_node(IndexedNode* table, size_t index, int32_t offset, int32_t first_tag, const char* name,
-                uint32_t name_length, int parent) {
+[[gnu::always_inline]] inline void start_node(IndexedNode* table, size_t index, int32_t offset, int32_t first_tag,
+                                              const char* name, uint32_t name_length, int parent) {
   IndexedNode& node = table[index];
   node.offset = offset;
   node.first_tag = first_tag;
