@@ -122,9 +122,15 @@ void serve_system_interrupts(const PlatformInfo& platform, arch::Pl011Console& u
   }
   service.devices = device_interrupts();
   for (size_t i = 0; i < service.devices.count; ++i) {
-    arch::gic::route_spi(platform.gic, service.devices.intids[i], arch::own_mpidr());
-    arch::gic::enable_spi(platform.gic, service.devices.intids[i], true);
+    const uint32_t intid = service.devices.intids[i];
+    arch::gic::enable_spi(platform.gic, intid, false);
+    arch::gic::set_spi_edge(platform.gic, intid, service.devices.edge[i]);
+    arch::gic::route_spi(platform.gic, intid, arch::own_mpidr());
+    arch::gic::enable_spi(platform.gic, intid, true);
   }
+  // An edge the device sent before its SPI was set up here is lost, and an SMMU signals
+  // only a queue going non-empty: serve once now, so nothing waits for the next edge.
+  if (service.devices.count != 0) handle_device_interrupt(0);
   service.decisions.start({.console_input = console,
                            .timer = platform.timer.present,
                            .poll_ms = service.devices.poll_ms,

@@ -6,6 +6,7 @@
 #include "core/arch/aarch64/gic_el2.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/el2_memory_map.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 
@@ -30,7 +31,7 @@ static_assert(offsetof(SecondaryBoot, stack_top) == 0 && offsetof(SecondaryBoot,
 
 namespace {
 constexpr size_t stack_size = size_t{16} * 1024;
-alignas(16) uint8_t secondary_stacks[max_cpus][stack_size];
+BULKHEAD_NOINIT alignas(16) uint8_t secondary_stacks[max_cpus][stack_size];  // set up with the MMU on
 alignas(64) SecondaryBoot secondary_boot[max_cpus];
 constinit const PlatformInfo* known_platform = nullptr;
 constinit uint32_t boot_cpu_online_flag[max_cpus] = {};

@@ -55,6 +55,7 @@ void prepare_crash_report();
 struct DeviceInterrupts {
   static constexpr size_t capacity = 4;
   uint32_t intids[capacity] = {};
+  bool edge[capacity] = {};  // edge-triggered (else level-sensitive), set in the GIC before enabling
   size_t count = 0;
   uint32_t poll_ms = 0;
 };

@@ -112,6 +112,15 @@ void route_spi(const GicV3Info& gic, uint32_t intid, uint64_t target_mpidr) {
   reg64(base, gicd::irouter + uint64_t{intid} * 8) = target_mpidr & gic_affinity::mpidr_affinity_mask;
 }
 
+void set_spi_edge(const GicV3Info& gic, uint32_t intid, bool edge) {
+  constexpr uint32_t interrupts_per_word = 16;  // two configuration bits each
+  const uint64_t word = gic_bank::icfgr + uint64_t{intid / interrupts_per_word} * 4;
+  const uint32_t bit = gic_bank::icfgr_edge << (2 * (intid % interrupts_per_word));
+  const uint32_t value = reg32(gic.distributor.base, word);
+  reg32(gic.distributor.base, word) = edge ? value | bit : value & ~bit;
+  wait_for_distributor(gic.distributor.base);
+}
+
 void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled) {
   const Intid spi(intid);
   reg32(gic.distributor.base, bit_word(enabled ? gic_bank::isenabler : gic_bank::icenabler, spi)) = spi.bit();

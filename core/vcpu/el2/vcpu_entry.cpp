@@ -11,6 +11,7 @@
 #include "core/boot/smp.hpp"
 #include "core/lib/log.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
+#include "core/vcpu/el2/vm_owner.hpp"
 
 extern "C" [[noreturn]] void guest_first_entry(uint64_t entry, uint64_t x0, uint64_t stack_top);
 
@@ -185,6 +186,7 @@ int64_t start_vcpu_cpu(uint32_t cpu) { return boot::start_cpu(*platform, cpu, ru
   vm.psci.vcpu_started(vcpu.index);
   load_list_registers(vcpu);
   vm.lock.unlock();
+  vm_entering(vcpu, vm);
   guest_first_entry(vcpu.entry, vcpu.x0, boot::cpu_stack_top(vcpu.cpu));
 }
 
