@@ -130,32 +130,9 @@ VirtualPciBus::FunctionState* VirtualPciBus::function_at(uint64_t ecam_offset) {
   return entry == 0 ? nullptr : &functions_[entry - 1];
 }
 
-ReadResult VirtualPciBus::config_read(uint64_t offset, uint8_t size) {
-  if (!within_dword(offset, size)) return {};
-  FunctionState* f = function_at(offset);
-  if (f == nullptr) return {true, value_mask(size)};
-  const auto reg_offset = static_cast<uint16_t>(offset & ecam_register_mask);
-  const uint32_t dword = read_dword(*f, static_cast<uint16_t>(reg_offset & ~3u));
-  return {true, (dword >> (8 * (reg_offset & 3u))) & value_mask(size)};
-}
-
-bool VirtualPciBus::config_write(uint64_t offset, uint8_t size, uint32_t value) {
-  if (!within_dword(offset, size)) return false;
-  FunctionState* f = function_at(offset);
-  if (f == nullptr) return true;
-  const auto reg_offset = static_cast<uint16_t>(offset & ecam_register_mask);
-  const unsigned first_byte = reg_offset & 3u;
-  value &= value_mask(size);
-  const bool handled = write_dword(*f, static_cast<uint16_t>(reg_offset & ~3u), value << (8 * first_byte),
-                                   byte_mask(first_byte, size));
-  if (!handled && !f->unhandled_write_logged) {
-    f->unhandled_write_logged = true;
-    log_event(*f, "unhandled-write offset {} size {} value {}", hex(reg_offset), size, hex(value));
-  }
-  return true;
-}
-
-uint32_t VirtualPciBus::read_dword(FunctionState& f, uint16_t offset) {
+// Inlined into config_read() and config_write(), their only callers: every trapped ECAM
+// access runs one of them.
+[[gnu::always_inline]] inline uint32_t VirtualPciBus::read_dword(FunctionState& f, uint16_t offset) {
   switch (offset) {
     case reg::vendor_device:
       return f.identity.vendor_device;
@@ -186,7 +163,8 @@ uint32_t VirtualPciBus::read_dword(FunctionState& f, uint16_t offset) {
   return 0;
 }
 
-bool VirtualPciBus::write_dword(FunctionState& f, uint16_t offset, uint32_t value, uint8_t mask) {
+[[gnu::always_inline]] inline bool VirtualPciBus::write_dword(FunctionState& f, uint16_t offset, uint32_t value,
+                                                              uint8_t mask) {
   switch (offset) {
     case reg::vendor_device:
     case reg::class_revision:
@@ -221,6 +199,31 @@ bool VirtualPciBus::write_dword(FunctionState& f, uint16_t offset, uint32_t valu
     }
   }
   return false;
+}
+
+ReadResult VirtualPciBus::config_read(uint64_t offset, uint8_t size) {
+  if (!within_dword(offset, size)) return {};
+  FunctionState* f = function_at(offset);
+  if (f == nullptr) return {true, value_mask(size)};
+  const auto reg_offset = static_cast<uint16_t>(offset & ecam_register_mask);
+  const uint32_t dword = read_dword(*f, static_cast<uint16_t>(reg_offset & ~3u));
+  return {true, (dword >> (8 * (reg_offset & 3u))) & value_mask(size)};
+}
+
+bool VirtualPciBus::config_write(uint64_t offset, uint8_t size, uint32_t value) {
+  if (!within_dword(offset, size)) return false;
+  FunctionState* f = function_at(offset);
+  if (f == nullptr) return true;
+  const auto reg_offset = static_cast<uint16_t>(offset & ecam_register_mask);
+  const unsigned first_byte = reg_offset & 3u;
+  value &= value_mask(size);
+  const bool handled = write_dword(*f, static_cast<uint16_t>(reg_offset & ~3u), value << (8 * first_byte),
+                                   byte_mask(first_byte, size));
+  if (!handled && !f->unhandled_write_logged) {
+    f->unhandled_write_logged = true;
+    log_event(*f, "unhandled-write offset {} size {} value {}", hex(reg_offset), size, hex(value));
+  }
+  return true;
 }
 
 // The guest's command register. Memory decode on: stage 2 maps the BARs first, then the
