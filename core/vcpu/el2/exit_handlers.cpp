@@ -83,13 +83,13 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   refuse_access(vm, frame, exit.access, refusal, region);
 }
 
-// Every trapped access to an emulated register comes through here. Its only address-taken
-// local is the fixed-size request handed to the device (the events are per-CPU scratch):
-// no buffer a stack canary would guard.
-[[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+// A trapped access the fast path does not take (handle_mmio): decoded in full, then
+// refused with the reason, or emulated with sign extension, 8-byte width or big-endian
+// data. Its only address-taken local is the fixed-size request handed to the device (the
+// events are per-CPU scratch): no buffer a stack canary would guard.
+[[gnu::noinline, gnu::no_stack_protector]] void handle_mmio_decoded(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
+                                                                     const MmioRegion* region, uint64_t address) {
   const arch::Esr esr(frame.esr);
-  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
-  const MmioRegion* region = vm.mmio.find(address, vcpu.mmio_hint);
   if (region == nullptr || !emulatable_data_abort(esr)) return refuse_data_abort(vm, frame, region);
   MmioRequest request;
   request.offset = address - region->base;
@@ -120,6 +120,58 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   }
   frame.elr += esr.instruction_length();
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+}
+
+// The fast path's access when its device did not handle it: refused (an external abort),
+// or not implemented there (logged, then completed as a read of zero or a dropped write).
+// `region`: the one the access hit.
+[[gnu::noinline, gnu::cold]] void finish_unhandled_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
+                                                        const MmioRegion& region, const MmioRequest& request,
+                                                        MmioResult result) {
+  const arch::Esr esr(frame.esr);
+  if (result == MmioResult::refused) {
+    return refuse_access(vm, frame, data_abort_access(esr, region.base + request.offset), MmioRefusal::none, &region);
+  }
+  log_unhandled(vm, region, request);
+  const unsigned reg = esr.transfer_register();
+  if (!request.write && reg != 31) frame.x[reg] = simple_load_result(request.value, request.width);
+  frame.elr += simple_instruction_length;
+  if (has_effects(vcpu.events, vcpu.index)) apply_events(vm, vcpu.events, &vcpu);
+}
+
+// Every trapped access to an emulated register comes through here. The common one (an
+// LDR/STR of 1, 2 or 4 bytes, zero-extended, aligned as its region wants, little-endian:
+// mmio_fast_path) is emulated straight from the syndrome; anything else, and every
+// refusal, goes through handle_mmio_decoded. The same checks either way, the same device
+// call. Kept lean: after the device's call only the vCPU, the VM and the frame are needed
+// (the syndrome is read again from the frame), so few registers are saved. Its only
+// address-taken local is the request (no canary needed, as above).
+[[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  const arch::Esr esr(frame.esr);
+  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+  const MmioRegion* region = vm.mmio.find(address, vcpu.mmio_hint);
+  if (!mmio_fast_path(region, esr, arch::sysreg::sctlr_el1::read(), address)) {
+    return handle_mmio_decoded(vcpu, vm, frame, region, address);
+  }
+  const unsigned width = esr.access_size();
+  MmioRequest request;
+  request.offset = address - region->base;
+  request.width = static_cast<uint8_t>(width);
+  request.write = esr.write();
+  request.vcpu = static_cast<uint8_t>(vcpu.index);
+  if (request.write) {
+    const unsigned reg = esr.transfer_register();
+    request.value = simple_store_data(reg == 31 ? 0 : frame.x[reg], width);  // 31: XZR
+  }
+  vcpu.events.clear();
+  const MmioResult result = region->device->access(request, vcpu.events);
+  // find() left the region's index in the hint: the region again, without keeping it live.
+  if (result != MmioResult::handled) return finish_unhandled_mmio(vcpu, vm, frame, vm.mmio.at(vcpu.mmio_hint), request, result);
+  const arch::Esr done(frame.esr);
+  const unsigned reg = done.transfer_register();
+  if (!done.write() && reg != 31) frame.x[reg] = simple_load_result(request.value, done.access_size());
+  frame.elr += simple_instruction_length;
+  if (has_effects(vcpu.events, vcpu.index)) apply_events(vm, vcpu.events, &vcpu);
 }
 
 // CPU_SUSPEND: sleeps until something may be pending for this vCPU. Whatever makes a
