@@ -1,7 +1,5 @@
 #include "partitions/board.hpp"
 
-#include <libfdt.h>
-
 #include "core/lib/runtime.hpp"
 #include "partitions/dt_reader.hpp"
 #include "partitions/rule_names.hpp"
@@ -21,8 +19,8 @@ bool wraps(const AddressRange& range) { return range.size > UINT64_MAX - range.b
 
 class BoardReader {
  public:
-  BoardReader(const void* fdt, BoardDefinition& board, Violations& violations)
-      : dt_(fdt, violations), board_(board), violations_(violations) {}
+  BoardReader(const fdt::Index& index, BoardDefinition& board, Violations& violations)
+      : dt_(index, violations), board_(board), violations_(violations) {}
 
   void read() {
     NodeText root;
@@ -33,8 +31,7 @@ class BoardReader {
     read_cpus(root);
     read_memory(root);
     bool saw_hypervisor = false;
-    int node = 0;
-    fdt_for_each_subnode(node, dt_.fdt(), 0) {
+    for (int node = dt_.first_child(0); node >= 0; node = dt_.next_sibling(node)) {
       size_t length = 0;
       const char* name = dt_.name(node, length);
       const NodeText path = dt_.child_path(root, node);
@@ -119,8 +116,7 @@ class BoardReader {
 
   void read_devices(int node, const NodeText& path) {
     dt_.check_properties(node, path, nullptr, 0);
-    int child = 0;
-    fdt_for_each_subnode(child, dt_.fdt(), node) {
+    for (int child = dt_.first_child(node); child >= 0; child = dt_.next_sibling(child)) {
       const NodeText device_path = dt_.child_path(path, child);
       if (board_.device_count == max_board_devices) {
         violations_.add(device_path.text, rule::capacity, "more than {} platform devices", max_board_devices);
@@ -194,8 +190,9 @@ const BoardDevice* BoardDefinition::find_device(const char* device_name) const {
 bool read_board(const void* blob, size_t size, BoardDefinition& board, Violations& violations) {
   rt::fill(&board, 0, sizeof(board));
   const size_t before = violations.count();
-  if (!DtReader::check_blob(blob, size, violations)) return false;
-  BoardReader(blob, board, violations).read();
+  fdt::Index index = DtReader::node_table();
+  if (!DtReader::check_blob(blob, size, index, violations)) return false;
+  BoardReader(index, board, violations).read();
   return violations.count() == before;
 }
 

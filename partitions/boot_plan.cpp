@@ -1,5 +1,6 @@
 #include "partitions/boot_plan.hpp"
 
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
@@ -266,8 +267,11 @@ uint64_t host_address(const Partition& partition, uint64_t guest_address) {
 // keeps a pristine copy in the plan for restarts.
 bool load_guest_dt(const Partition& partition, const MachineFacts& machine, GuestLoader& loader, BootPlan& plan,
                    PartitionPlan& partition_plan) {
-  // One partition at a time, at boot, on the boot CPU: a static buffer keeps it off the stack.
-  alignas(8) static uint8_t buffer[64 * 1024];
+  // One partition at a time, at boot, on the boot CPU: a static buffer keeps it off the
+  // stack. libfdt clears as much of it as it is offered, so a first try offers only
+  // what a typical tree needs; one that does not fit is written again with all of it.
+  constexpr size_t first_try = size_t{8} * 1024;
+  BULKHEAD_NOINIT alignas(8) static uint8_t buffer[64 * 1024];
   GuestDtInput input;
   input.partition = &partition;
   input.placement = partition_plan.placement;
@@ -277,7 +281,8 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   input.pci_interrupt_count = pci_intx_lines(partition, partition_plan, *machine.pci, input.pci_interrupts);
   size_t size = 0;
   GuestDtError error;
-  if (!write_guest_dt(input, buffer, sizeof(buffer), size, error)) {
+  if (!write_guest_dt(input, buffer, first_try, size, error) &&
+      !write_guest_dt(input, buffer, sizeof(buffer), size, error)) {
     Failures(partition, partition_plan).add("guest device tree: {}", error.message);
     return false;
   }
@@ -291,8 +296,7 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   plan.pristine_dtbs_used = kept_at + size;
   partition_plan.pristine_dtb_offset = kept_at;
   const uint64_t destination = host_address(partition, partition_plan.placement.dtb_base);
-  loader.copy(destination, buffer, size);
-  if (loader.crc32(destination, size) != bulkhead::crc32(buffer, size)) {
+  if (loader.copy_and_crc32(destination, buffer, size) != bulkhead::crc32(buffer, size)) {
     Failures(partition, partition_plan).add("guest device tree: copy at host {} does not match", hex(destination));
     return false;
   }
@@ -301,12 +305,33 @@ bool load_guest_dt(const Partition& partition, const MachineFacts& machine, Gues
   return true;
 }
 
+void scrub_between(GuestLoader& loader, uint64_t from, uint64_t to) {
+  if (to > from) loader.scrub(from, to - from);
+}
+
+// Zeroes what `scope` says of the partition's RAM, around the payload copies.
+void scrub_ram(const Partition& partition, const Package& package, const PayloadPlacement& placement,
+               ScrubScope scope, GuestLoader& loader) {
+  const Payload& payload = partition.payload;
+  const uint64_t kernel = host_address(partition, placement.kernel_base);
+  const uint64_t kernel_file_end = kernel + package.entries[payload.kernel_entry].size;
+  if (scope == ScrubScope::payload_bss) {
+    scrub_between(loader, kernel_file_end, host_address(partition, placement.kernel_end));
+    return;
+  }
+  // Nothing of a previous occupant (firmware, an earlier boot or run) may leak into a guest.
+  const uint64_t initrd = host_address(partition, placement.initrd_base);
+  const uint64_t initrd_end = initrd + (payload.has_initrd ? package.entries[payload.initrd_entry].size : 0);
+  scrub_between(loader, partition.ram.host_base, kernel);
+  scrub_between(loader, kernel_file_end, initrd);
+  scrub_between(loader, initrd_end, partition.ram.host_base + partition.ram.size);
+}
+
 // Scrubs the partition's RAM and copies its payloads from the package, checking each
 // copy against its CRC. Returns the first failure's text, or nullptr.
 const char* load_payloads(const Partition& partition, const Package& package, const PayloadPlacement& placement,
-                          GuestLoader& loader, FixedBuffer<max_reason>& failure) {
-  // Nothing of a previous occupant (firmware, an earlier boot or run) may leak into a guest.
-  loader.scrub(partition.ram.host_base, partition.ram.size);
+                          ScrubScope scope, GuestLoader& loader, FixedBuffer<max_reason>& failure) {
+  scrub_ram(partition, package, placement, scope, loader);
   const Payload& payload = partition.payload;
   struct Copy {
     uint32_t entry;
@@ -318,8 +343,7 @@ const char* load_payloads(const Partition& partition, const Package& package, co
   for (size_t c = 0; c < copy_count; ++c) {
     const PackageEntry& entry = package.entries[copies[c].entry];
     const uint64_t destination = host_address(partition, copies[c].guest);
-    loader.copy(destination, package.entry_data(copies[c].entry), entry.size);
-    if (loader.crc32(destination, entry.size) != entry.crc32) {
+    if (loader.copy_and_crc32(destination, package.entry_data(copies[c].entry), entry.size) != entry.crc32) {
       format(failure, "{}: copy at host {} does not match its CRC", copies[c].what, hex(destination));
       return failure.c_str();
     }
@@ -353,6 +377,7 @@ void plan_partitions(const SystemDescription& description, const Package& packag
                      BootPlan& plan) {
   Claims claims;  // 1.3 KiB: fits the boot stack
   plan.count = description.partition_count;
+  plan.pristine_dtbs_used = 0;
   for (size_t index = 0; index < description.partition_count; ++index) {
     const Partition& partition = description.partitions[index];
     PartitionPlan& partition_plan = plan.partitions[index];
@@ -385,13 +410,13 @@ void plan_partitions(const SystemDescription& description, const Package& packag
 }
 
 void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
-                     GuestLoader& loader, BootPlan& plan) {
+                     GuestLoader& loader, BootPlan& plan, ScrubScope scope) {
   for (size_t index = 0; index < plan.count; ++index) {
     const Partition& partition = description.partitions[index];
     PartitionPlan& partition_plan = plan.partitions[index];
     if (partition_plan.startable) {
       FixedBuffer<max_reason> failure;
-      if (load_payloads(partition, package, partition_plan.placement, loader, failure) != nullptr) {
+      if (load_payloads(partition, package, partition_plan.placement, scope, loader, failure) != nullptr) {
         Failures(partition, partition_plan).add("{}", failure.c_str());
       }
       if (partition_plan.startable) load_guest_dt(partition, machine, loader, plan, partition_plan);
@@ -413,11 +438,14 @@ bool reload_partition(const Partition& partition, const Package& package, const 
   FixedBuffer<max_reason> failure;
   if (!partition_plan.loaded) {
     format(failure, "it was never loaded");
-  } else if (load_payloads(partition, package, partition_plan.placement, loader, failure) == nullptr) {
+  } else if (load_payloads(partition, package, partition_plan.placement, ScrubScope::all_ram, loader, failure) ==
+             nullptr) {
     const uint8_t* kept = plan.pristine_dtbs + partition_plan.pristine_dtb_offset;
     const uint64_t destination = host_address(partition, partition_plan.placement.dtb_base);
-    loader.copy(destination, kept, partition_plan.dtb_size);
-    if (loader.crc32(destination, partition_plan.dtb_size) == bulkhead::crc32(kept, partition_plan.dtb_size)) return true;
+    if (loader.copy_and_crc32(destination, kept, partition_plan.dtb_size) ==
+        bulkhead::crc32(kept, partition_plan.dtb_size)) {
+      return true;
+    }
     format(failure, "guest device tree: copy at host {} does not match", hex(destination));
   }
   rt::copy_string(error.message, sizeof(error.message), failure.c_str());

@@ -72,32 +72,45 @@ struct BootPlan {
 void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
                      BootPlan& plan);
 
-// Host-physical memory of partitions, as the target reaches it.
+// Host-physical memory of partitions, as the target reaches it. Whatever it writes a
+// guest must read as written with its MMU off (the target cleans it to the point of
+// coherency).
 class GuestLoader {
  public:
   virtual void scrub(uint64_t host_address, uint64_t size) = 0;
   virtual void copy(uint64_t host_address, const void* data, uint64_t size) = 0;
   virtual uint32_t crc32(uint64_t host_address, uint64_t size) = 0;
+  // copy(), then the CRC of the copy. The target does both in one pass over the data.
+  virtual uint32_t copy_and_crc32(uint64_t host_address, const void* data, uint64_t size) {
+    copy(host_address, data, size);
+    return crc32(host_address, size);
+  }
 
  protected:
   ~GuestLoader() = default;
 };
 
-// For each startable partition: scrubs its RAM, copies its payloads from the package
-// to their placement, checks the copies against the package CRCs, and writes its
-// generated device tree (partitions/guest_dt.hpp) at the placement's DTB address,
-// keeping a copy of it in the plan. Then prints each partition's last report line:
-// `partition NAME start yes` or `start no reason ...`.
+// What a load zeroes of a partition's RAM. Never the bytes the payload copies write.
+enum class ScrubScope : uint8_t {
+  all_ram,      // everything else: nothing of a previous occupant stays
+  payload_bss,  // only the kernel's (or raw binary's) load size beyond its file: its BSS
+};
+
+// For each startable partition: zeroes its RAM as `scope` says, copies its payloads
+// from the package to their placement, checks the copies against the package CRCs,
+// and writes its generated device tree (partitions/guest_dt.hpp) at the placement's
+// DTB address, keeping a copy of it in the plan. Then prints each partition's last
+// report line: `partition NAME start yes` or `start no reason ...`.
 void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
-                     GuestLoader& loader, BootPlan& plan);
+                     GuestLoader& loader, BootPlan& plan, ScrubScope scope = ScrubScope::all_ram);
 
 struct ReloadError {
   char message[max_reason] = {};
 };
 
-// Puts a loaded partition's RAM back to what load_partitions() left: scrubbed, the
-// payloads copied from the package again and checked against their CRCs, the kept
-// device tree copied back. For restarts; runs while other partitions run, so it uses
+// Puts a loaded partition's RAM back to what load_partitions() left, scrubbed whole
+// (ScrubScope::all_ram, whatever the boot did): the payloads copied from the package
+// again and checked against their CRCs, the kept device tree copied back. For restarts; runs while other partitions run, so it uses
 // no libfdt and prints nothing. False with `error` saying what did not match.
 bool reload_partition(const Partition& partition, const Package& package, const BootPlan& plan, size_t index,
                       GuestLoader& loader, ReloadError& error);

@@ -1,7 +1,5 @@
 #include "partitions/description.hpp"
 
-#include <libfdt.h>
-
 #include "core/lib/runtime.hpp"
 #include "partitions/dt_reader.hpp"
 #include "partitions/rule_names.hpp"
@@ -68,8 +66,9 @@ bool parse_sbdf(const char* text, pci::Sbdf& sbdf) {
 
 class DescriptionReader {
  public:
-  DescriptionReader(const void* fdt, DescriptionForm form, SystemDescription& description, Violations& violations)
-      : dt_(fdt, violations), form_(form), out_(description), violations_(violations) {}
+  DescriptionReader(const fdt::Index& index, DescriptionForm form, SystemDescription& description,
+                    Violations& violations)
+      : dt_(index, violations), form_(form), out_(description), violations_(violations) {}
 
   void read() {
     NodeText root;
@@ -78,8 +77,7 @@ class DescriptionReader {
     dt_.check_properties(0, root, root_properties, count_of(root_properties) - (normalized() ? 0 : 1));
     if (dt_.string(0, root, "board", out_.board, max_board_name) == Found::absent) missing(root, "board");
     bool saw_partitions = false;
-    int node = 0;
-    fdt_for_each_subnode(node, dt_.fdt(), 0) {
+    for (int node = dt_.first_child(0); node >= 0; node = dt_.next_sibling(node)) {
       size_t length = 0;
       const char* name = dt_.name(node, length);
       const NodeText path = dt_.child_path(root, node);
@@ -119,8 +117,7 @@ class DescriptionReader {
   }
   // Nodes whose schema has no children.
   void reject_children(int node, const NodeText& path) {
-    int child = 0;
-    fdt_for_each_subnode(child, dt_.fdt(), node) { unknown_node(dt_.child_path(path, child)); }
+    for (int child = dt_.first_child(node); child >= 0; child = dt_.next_sibling(child)) { unknown_node(dt_.child_path(path, child)); }
   }
 
   // Properties of `known` that only the normalized form has are unknown in the source.
@@ -169,9 +166,8 @@ class DescriptionReader {
 
   void read_partitions(int node, const NodeText& path) {
     check_properties(node, path, nullptr, 0);
-    int child = 0;
     size_t seen = 0;
-    fdt_for_each_subnode(child, dt_.fdt(), node) {
+    for (int child = dt_.first_child(node); child >= 0; child = dt_.next_sibling(child)) {
       const NodeText child_path = dt_.child_path(path, child);
       if (over_capacity(child_path, seen++, max_partitions,
                         "more than {} partitions; this and later ones are not read")) {
@@ -308,8 +304,7 @@ class DescriptionReader {
     bool saw_payload = false;
     size_t pci_seen = 0;
     size_t platform_seen = 0;
-    int child = 0;
-    fdt_for_each_subnode(child, dt_.fdt(), node) {
+    for (int child = dt_.first_child(node); child >= 0; child = dt_.next_sibling(child)) {
       size_t length = 0;
       const char* name = dt_.name(child, length);
       const NodeText child_path = dt_.child_path(path, child);
@@ -544,8 +539,9 @@ bool read_description(const void* blob, size_t size, DescriptionForm form, Syste
     partition.payload.initrd_entry = no_entry;
   }
   const size_t before = violations.count();
-  if (!DtReader::check_blob(blob, size, violations)) return false;
-  DescriptionReader(blob, form, description, violations).read();
+  fdt::Index index = DtReader::node_table();
+  if (!DtReader::check_blob(blob, size, index, violations)) return false;
+  DescriptionReader(index, form, description, violations).read();
   return violations.count() == before;
 }
 

@@ -2,11 +2,15 @@
 
 #include <libfdt.h>
 
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/runtime.hpp"
 #include "partitions/rule_names.hpp"
 
 namespace bulkhead::partitions {
 namespace {
+
+// Filled by check_blob() before anything reads it.
+BULKHEAD_NOINIT constinit BootStorage<fdt::IndexedNode[max_description_nodes]> description_nodes;
 
 constexpr size_t shown_limit = 64;  // characters kept of a string before "..."
 
@@ -33,7 +37,9 @@ Shown shown(const char* text, size_t length) {
 
 Shown shown(const char* text) { return shown(text, rt::length(text)); }
 
-bool DtReader::check_blob(const void* blob, size_t size, Violations& violations) {
+fdt::Index DtReader::node_table() { return fdt::Index(description_nodes.get(), max_description_nodes); }
+
+bool DtReader::check_blob(const void* blob, size_t size, fdt::Index& index, Violations& violations) {
   if (blob == nullptr) {
     violations.add("/", rule::dtb, "no blob (null address)");
     return false;
@@ -56,23 +62,25 @@ bool DtReader::check_blob(const void* blob, size_t size, Violations& violations)
     return false;
   }
   int status = fdt_check_header(blob);
-  if (status == 0) status = fdt_check_full(blob, total_size);
+  if (status == 0) status = index.build(blob, total_size);  // fdt_check_full()'s verdict
   if (status != 0) {
     violations.add("/", rule::dtb, "structure is corrupt: {}", fdt_strerror(status));
+    return false;
+  }
+  if (index.overflowed()) {
+    violations.add("/", rule::capacity, "{} nodes, at most {} are supported", index.node_count(), max_description_nodes);
     return false;
   }
   return true;
 }
 
 const char* DtReader::name(int node, size_t& length) const {
-  int name_length = 0;
-  const char* text = fdt_get_name(fdt_, node, &name_length);
-  if (text == nullptr || name_length < 0) {
+  if (node >= index_.count()) {
     length = 0;
     return "";
   }
-  length = static_cast<size_t>(name_length);
-  return text;
+  length = index_.node(node).name_length;
+  return index_.node(node).name;
 }
 
 NodeText DtReader::child_path(const NodeText& parent, int node) const {
@@ -89,9 +97,11 @@ NodeText DtReader::child_path(const NodeText& parent, int node) const {
 
 const void* DtReader::raw(int node, const char* property, int& length) const {
   length = 0;
-  const void* value = fdt_getprop(fdt_, node, property, &length);
-  if (value == nullptr || length < 0) return nullptr;
-  return value;
+  if (node >= index_.count()) return nullptr;  // a tree without nodes
+  const fdt::IndexedProperty found = index_.property(node, property);
+  if (found.value == nullptr) return nullptr;
+  length = static_cast<int>(found.length);
+  return found.value;
 }
 
 bool DtReader::has(int node, const char* property) const {
@@ -202,16 +212,14 @@ Found DtReader::string_list(int node, const NodeText& path, const char* property
 }
 
 void DtReader::check_properties(int node, const NodeText& path, const char* const* known, size_t known_count) {
-  int offset = 0;
-  fdt_for_each_property_offset(offset, fdt_, node) {
-    int name_length = 0;
-    const char* property_name = nullptr;
-    if (fdt_getprop_by_offset(fdt_, offset, &property_name, &name_length) == nullptr || property_name == nullptr) {
-      continue;
+  if (node >= index_.count()) return;
+  for (int32_t offset = index_.first_property(node); offset >= 0; offset = index_.next_property(offset)) {
+    const char* property_name = index_.property_at(offset).name;
+    bool listed = (property_name[0] == 'p' && rt::compare_strings(property_name, "phandle") == 0) ||
+                  (property_name[0] == 'l' && rt::compare_strings(property_name, "linux,phandle") == 0);
+    for (size_t i = 0; i < known_count && !listed; ++i) {
+      listed = known[i][0] == property_name[0] && rt::compare_strings(property_name, known[i]) == 0;
     }
-    bool listed =
-        rt::compare_strings(property_name, "phandle") == 0 || rt::compare_strings(property_name, "linux,phandle") == 0;
-    for (size_t i = 0; i < known_count && !listed; ++i) listed = rt::compare_strings(property_name, known[i]) == 0;
     if (!listed) {
       violations_.add(path.text, rule::unknown_property, "{} is not a property of this node",
                       shown(property_name).text);
@@ -240,7 +248,7 @@ bool check_root_identity(DtReader& dt, Violations& violations, const NodeText& r
     violations.add(root.text, rule::required, "missing property compatible (\"{}\")", compatible);
     return false;
   }
-  if (fdt_node_check_compatible(dt.fdt(), 0, compatible) != 0) {
+  if (!dt.compatible(0, compatible)) {
     violations.add(root.text, rule::compatible, "compatible does not list \"{}\"; not a {}", compatible, what);
     return false;
   }

@@ -1,11 +1,13 @@
-// libfdt access for the description and board readers: blob validation, node paths,
-// and typed property reads that report `property-type` violations with the node path.
-// Internal to partitions/.
+// Device-tree access for the description and board readers: blob validation, node
+// paths, and typed property reads that report `property-type` violations with the node
+// path. The blob is checked and indexed in one pass (core/lib/fdt_index.hpp); nodes are
+// index entries, the root is 0. Internal to partitions/.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/fdt_index.hpp"
 #include "core/platform/platform.hpp"
 #include "partitions/violations.hpp"
 
@@ -26,15 +28,27 @@ Shown shown(const char* text);
 
 enum class Found : uint8_t { absent, ok, invalid };  // invalid: reported already
 
+// The most nodes a description or board tree may have: far more than the schemas allow
+// (8 partitions of at most 22 nodes each).
+constexpr size_t max_description_nodes = 512;
+
 class DtReader {
  public:
-  DtReader(const void* fdt, Violations& violations) : fdt_(fdt), violations_(violations) {}
+  // The index check_blob() filled.
+  DtReader(const fdt::Index& index, Violations& violations) : index_(index), violations_(violations) {}
 
-  // Header, size bound, alignment and full structure check; reports `dtb` at "/".
-  static bool check_blob(const void* blob, size_t size, Violations& violations);
+  // An index over the readers' node table: one reader at a time.
+  static fdt::Index node_table();
+  // Header, size bound, alignment and full structure check while indexing it into
+  // `index`; reports `dtb` (or `capacity`, too many nodes) at "/".
+  static bool check_blob(const void* blob, size_t size, fdt::Index& index, Violations& violations);
 
-  const void* fdt() const { return fdt_; }
   Violations& violations() { return violations_; }
+
+  int first_child(int node) const { return index_.count() != 0 ? index_.first_child(node) : -1; }
+  int next_sibling(int node) const { return index_.next_sibling(node); }
+  // fdt_node_check_compatible() == 0.
+  bool compatible(int node, const char* name) const { return node < index_.count() && index_.compatible(node, name); }
 
   NodeText child_path(const NodeText& parent, int node) const;
   // The node's name (with unit address) and its length; "" if unreadable.
@@ -61,7 +75,7 @@ class DtReader {
  private:
   const void* raw(int node, const char* property, int& length) const;
 
-  const void* fdt_;
+  const fdt::Index& index_;
   Violations& violations_;
 };
 

@@ -3,6 +3,7 @@
 #include <libfdt.h>
 
 #include "core/arch/aarch64/intid.hpp"
+#include "core/lib/fdt_writer.hpp"
 #include "core/lib/format.hpp"
 #include "core/lib/runtime.hpp"
 
@@ -57,38 +58,50 @@ uint32_t high(uint64_t value) { return static_cast<uint32_t>(value >> 32); }
 uint32_t low(uint64_t value) { return static_cast<uint32_t>(value); }
 
 // The sequential-write calls, with the first failure kept (and which property or node
-// it was) so the callers can write the tree straight through.
+// it was) so the callers can write the tree straight through. core/lib/fdt_writer.hpp
+// writes every byte of the tree (no clearing of the buffer first) and keeps names as
+// given (no search of the names already written).
+// A property name: a literal, whose size the compiler knows.
+struct PropertyName {
+  template <size_t N>
+  // cppcheck-suppress noExplicitConstructor
+  consteval PropertyName(const char (&name)[N]) : text(name), size(N) {}  // NOLINT(google-explicit-constructor)
+  const char* text;
+  size_t size;  // with the NUL
+};
+
 class TreeWriter {
  public:
-  // fdt_create zeroes the whole buffer, so alignment padding never keeps old bytes.
-  TreeWriter(void* buffer, size_t capacity) : fdt_(buffer) {
-    status_ = fdt_create(buffer, static_cast<int>(capacity));
-    if (status_ == 0) status_ = fdt_finish_reservemap(fdt_);
-    if (status_ != 0) where_ = "header";
+  TreeWriter(void* buffer, size_t capacity) : writer_(buffer, capacity) {
+    if (writer_.status() != 0) check(writer_.status(), "header");
   }
 
-  void begin(const char* name) { check(status_ == 0 ? fdt_begin_node(fdt_, name) : 0, name[0] ? name : "/"); }
-  void end() { check(status_ == 0 ? fdt_end_node(fdt_) : 0, "end of node"); }
-  void empty(const char* name) { bytes(name, "", 0); }  // a flag: no value (and no null pointer to memcpy)
-  void string(const char* name, const char* value) {
-    check(status_ == 0 ? fdt_property_string(fdt_, name, value) : 0, name);
-  }
+  void begin(const char* name) { check(status_ == 0 ? writer_.begin_node(name) : 0, name[0] ? name : "/"); }
+  void end() { check(status_ == 0 ? writer_.end_node() : 0, "end of node"); }
+  void empty(PropertyName name) { bytes(name, "", 0); }  // a flag: no value (and no null pointer to memcpy)
+  void string(PropertyName name, const char* value) { bytes(name, value, rt::length(value) + 1); }
   // Raw bytes, e.g. a string list: NUL-separated strings, `length` including the last NUL.
-  void bytes(const char* name, const void* value, size_t length) {
-    check(status_ == 0 ? fdt_property(fdt_, name, value, static_cast<int>(length)) : 0, name);
+  void bytes(PropertyName name, const void* value, size_t length) {
+    check(status_ == 0 ? writer_.property(name.text, name.size, value, length) : 0, name.text);
   }
-  void u32(const char* name, uint32_t value) { check(status_ == 0 ? fdt_property_u32(fdt_, name, value) : 0, name); }
-  void u64(const char* name, uint64_t value) { check(status_ == 0 ? fdt_property_u64(fdt_, name, value) : 0, name); }
+  void u32(PropertyName name, uint32_t value) {
+    const fdt32_t cell = cpu_to_fdt32(value);
+    bytes(name, &cell, sizeof(cell));
+  }
+  void u64(PropertyName name, uint64_t value) {
+    const fdt64_t cell_pair = cpu_to_fdt64(value);
+    bytes(name, &cell_pair, sizeof(cell_pair));
+  }
   // Big-endian cells, as DTS writes `<a b c>`.
-  void cells(const char* name, const uint32_t* values, size_t count) {
+  void cells(PropertyName name, const uint32_t* values, size_t count) {
     fdt32_t encoded[max_cells];
-    if (count > max_cells) return check(-FDT_ERR_BADVALUE, name);
+    if (count > max_cells) return check(-FDT_ERR_BADVALUE, name.text);
     for (size_t i = 0; i < count; ++i) encoded[i] = cpu_to_fdt32(values[i]);
     bytes(name, encoded, count * sizeof(fdt32_t));
   }
 
   bool finish() {
-    check(status_ == 0 ? fdt_finish(fdt_) : 0, "finish");
+    check(status_ == 0 ? writer_.finish() : 0, "finish");
     return status_ == 0;
   }
   int status() const { return status_; }
@@ -104,7 +117,7 @@ class TreeWriter {
     }
   }
 
-  void* fdt_;
+  fdt::Writer writer_;
   int status_ = 0;
   const char* where_ = "";
 };

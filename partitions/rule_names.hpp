@@ -26,7 +26,6 @@ constexpr const char* board_layout = "board-layout";          // the board defin
 constexpr const char* board_match = "board-match";
 constexpr const char* cpu_exists = "cpu-exists";
 constexpr const char* cpu_unique = "cpu-unique";
-constexpr const char* cpu_boot = "cpu-boot";  // the boot CPU serves the system
 constexpr const char* ram_size = "ram-size";
 constexpr const char* ram_alignment = "ram-alignment";
 constexpr const char* ram_inside_board = "ram-inside-board";

@@ -9,8 +9,6 @@ namespace bulkhead::partitions {
 namespace {
 
 constexpr uint32_t invalid_cpu = 0xffffffff;
-// The CPU the firmware boots (a board's first): it stays with the hypervisor.
-constexpr uint32_t boot_cpu_index = 0;
 constexpr uint32_t raw_entry_alignment = 4;  // the first instruction of a raw payload
 
 bool overlap(const AddressRange& a, const AddressRange& b) { return a.base < b.end() && b.base < a.end(); }
@@ -51,12 +49,6 @@ class RuleChecker {
     for (size_t c = 0; c < partition.cpu_count; ++c) {
       const PartitionCpu& cpu = partition.cpus[c];
       if (cpu.index == invalid_cpu) continue;
-      if (cpu.index == boot_cpu_index) {
-        violations_.add(path.text, rule::cpu_boot,
-                        "CPU {} (MPIDR {}) is the boot CPU: while partitions run it serves the console and the "
-                        "system's interrupts, so it cannot run a partition",
-                        cpu.index, hex(cpu.mpidr));
-      }
       bool reported = false;
       for (size_t earlier = 0; earlier < c && !reported; ++earlier) {
         if (partition.cpus[earlier].index != cpu.index) continue;

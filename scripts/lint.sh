@@ -24,11 +24,12 @@ if [ "$which" = all ] || [ "$which" = clang-tidy ]; then
   portable=$(git ls-files 'core/*.cpp' 'pci/*.cpp' 'partitions/*.cpp' 'smmu/*.cpp' | grep -vxF -f <(echo "$target"))
   # The bare-metal guests are built by custom commands (no compile database): their flags here.
   guests=$(git ls-files 'tests/guests/*.cpp')
-  # The image is compiled with GCC-only flags for the stack evidence (cmake/image.cmake)
-  # that clang rejects: clang-tidy reads a copy of its compile commands without them.
+  # The image is compiled with GCC-only flags for the stack evidence and its inlining limit
+  # (cmake/image.cmake) that clang rejects: clang-tidy reads a copy of its compile
+  # commands without them.
   image_db=$(mktemp -d)
   trap 'rm -rf "$image_db"' EXIT
-  sed -E 's/ -(fcallgraph-info=[a-z,]+|fdump-tree-optimized|Wstack-usage=[0-9]+)//g' \
+  sed -E 's/ -(fcallgraph-info=[a-z,]+|fdump-tree-optimized|Wstack-usage=[0-9]+|-param=max-inline-insns-auto=[0-9]+)//g' \
     "$build/image/compile_commands.json" > "$image_db/compile_commands.json"
   out=$( { clang-tidy -p "$build" --quiet $portable 2>&1
            clang-tidy -p "$image_db" --quiet --extra-arg=--target=aarch64-linux-gnu $target 2>&1

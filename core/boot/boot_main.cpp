@@ -1,6 +1,7 @@
 // The boot CPU's path from the first C++ instruction to the boot report.
 #include "core/arch/aarch64/firmware.hpp"
 #include "core/arch/aarch64/intid.hpp"
+#include "core/arch/aarch64/memory.hpp"
 #include "core/arch/aarch64/pl011.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/boot_state.hpp"
@@ -8,7 +9,9 @@
 #include "core/boot/el2_memory_map.hpp"
 #include "core/boot/smp.hpp"
 #include "core/boot/system.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/bootargs.hpp"
+#include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 #include "core/lib/runtime.hpp"
@@ -27,7 +30,8 @@ namespace {
 constexpr uint64_t max_dtb_size = 2ull << 20;  // as Linux: a larger blob is not a DTB
 
 constinit arch::Pl011Console console;
-constinit PlatformInfo platform;
+// Filled by read_firmware_dt() (which zeroes it first) before anything reads it.
+BULKHEAD_NOINIT constinit BootStorage<PlatformInfo> platform_storage;
 constinit PsciConduit conduit_for_power = board::default_psci_conduit;
 constinit uint64_t boot_mpidr = ~0ull;
 constinit bool hold = false;
@@ -54,6 +58,7 @@ const char* describe_dtb_pointer(uint64_t dtb) {
 }
 
 void attach_console(bool dt_ok) {
+  const PlatformInfo& platform = platform_storage.get();
   uint64_t uart = board::default_uart_base;
   const char* source = "board-default";
   if (dt_ok && platform.uart.present) {
@@ -78,6 +83,7 @@ void attach_console(bool dt_ok) {
 
 // RAM must be mapped: payloads are placed and partitions scrubbed through it.
 bool map_platform_memory() {
+  const PlatformInfo& platform = platform_storage.get();
   bool ram_mapped = true;
   for (size_t i = 0; i < platform.ram_count; ++i) ram_mapped &= map_ram(platform.ram[i], "ram");
   if (platform.gic.present) {
@@ -131,14 +137,19 @@ extern "C" [[noreturn]] void bulkhead_stop_after_fatal(const char* reason) { bul
 extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   using namespace bulkhead;
   using namespace bulkhead::boot;
+  mark_boot_phase("entry");  // reset, firmware, the image's entry and BSS
+  PlatformInfo& platform = platform_storage.get();
   boot_mpidr = arch::own_mpidr();
   const uint64_t dtb_size = dtb_map_size(dtb);
   if (!build_early_map(dtb, dtb_size, board::default_uart_base)) arch::system_off(conduit_for_power);
   const MmuSettings mmu = mmu_settings();
   mmu_switch_on(mmu.mair, mmu.tcr, mmu.ttbr0);
+  use_crc32_instructions(IdAa64Isar0{BULKHEAD_READ_SYSREG(id_aa64isar0_el1)}.has_crc32());
+  if (arch::dc_zva().block_bytes != 0) rt::set_block_zeroer({arch::zero_blocks, arch::dc_zva().block_bytes});
 
   FirmwareDtError dt_error{};
   const bool dt_ok = dtb_size != 0 && read_firmware_dt(reinterpret_cast<const void*>(dtb), dtb_size, platform, dt_error);
+  mark_boot_phase("firmware-dt");  // the early map, the MMU on, the DT checked and read
   attach_console(dt_ok);
   log::fact("firmware-dtb {} size {}", hex(dtb), hex(dtb_size));
   log::fact("el 2");
@@ -160,6 +171,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   report_platform(platform);
   const int64_t psci_version = arch::firmware_call(conduit_for_power, psci::version);
   log::fact("psci-version {}.{}", static_cast<uint64_t>(psci_version) >> 16, static_cast<uint64_t>(psci_version) & 0xffff);
+  mark_boot_phase("platform");  // the console, RAM and devices mapped, the platform report
 
   bool boot_cpu_listed = false;
   for (size_t i = 0; i < platform.cpu_count; ++i) boot_cpu_listed |= platform.cpus[i].mpidr == boot_mpidr;
@@ -173,6 +185,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   }
   log::fact("cpus online {} of {}", cpus.online, platform.cpu_count);
   if (cpus.failed != 0) power_off("cpu-bring-up");
+  mark_boot_phase("cpus");
 
   char selftest[32];
   if (bootarg_value(platform.bootargs, "bulkhead.selftest", selftest, sizeof(selftest))) run_selftest(selftest);
@@ -181,6 +194,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   context.hypervisor_image = image_range();
   context.firmware_dtb = {dtb, dtb_size};
   if (const char* failure = run_system(context)) power_off(failure);
+  report_boot_timeline();
   log::fact("boot-complete");
   hold = bootarg_present(platform.bootargs, "bulkhead.hold");
   if (hold) log::fact("hold: bulkhead.hold set, machine stays up");
@@ -192,7 +206,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
     } else {
       log::fact("boot cpu idle: partitions running; console output only");
     }
-    serve_system_interrupts(platform, console, console_input_intid);
+    serve_system_interrupts(platform, boot::console, console_input_intid);  // not bulkhead::console
   }
   if (hold) arch::park_forever();
   power_off("done");

@@ -1,6 +1,9 @@
 #include "core/boot/el2_memory_map.hpp"
 
+#include "core/arch/aarch64/memory.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
+#include "core/lib/boot_storage.hpp"
+#include "core/lib/runtime.hpp"
 #include "core/lib/log.hpp"
 
 extern "C" char _start[];
@@ -12,14 +15,19 @@ namespace {
 constexpr uint64_t block_2m = 2ull << 20;
 constexpr size_t table_pages = 48;
 
-alignas(4096) uint64_t table_memory[table_pages][512];
+BULKHEAD_NOINIT alignas(4096) uint64_t table_memory[table_pages][512];
 
 class StaticPagePool final : public PagePool {
  public:
+  // The early map's pages are written with the MMU off, straight to memory, and later
+  // read through the cacheable map by the table walker: clean and invalidate each page
+  // so that no stale line from before entry hides the zeros (and, with the MMU on, so
+  // the zeros are in memory too).
   uint64_t allocate_zeroed_page() override {
     if (used_ == table_pages) return 0;
     uint64_t* page = table_memory[used_++];
-    for (size_t i = 0; i < 512; ++i) page[i] = 0;
+    rt::fill(page, 0, sizeof(table_memory[0]));  // aligned stores: fine with the MMU off too
+    arch::clean_invalidate_to_poc(page, sizeof(table_memory[0]));
     return reinterpret_cast<uint64_t>(page);
   }
   uint64_t* pointer(uint64_t physical) override { return reinterpret_cast<uint64_t*>(physical); }

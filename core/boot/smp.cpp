@@ -3,8 +3,10 @@
 #include <cstddef>
 
 #include "core/arch/aarch64/firmware.hpp"
+#include "core/arch/aarch64/gic_el2.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/boot/el2_memory_map.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 
@@ -29,12 +31,46 @@ static_assert(offsetof(SecondaryBoot, stack_top) == 0 && offsetof(SecondaryBoot,
 
 namespace {
 constexpr size_t stack_size = size_t{16} * 1024;
-alignas(16) uint8_t secondary_stacks[max_cpus][stack_size];
+BULKHEAD_NOINIT alignas(16) uint8_t secondary_stacks[max_cpus][stack_size];  // set up with the MMU on
 alignas(64) SecondaryBoot secondary_boot[max_cpus];
 constinit const PlatformInfo* known_platform = nullptr;
 constinit uint32_t boot_cpu_online_flag[max_cpus] = {};
 // A CPU that has not reported after this long is declared failed.
 constexpr uint64_t bring_up_timeout_ms = 1000;
+
+// The boot CPU is never powered off: it serves the system (core/boot/console_input.cpp)
+// and takes a task from this mailbox when a partition on it starts.
+enum class BootCpuState : uint32_t { serving, posting, posted, running };
+struct BootCpuMailbox {
+  uint32_t state = 0;  // a BootCpuState, as an integer for the atomic builtins
+  CpuTask task = nullptr;
+  uint64_t argument = 0;
+};
+constinit BootCpuMailbox boot_cpu_mailbox;
+
+constexpr uint32_t as_word(BootCpuState state) { return static_cast<uint32_t>(state); }
+BootCpuState mailbox_state() { return static_cast<BootCpuState>(__atomic_load_n(&boot_cpu_mailbox.state, __ATOMIC_ACQUIRE)); }
+void set_mailbox_state(BootCpuState state, int order) { __atomic_store_n(&boot_cpu_mailbox.state, as_word(state), order); }
+
+int64_t post_to_boot_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint64_t argument) {
+  // Its vCPU may still be on its way back to serving (a partition restarting from another CPU).
+  const uint64_t deadline = arch::counter() + arch::counter_frequency() * bring_up_timeout_ms / 1000;
+  for (;;) {
+    uint32_t expected = as_word(BootCpuState::serving);
+    if (__atomic_compare_exchange_n(&boot_cpu_mailbox.state, &expected, as_word(BootCpuState::posting), false,
+                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      break;
+    }
+    if (arch::counter() > deadline) return psci::already_on;
+    arch::wait_for_event();
+  }
+  boot_cpu_mailbox.task = task;
+  boot_cpu_mailbox.argument = argument;
+  set_mailbox_state(BootCpuState::posted, __ATOMIC_RELEASE);
+  // Its loop sleeps in WFI: the kick SGI wakes it (it also looks before sleeping).
+  if (arch::own_mpidr() != platform.cpus[index].mpidr) arch::gic::send_sgi(arch::gic::kick_sgi, platform.cpus[index].mpidr);
+  return psci::success;
+}
 
 // Fills CPU `index`'s slot, makes it visible to a CPU whose MMU is still off, and asks
 // firmware to power the CPU on into secondary_entry. Returns the PSCI status.
@@ -120,6 +156,7 @@ uint64_t cpu_stack_top(size_t index) {
 
 int64_t start_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint64_t argument) {
   if (index >= platform.cpu_count) return psci::invalid_parameters;
+  if (boot_cpu_online_flag[index] != 0) return post_to_boot_cpu(platform, index, task, argument);
   const uint64_t affinity = psci::affinity_of(platform.cpus[index].mpidr);
   // A CPU that reported in may still be on its way off.
   const uint64_t deadline = arch::counter() + arch::counter_frequency() * bring_up_timeout_ms / 1000;
@@ -128,6 +165,19 @@ int64_t start_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint
     arch::wait_for_event();
   }
   return power_on(platform, index, 1, task, argument);
+}
+
+bool take_boot_cpu_task(CpuTask& task, uint64_t& argument) {
+  if (mailbox_state() != BootCpuState::posted) return false;
+  task = boot_cpu_mailbox.task;
+  argument = boot_cpu_mailbox.argument;
+  set_mailbox_state(BootCpuState::running, __ATOMIC_RELAXED);
+  return true;
+}
+
+void boot_cpu_task_ended() {
+  set_mailbox_state(BootCpuState::serving, __ATOMIC_RELEASE);
+  arch::send_event();  // a CPU waiting in post_to_boot_cpu
 }
 
 }  // namespace bulkhead::boot

@@ -24,6 +24,12 @@ bool cpu_is_online(size_t index);
 // a timeout) for the CPU to be fully off first. Returns the PSCI status.
 using CpuTask = void (*)(uint64_t argument);
 int64_t start_cpu(const PlatformInfo& platform, size_t index, CpuTask task, uint64_t argument);
+// The boot CPU is never powered off (it serves the console and the system's interrupts,
+// core/boot/console_input.hpp): start_cpu() for it posts `task` to it instead, waiting
+// (with the same timeout) for a task it runs to end first, and wakes it. Its loop takes
+// the task (true: run it) and says when the task has ended (its vCPU stopped).
+bool take_boot_cpu_task(CpuTask& task, uint64_t& argument);
+void boot_cpu_task_ended();
 // The top of CPU `index`'s EL2 stack (the boot stack for the boot CPU).
 uint64_t cpu_stack_top(size_t index);
 // Logical index (DT order) of the calling CPU, or -1 if the DT does not list it.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/console/system_service.hpp"
 #include "core/lib/crash_report.hpp"
 #include "core/platform/platform.hpp"
 
@@ -37,8 +38,11 @@ bool console_input(uint8_t byte);
 // held input to partitions whose lock is free. `more`: call again (after looking at
 // interrupts); `retry_soon`: nothing to write, but input or a partition's UART waits for
 // that partition, try again in a millisecond; `idle`: sleep, a kick_sgi wakes the CPU.
-enum class ConsoleWork : uint8_t { idle, more, retry_soon };
+using ConsoleWork = console::ConsoleWork;
 ConsoleWork console_work();
+// Whether console_work() has something to do (a producer queued since it last said
+// idle): beside a guest, an exit runs a service step only then, or for an interrupt.
+bool console_work_waiting();
 
 // A CPU about to report an EL2 crash: the console locks it holds are released and its
 // report goes to the hypervisor's own queue.
@@ -51,6 +55,7 @@ void prepare_crash_report();
 struct DeviceInterrupts {
   static constexpr size_t capacity = 4;
   uint32_t intids[capacity] = {};
+  bool edge[capacity] = {};  // edge-triggered (else level-sensitive), set in the GIC before enabling
   size_t count = 0;
   uint32_t poll_ms = 0;
 };

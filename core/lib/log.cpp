@@ -1,5 +1,7 @@
 #include "core/lib/log.hpp"
 
+#include "core/lib/runtime.hpp"
+
 namespace bulkhead::log {
 namespace {
 LineSink* current_output = nullptr;
@@ -15,11 +17,12 @@ void flush_output() {
   if (current_output != nullptr) current_output->flush_output();
 }
 
-void emit(const char* prefix, const char* format, const FormatArg* args, size_t count) {
+void emit(const char* prefix, size_t prefix_length, const char* format, uint64_t layout, const FormatArg* args,
+          size_t count) {
   if (current_output == nullptr) return;
   FixedBuffer<max_line> line;
-  vformat(line, prefix, nullptr, 0);
-  vformat(line, format, args, count);
+  line.write(prefix, prefix_length);
+  vformat(line, format, layout, args, count);
   line.write("\n", 1);
   if (line.truncated()) {
     // Keep the line parseable: mark the cut, always end with a newline.

@@ -6,7 +6,7 @@
 
 namespace bulkhead::log {
 
-constexpr size_t max_line = 320;
+constexpr size_t max_line = log_line_capacity;
 
 // Receives complete lines (with the trailing newline). Implementations serialise callers.
 class LineSink {
@@ -24,16 +24,21 @@ class LineSink {
 LineSink* set_output(LineSink* output);
 // Before powering off: what the output holds goes out.
 void flush_output();
-void emit(const char* prefix, const char* format, const FormatArg* args, size_t count);
+// `prefix_length` characters of `prefix` (no placeholders), then `format` (of that
+// layout, FormatString) with the args.
+void emit(const char* prefix, size_t prefix_length, const char* format, uint64_t layout, const FormatArg* args,
+          size_t count);
+constexpr char fact_prefix[] = "bulkhead: ";
+constexpr char error_prefix[] = "bulkhead: error: ";
 
 // "bulkhead: <fact>"
 template <typename... Args>
 void fact(FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    emit("bulkhead: ", format.text, nullptr, 0);
+    emit(fact_prefix, sizeof(fact_prefix) - 1, format.text, format.layout, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    emit("bulkhead: ", format.text, list, sizeof...(Args));
+    emit(fact_prefix, sizeof(fact_prefix) - 1, format.text, format.layout, list, sizeof...(Args));
   }
 }
 
@@ -41,10 +46,10 @@ void fact(FormatString<std::type_identity_t<Args>...> format, Args... args) {
 template <typename... Args>
 void error(FormatString<std::type_identity_t<Args>...> format, Args... args) {
   if constexpr (sizeof...(Args) == 0) {
-    emit("bulkhead: error: ", format.text, nullptr, 0);
+    emit(error_prefix, sizeof(error_prefix) - 1, format.text, format.layout, nullptr, 0);
   } else {
     const FormatArg list[] = {FormatArg(args)...};
-    emit("bulkhead: error: ", format.text, list, sizeof...(Args));
+    emit(error_prefix, sizeof(error_prefix) - 1, format.text, format.layout, list, sizeof...(Args));
   }
 }
 

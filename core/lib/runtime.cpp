@@ -4,9 +4,51 @@
 
 namespace bulkhead::rt {
 
+namespace {
+
+// Word-at-a-time helpers: whole 8-byte words inside the buffers only (never a byte past
+// either end), loaded and stored as bytes' worth of memory, not as typed objects.
+constexpr size_t word = 8;
+constexpr uint64_t low_bits = 0x0101010101010101ull;
+constexpr uint64_t high_bits = 0x8080808080808080ull;
+
+bool word_aligned(const void* at) { return (reinterpret_cast<uintptr_t>(at) & (word - 1)) == 0; }
+uint64_t load_word(const unsigned char* at) {
+  uint64_t value = 0;
+  __builtin_memcpy(&value, __builtin_assume_aligned(at, word), word);
+  return value;
+}
+void store_word(unsigned char* at, uint64_t value) { __builtin_memcpy(__builtin_assume_aligned(at, word), &value, word); }
+// Non-zero when some byte of `value` is zero.
+uint64_t has_zero_byte(uint64_t value) { return (value - low_bits) & ~value & high_bits; }
+
+}  // namespace
+
 void* copy(void* destination, const void* source, size_t count) {
   auto* d = static_cast<unsigned char*>(destination);
   const auto* s = static_cast<const unsigned char*>(source);
+  if (((reinterpret_cast<uintptr_t>(d) ^ reinterpret_cast<uintptr_t>(s)) & (word - 1)) == 0) {
+    for (; count != 0 && !word_aligned(s); --count) *d++ = *s++;
+    for (; count >= 4 * word; count -= 4 * word, d += 4 * word, s += 4 * word) {
+      const uint64_t a = load_word(s);
+      const uint64_t b = load_word(s + word);
+      const uint64_t c = load_word(s + 2 * word);
+      const uint64_t e = load_word(s + 3 * word);
+      store_word(d, a);
+      store_word(d + word, b);
+      store_word(d + 2 * word, c);
+      store_word(d + 3 * word, e);
+    }
+    for (; count >= word; count -= word, d += word, s += word) store_word(d, load_word(s));
+  } else if (((reinterpret_cast<uintptr_t>(d) ^ reinterpret_cast<uintptr_t>(s)) & 3) == 0) {
+    // Half words: device-tree cells, a 4-byte aligned buffer from a stack array.
+    for (; count != 0 && (reinterpret_cast<uintptr_t>(s) & 3) != 0; --count) *d++ = *s++;
+    for (; count >= 4; count -= 4, d += 4, s += 4) {
+      uint32_t value = 0;
+      __builtin_memcpy(&value, __builtin_assume_aligned(s, 4), 4);
+      __builtin_memcpy(__builtin_assume_aligned(d, 4), &value, 4);
+    }
+  }
   for (size_t i = 0; i < count; ++i) d[i] = s[i];
   return destination;
 }
@@ -23,15 +65,43 @@ void* move(void* destination, const void* source, size_t count) {
   return destination;
 }
 
+constinit BlockZeroer block_zeroer;
+
+void set_block_zeroer(BlockZeroer zeroer) { block_zeroer = zeroer; }
+
 void* fill(void* destination, int value, size_t count) {
   auto* d = static_cast<unsigned char*>(destination);
-  for (size_t i = 0; i < count; ++i) d[i] = static_cast<unsigned char>(value);
+  const auto byte = static_cast<unsigned char>(value);
+  const size_t block = block_zeroer.block;
+  if (byte == 0 && block != 0 && count >= 4 * block) {  // stores up to a block boundary, then blocks
+    const size_t head = (block - (reinterpret_cast<uintptr_t>(d) & (block - 1))) & (block - 1);
+    fill(d, 0, head);
+    d += head;
+    count -= head;
+    block_zeroer.zero(d, count / block);
+    d += count & ~(block - 1);
+    count &= block - 1;
+  }
+  for (; count != 0 && !word_aligned(d); --count) *d++ = byte;
+  const uint64_t pattern = low_bits * byte;
+  for (; count >= 4 * word; count -= 4 * word, d += 4 * word) {
+    store_word(d, pattern);
+    store_word(d + word, pattern);
+    store_word(d + 2 * word, pattern);
+    store_word(d + 3 * word, pattern);
+  }
+  for (; count >= word; count -= word, d += word) store_word(d, pattern);
+  for (size_t i = 0; i < count; ++i) d[i] = byte;
   return destination;
 }
 
 int compare(const void* left, const void* right, size_t count) {
   const auto* l = static_cast<const unsigned char*>(left);
   const auto* r = static_cast<const unsigned char*>(right);
+  if (word_aligned(l) && word_aligned(r)) {  // skip equal words; a differing one is compared bytewise below
+    for (; count >= word && load_word(l) == load_word(r); count -= word, l += word, r += word) {
+    }
+  }
   for (size_t i = 0; i < count; ++i) {
     if (l[i] != r[i]) return l[i] < r[i] ? -1 : 1;
   }
@@ -40,8 +110,15 @@ int compare(const void* left, const void* right, size_t count) {
 
 const void* find_byte(const void* data, int value, size_t count) {
   const auto* p = static_cast<const unsigned char*>(data);
+  const auto byte = static_cast<unsigned char>(value);
+  for (; count != 0 && !word_aligned(p); --count, ++p) {
+    if (*p == byte) return p;
+  }
+  const uint64_t pattern = low_bits * byte;
+  for (; count >= word && has_zero_byte(load_word(p) ^ pattern) == 0; count -= word, p += word) {
+  }
   for (size_t i = 0; i < count; ++i) {
-    if (p[i] == static_cast<unsigned char>(value)) return p + i;
+    if (p[i] == byte) return p + i;
   }
   return nullptr;
 }

@@ -10,6 +10,14 @@ namespace bulkhead::rt {
 void* copy(void* destination, const void* source, size_t count);
 void* move(void* destination, const void* source, size_t count);
 void* fill(void* destination, int value, size_t count);
+// A faster way to zero whole aligned blocks, which fill(d, 0, n) then uses for the
+// blocks of large ranges: the target's DC ZVA, installed once its MMU is on (it only
+// works on Normal memory). `block` is a power of two; none is installed at first.
+struct BlockZeroer {
+  void (*zero)(void* blocks, size_t count) = nullptr;
+  size_t block = 0;
+};
+void set_block_zeroer(BlockZeroer zeroer);
 int compare(const void* left, const void* right, size_t count);
 const void* find_byte(const void* data, int value, size_t count);
 size_t length(const char* text);

@@ -92,6 +92,25 @@ MapResult PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uin
     // Level-0 entries cannot be blocks with a 4 KiB granule. A whole entry that is
     // already a table (part of it was mapped before) is filled in below instead.
     const bool existing_table = entry != 0 && !is_leaf(entry, level);
+    if (whole_entry && level >= 1 && entry == 0) {
+      // The common case, a fresh mapping: a run of empty entries each covered whole.
+      const uint64_t bits = leaf_bits | descriptor_valid | (level == 3 ? descriptor_table : 0);
+      const unsigned first = index_at(va, level);
+      const uint64_t room = 512 - first;
+      const uint64_t wanted = size / block < room ? size / block : room;
+      uint64_t* run = table + first;
+      uint64_t descriptor = (pa & address_mask) | bits;
+      uint64_t written = 1;
+      run[0] = descriptor;
+      for (; written < wanted && run[written] == 0; ++written) {
+        descriptor += block;
+        run[written] = descriptor;
+      }
+      va += written * block;
+      pa += written * block;
+      size -= written * block;
+      continue;
+    }
     if (whole_entry && level >= 1 && !existing_table) {
       const uint64_t wanted = (pa & address_mask) | leaf_bits | descriptor_valid | (level == 3 ? descriptor_table : 0);
       if (entry == 0) {

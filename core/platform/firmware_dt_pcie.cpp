@@ -28,15 +28,14 @@ bool Reader::read_pcie_host(int node, PcieHostInfo& host) {
   const NodePath& path = host.path;
   uint32_t address_cells = 0;
   uint32_t size_cells = 0;
-  if (!read_u32(node, path, "#address-cells", 2, address_cells) ||
-      !read_u32(node, path, "#size-cells", 1, size_cells)) {
+  if (!read_u32(node, "#address-cells", 2, address_cells) || !read_u32(node, "#size-cells", 1, size_cells)) {
     return false;
   }
   if (address_cells != 3) return fail("{}: #address-cells: {} is not 3 (PCI)", path.text, address_cells);
   if (size_cells != 2) return fail("{}: #size-cells: {} is not 2 (PCI)", path.text, size_cells);
 
   Reg reg;
-  if (!read_reg(node, path, reg, true) || !read_bus_range(node, host)) return false;
+  if (!read_reg(node, reg, true) || !read_bus_range(node, host)) return false;
   host.ecam = reg.entry(0);
   const uint64_t ecam_needed = (uint64_t{host.bus_last} - host.bus_first + 1) * ecam_bytes_per_bus;
   if (host.ecam.size < ecam_needed) {
@@ -44,12 +43,12 @@ bool Reader::read_pcie_host(int node, PcieHostInfo& host) {
                 hex(host.ecam.size), hex(ecam_needed), plain_hex(host.bus_first, 2), plain_hex(host.bus_last, 2));
   }
   host.domain_from_dt = property(node, "linux,pci-domain").present();
-  if (!read_u32(node, path, "linux,pci-domain", 0, host.domain)) return false;
+  if (!read_u32(node, "linux,pci-domain", 0, host.domain)) return false;
   host.dma_coherent = property(node, "dma-coherent").present();
   // The CPU side of `ranges` uses the parent's #address-cells, which `reg` just used.
   return read_pci_ranges(node, host, reg.address_cells) &&
-         read_id_map(node, path, "msi-map", "msi-map-mask", host.msi_map) &&
-         read_id_map(node, path, "iommu-map", "iommu-map-mask", host.iommu_map) && read_interrupt_map(node, host);
+         read_id_map(node, "msi-map", "msi-map-mask", host.msi_map) &&
+         read_id_map(node, "iommu-map", "iommu-map-mask", host.iommu_map) && read_interrupt_map(node, host);
 }
 
 bool Reader::read_bus_range(int node, PcieHostInfo& host) {
@@ -110,23 +109,23 @@ bool Reader::read_pci_ranges(int node, PcieHostInfo& host, uint32_t cpu_address_
 }
 
 // `msi-map` / `iommu-map`, assuming one specifier cell (#msi-cells, #iommu-cells = 1).
-bool Reader::read_id_map(int node, const NodePath& path, const char* map_name, const char* mask_name, IdMap& map) {
+bool Reader::read_id_map(int node, const char* map_name, const char* mask_name, IdMap& map) {
   const Property value = property(node, map_name);
   if (value.present()) {
     const size_t entry_bytes = 4 * id_map_entry_cells;
     if (value.length % entry_bytes != 0) {
-      return fail("{}: {}: length {} is not a multiple of {} (rid-base, phandle, output-base, length)", path.text,
+      return fail("{}: {}: length {} is not a multiple of {} (rid-base, phandle, output-base, length)", path_text(node).text,
                   map_name, value.length, entry_bytes);
     }
     map.count = value.length / entry_bytes;
     if (map.count > max_id_map_entries) {
-      return fail("{}: {}: more than {} entries (max_id_map_entries)", path.text, map_name, max_id_map_entries);
+      return fail("{}: {}: more than {} entries (max_id_map_entries)", path_text(node).text, map_name, max_id_map_entries);
     }
     for (size_t i = 0, at = 0; i < map.count; ++i, at += id_map_entry_cells) {
       map.entries[i] = {value.cell(at), value.cell(at + 1), value.cell(at + 2), value.cell(at + 3)};
     }
   }
-  return read_u32(node, path, mask_name, 0xffffffff, map.mask);
+  return read_u32(node, mask_name, 0xffffffff, map.mask);
 }
 
 // Entries are: child unit address (3) + pin (1), parent phandle, parent unit address
@@ -136,7 +135,7 @@ bool Reader::read_interrupt_map(int node, PcieHostInfo& host) {
   if (!map.present()) return true;
   const char* p = host.path.text;
   uint32_t interrupt_cells = 0;
-  if (!read_required_u32(node, host.path, "#interrupt-cells", interrupt_cells)) return false;
+  if (!read_required_u32(node, "#interrupt-cells", interrupt_cells)) return false;
   if (interrupt_cells != 1) return fail("{}: #interrupt-cells: {} is not 1 (PCI)", p, interrupt_cells);
   const Property mask = property(node, "interrupt-map-mask");
   if (mask.present() && mask.length != 16) return fail("{}: interrupt-map-mask: length {} is not 16", p, mask.length);
@@ -151,7 +150,7 @@ bool Reader::read_interrupt_map(int node, PcieHostInfo& host) {
     }
     const uint32_t phandle = map.cell(at + pci_child_cells);
     if (gic_node_ < 0 || phandle == 0 || phandle != platform_.gic.phandle) {
-      if (fdt_node_offset_by_phandle(fdt_, phandle) < 0) {
+      if (index_.find_phandle(phandle) < 0) {
         return fail("{}: interrupt-map: entry {}: phandle {} matches no node", p, index, hex(phandle));
       }
       return fail("{}: interrupt-map: entry {}: parent phandle {} is not the GICv3", p, index, hex(phandle));

@@ -10,7 +10,10 @@
 namespace bulkhead::boot {
 namespace runtime {
 
-constinit SharedConsole shared_console;
+namespace {
+constinit console::OutputQueues output_queues;
+}  // namespace
+constinit SharedConsole shared_console{output_queues};
 
 void update_uart_line(PartitionRuntime& p, uint8_t vcpu, vgic::Events& events) {
   const bool line = p.uart.interrupt_line();
@@ -150,7 +153,8 @@ void SharedConsole::write_item(const console::OutputQueues::Item& item) {
       if (item.source == console::OutputQueues::hypervisor) {
         format(line, "bulkhead: log-dropped {}\n", item.dropped);
       } else {
-        const Partition* partition = runtimes[item.source].partition;
+        const PartitionRuntime* source = runtime_of(item.source);
+        const Partition* partition = source != nullptr ? source->partition : nullptr;
         format(line, "bulkhead: partition {} log-dropped {}\n", partition != nullptr ? partition->name : "?",
                item.dropped);
       }
@@ -171,8 +175,9 @@ bool SharedConsole::room_for_waiting(size_t index) const {
 void SharedConsole::refresh_rooms() {
   for (size_t index = 0; index < console::max_consoles; ++index) {
     if (!room_for_waiting(index)) continue;
-    PartitionRuntime& p = runtimes[index];
-    if (p.partition == nullptr || !p.vm.lock.try_lock()) continue;
+    PartitionRuntime* runtime = runtime_of(index);
+    if (runtime == nullptr || runtime->partition == nullptr || !runtime->vm.lock.try_lock()) continue;
+    PartitionRuntime& p = *runtime;
     __atomic_store_n(&tx_waiting_[index], false, __ATOMIC_RELAXED);
     if (!p.vm.off) {
       p.uart.set_transmit_room(transmit_room(index));
@@ -238,31 +243,33 @@ void deliver_held_input(PartitionRuntime& p) {
 
 bool console_input(uint8_t byte) {
   // Room first: input() consumes the focus-key state, so what it routes must be taken.
-  const size_t focus = shared_console.focused();
-  if (focus < partitions::max_partitions && runtimes[focus].held_input.room() < 2) {
-    deliver_held_input(runtimes[focus]);
-    if (runtimes[focus].held_input.room() < 2) return false;
+  PartitionRuntime* focused = runtime_of(shared_console.focused());
+  if (focused != nullptr && focused->held_input.room() < 2) {
+    deliver_held_input(*focused);
+    if (focused->held_input.room() < 2) return false;
   }
   const console::InputRoute route = shared_console.input(byte);
-  if (route.partition >= partitions::max_partitions) return true;
-  PartitionRuntime& p = runtimes[route.partition];
-  if (p.partition == nullptr) return true;
-  (void)p.held_input.push(route.bytes, route.count);  // room checked above
-  deliver_held_input(p);
+  PartitionRuntime* routed = runtime_of(route.partition);
+  if (routed == nullptr || routed->partition == nullptr) return true;
+  (void)routed->held_input.push(route.bytes, route.count);  // room checked above
+  deliver_held_input(*routed);
   return true;
 }
 
 ConsoleWork console_work() {
   const bool more = shared_console.output_step();
   bool waiting = shared_console.room_refresh_pending();
-  for (PartitionRuntime& p : runtimes) {
-    if (p.held_input.used() == 0) continue;
-    deliver_held_input(p);
-    waiting |= p.held_input.used() != 0;
+  for (size_t index = 0; index < partitions::max_partitions; ++index) {
+    PartitionRuntime* p = runtime_of(index);
+    if (p == nullptr || p->held_input.used() == 0) continue;
+    deliver_held_input(*p);
+    waiting |= p->held_input.used() != 0;
   }
   if (more) return ConsoleWork::more;
   return waiting ? ConsoleWork::retry_soon : ConsoleWork::idle;
 }
+
+bool console_work_waiting() { return shared_console.work_waiting(); }
 
 void prepare_crash_report() { shared_console.prepare_crash_report(); }
 

@@ -7,6 +7,7 @@
 #include "core/arch/aarch64/spinlock.hpp"
 #include "core/its/its_mmio.hpp"
 #include "core/its/registers.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/log.hpp"
 #include "core/vcpu/el2/message_interrupts.hpp"
 
@@ -16,9 +17,10 @@ namespace {
 // Tables and queue (core/its/README.md "Memory"): on QEMU 7.2 with 4 CPUs about 36 KiB of
 // shared tables, a 64 KiB-aligned 4 KiB pending table per CPU, a level-2 device table
 // page per 512 DeviceIDs in use and an ITT per device; 512 KiB leaves ample room for 16
-// CPUs and every function partitions may own.
+// CPUs and every function partitions may own. Not zeroed at entry: the pool zeroes each
+// allocation (its::PagePool::allocate, core/lib/boot_storage.hpp).
 constexpr uint64_t pool_size = 512ull * 1024;
-alignas(65536) uint8_t pool[pool_size];
+BULKHEAD_NOINIT alignas(65536) uint8_t pool[pool_size];
 
 class ItsSpinLock final : public its::Lock {
  public:

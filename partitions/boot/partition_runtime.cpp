@@ -3,6 +3,8 @@
 // restarted. Running its vCPUs is core/vcpu's job.
 #include "partitions/boot/partition_runtime.hpp"
 
+#include <new>
+
 #include "core/arch/aarch64/firmware.hpp"
 #include "core/arch/aarch64/gic_el2.hpp"
 #include "core/arch/aarch64/intid.hpp"
@@ -10,10 +12,12 @@
 #include "core/boot/boot_state.hpp"
 #include "core/boot/smp.hpp"
 #include "core/boot/system.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/runtime.hpp"
 #include "core/mmu/page_table.hpp"
 #include "core/mmu/stage2.hpp"
 #include "core/vcpu/el2/vm_owner.hpp"
+#include "partitions/boot/first_entry.hpp"
 #include "partitions/boot/reset_runtime.hpp"
 #include "partitions/boot/runtime_state.hpp"
 #include "partitions/guest_layout.hpp"
@@ -22,9 +26,15 @@
 namespace bulkhead::boot {
 namespace runtime {
 
-constinit PartitionRuntime runtimes[partitions::max_partitions];
-
 namespace {
+
+// Each partition's runtime state, constructed in place by start_partitions() just before
+// the partition starts: as a constinit array, its vtable pointers would put all of it
+// (about 55 KiB a partition) into .data, and so into the image file
+// (core/lib/boot_storage.hpp); made all at once, the later partitions' would delay the
+// first one's start.
+BULKHEAD_NOINIT alignas(PartitionRuntime) unsigned char runtime_bytes[partitions::max_partitions][sizeof(PartitionRuntime)];
+constinit bool runtime_made[partitions::max_partitions] = {};
 
 constexpr uint32_t dt_edge_rising = 1;  // device-tree interrupt flags: edge rising (else level high)
 constinit PartitionReloader* reloader = nullptr;
@@ -34,7 +44,7 @@ constinit bool distributor_ready = false;
 
 // Stage-2 tables for every partition come from one static pool.
 constexpr size_t stage2_pages = 256;
-alignas(4096) uint64_t stage2_memory[stage2_pages][512];
+BULKHEAD_NOINIT alignas(4096) uint64_t stage2_memory[stage2_pages][512];  // zeroed page by page (core/lib/boot_storage.hpp)
 class Stage2Pool final : public PagePool {
  public:
   uint64_t allocate_zeroed_page() override {
@@ -50,7 +60,7 @@ class Stage2Pool final : public PagePool {
 };
 constinit Stage2Pool stage2_pool;
 
-PartitionRuntime& owner_of(const vcpu::Vm& vm) { return runtimes[vm.owner]; }
+PartitionRuntime& owner_of(const vcpu::Vm& vm) { return *runtime_of(vm.owner); }
 
 // Hardware-backed SPIs once each: several PCI functions, or a function and a platform
 // device, may share a line inside one partition.
@@ -286,18 +296,14 @@ bool restart_logged(uint32_t restarts) {
   vcpu::stop_this_cpu();
 }
 
+PartitionRuntime* runtime_of(size_t index) {
+  if (index >= partitions::max_partitions || !runtime_made[index]) return nullptr;
+  return std::launder(static_cast<PartitionRuntime*>(static_cast<void*>(runtime_bytes[index])));
+}
+
 }  // namespace runtime
 
 using namespace runtime;
-
-namespace {
-bool uses_this_cpu(const Partition& partition) {
-  for (size_t c = 0; c < partition.cpu_count; ++c) {
-    if (partition.cpus[c].mpidr == (arch::own_mpidr() & arch::mpidr_aff2_to_aff0)) return true;
-  }
-  return false;
-}
-}  // namespace
 
 bool partitions_running() { return running_count != 0; }
 
@@ -314,7 +320,7 @@ bool resets_functions(const partitions::PartitionPlan& plan) {
 // here, on its own CPU (no other partition waits for their 100 ms), then connected to its
 // DMA context, then the guest is entered.
 [[noreturn]] void start_after_resets(uint64_t index) {
-  PartitionRuntime& p = runtimes[index];
+  PartitionRuntime& p = *runtime_of(index);
   // A CPU just powered on: its redistributor and CPU interface up (enter_vcpu does it again),
   // so the EL2 timer's interrupt can wake it from WFI while the resets wait.
   arch::gic::init_this_cpu(vcpu::machine().gic);
@@ -345,26 +351,22 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     distributor_ready = true;
   }
   size_t started = 0;
-  for (size_t i = 0; i < plan.count; ++i) {
+  for (size_t i = 0; i < plan.count && i < partitions::max_partitions; ++i) {
     if (!plan.partitions[i].loaded) continue;
-    PartitionRuntime& p = runtimes[i];
+    PartitionRuntime& p = *new (runtime_bytes[i]) PartitionRuntime();
+    runtime_made[i] = true;
     p.partition = &description.partitions[i];
     p.plan = &plan.partitions[i];
     p.index = i;
     p.vm.vmid = static_cast<uint16_t>(i + 1);
     p.vm.counter_offset = arch::counter();
-    if (uses_this_cpu(*p.partition)) {
-      // The checker refuses CPU 0 (cpu-boot); firmware that boots another CPU lands here.
-      log::error("partition {}: cpu mpidr {} is the boot CPU, which serves the console and the system's interrupts; "
-                 "the partition does not start",
-                 p.partition->name, hex(arch::own_mpidr()));
-      continue;
-    }
     if (!configure_partition(p, pci)) {
       log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
       continue;
     }
-    // Functions to reset are reset on the partition's own CPU, then connected there.
+    // Functions to reset are reset on the partition's own CPU, then connected there. On
+    // the boot CPU (this one) both wait for the end of the boot: start_cpu() posts them
+    // to its service loop (core/boot/smp.hpp).
     const bool reset_first = resets_functions(*p.plan);
     if (!reset_first && !connect_partition_pci(p)) continue;
     vcpu::reset_physical_interrupts(p.vm);
@@ -386,6 +388,9 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vm.vmid, hex(cpu.entry), physical);
     log::flush_output();  // the boot CPU writes its report as it goes; the console loop comes later
     ++started;
+    // Its CPU is on its way into the guest while this one sets up the next partition: an
+    // emulator running one CPU at a time gets to run it now, as hardware would.
+    arch::yield_to_other_cpus();
   }
   return started;
 }
@@ -409,5 +414,7 @@ namespace bulkhead::vcpu {
   }
   boot::runtime::stop_partition_locked(p, "crashed");
 }
+
+void vm_entering(const Vcpu& self, const Vm& vm) { boot::note_guest_entry(vm.owner, vm.name, self.index); }
 
 }  // namespace bulkhead::vcpu

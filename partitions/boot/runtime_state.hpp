@@ -67,19 +67,17 @@ struct PartitionRuntime {
 bool stage2_map(PartitionRuntime& p, uint64_t guest, uint64_t host, uint64_t size, MapAttributes attributes);
 void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size);
 
-// Declarations only: the definitions (partition_runtime.cpp) are constinit, which the
-// check cannot see from here.
-// NOLINTBEGIN(bugprone-dynamic-static-initializers)
-extern PartitionRuntime runtimes[partitions::max_partitions];
-// NOLINTEND(bugprone-dynamic-static-initializers)
+// Partition `index`'s runtime state: made by start_partitions() for each loaded
+// partition as it starts; nullptr before that and for any other index.
+PartitionRuntime* runtime_of(size_t index);
 
 // The virtual UART's SPI (partitions/guest_dt.hpp: guest_uart_spi).
 constexpr uint32_t uart_intid = arch::Intid::from_dt_spi(1).value();
 
 // One physical console for everyone (core/console/output_queues.hpp): the CPUs of a
 // partition queue its transmitted bytes and the hypervisor's lines about it; other lines
-// queue as the hypervisor's. Only the drainer (the boot CPU, or the CPU that powers the
-// machine off) runs the multiplexer and waits for the physical UART, one line per queue
+// queue as the hypervisor's. Only the drainer (the boot CPU, from its loop or from the
+// exits of the vCPU it runs, or the CPU that powers the machine off) runs the multiplexer and waits for the physical UART, one line per queue
 // in turn. No trap waits for the UART or for another partition's lock.
 class PhysicalBytes final : public Sink {
  public:
@@ -94,6 +92,10 @@ class PhysicalBytes final : public Sink {
 
 class SharedConsole final : public log::LineSink {
  public:
+  // The queues live apart: inside this object (constinit, with vtable pointers) their
+  // 40 KiB of zeros would sit in .data and so in the image file; alone they are BSS.
+  constexpr explicit SharedConsole(console::OutputQueues& queues) noexcept : queues_(queues) {}
+
   // Any CPU: a hypervisor line, queued for the partition whose vCPU this CPU runs.
   void write_line(const char* text, size_t length) override;
   // Drains every queue: the boot CPU before it serves the console from its loop (it calls
@@ -116,6 +118,8 @@ class SharedConsole final : public log::LineSink {
   bool attach(size_t partition, const char* name);
   // Writes one queued item. False when nothing waits (a producer then sends kick_sgi).
   bool output_step();
+  // A producer queued since output_step() last found nothing (cheap: one load).
+  bool work_waiting() const { return !__atomic_load_n(&drainer_idle_, __ATOMIC_ACQUIRE); }
   // Partitions whose UART waits for room, with their lock busy: try again later.
   bool room_refresh_pending() const;
   console::InputRoute input(uint8_t byte);
@@ -134,7 +138,7 @@ class SharedConsole final : public log::LineSink {
 
   arch::SpinLock drain_lock_;  // the drainer's: the multiplexer and the physical UART
   arch::SpinLock source_locks_[console::max_consoles + 1];  // one producer per queue at a time
-  console::OutputQueues queues_;
+  console::OutputQueues& queues_;
   console::ConsoleMux mux_;
   PhysicalBytes physical_;
   uint64_t drainer_mpidr_ = 0;

@@ -3,6 +3,7 @@
 
 #include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
+#include "core/lib/boot_storage.hpp"
 #include "core/lib/bootargs.hpp"
 #include "core/lib/log.hpp"
 #include "core/mmu/stage2.hpp"
@@ -15,9 +16,11 @@ namespace {
 // Tables, queues, context descriptors and DMA page tables. QEMU virt (16-bit StreamIDs,
 // a 2-level table) needs 2 KiB of level-1 table, 16 KiB per PCI bus with functions,
 // 8 KiB of queues and about 16 KiB per partition's context: 512 KiB leaves room for
-// 8 partitions and 20 buses.
+// 8 partitions and 20 buses. Never zeroed as a whole (core/lib/boot_storage.hpp): the
+// driver zeroes each block it takes (smmu::RegionMemory::allocate) and publishes what
+// the SMMU reads.
 constexpr uint64_t pool_size = 512ull * 1024;
-alignas(65536) uint8_t pool[pool_size];
+BULKHEAD_NOINIT alignas(65536) uint8_t pool[pool_size];
 
 constinit smmu::MmioRegisters registers;
 constinit smmu::PoolMemory memory;
@@ -36,6 +39,23 @@ constexpr size_t records_per_service = 256;
 
 constexpr size_t max_present_streams = 2 * pci::max_functions;
 constinit uint32_t present[max_present_streams];
+
+// How the boot CPU learns of new events and global errors while partitions run:
+// `smmu-v3 PATH interrupts eventq intid N|polled gerror intid N|polled [poll-ms N]`.
+void report_interrupts(const SmmuV3Info& smmu) {
+  FixedBuffer<64> wiring;
+  const auto line = [&wiring](const char* name, uint32_t intid) {
+    if (intid != 0) {
+      format(wiring, " {} intid {}", name, intid);
+    } else {
+      format(wiring, " {} polled", name);
+    }
+  };
+  line("eventq", event_intid);
+  line("gerror", gerror_intid);
+  if (event_intid == 0 || gerror_intid == 0) format(wiring, " poll-ms {}", poll_ms);
+  log::fact("smmu-v3 {} interrupts{}", smmu.path.text, wiring.c_str());
+}
 
 }  // namespace
 
@@ -60,6 +80,7 @@ const char* smmu_bring_up(const BootContext& context, const pci::PciTopology& to
   if (enabled && bootarg_present(platform.bootargs, "bulkhead.smmu-dump")) driver.dump_stream_table();
   if (platform.smmu.has_event_spi) event_intid = arch::Intid::from_dt_spi(platform.smmu.event_spi).value();
   if (platform.smmu.has_gerror_spi) gerror_intid = arch::Intid::from_dt_spi(platform.smmu.gerror_spi).value();
+  if (enabled) report_interrupts(platform.smmu);
   return result == smmu::BringUpResult::stuck ? "smmu" : nullptr;
 }
 
@@ -78,8 +99,15 @@ void smmu_restarted(smmu::ContextId context) {
 DeviceInterrupts device_interrupts() {
   DeviceInterrupts devices;
   if (smmu_driver() == nullptr) return devices;
-  if (event_intid != 0) devices.intids[devices.count++] = event_intid;
-  if (gerror_intid != 0) devices.intids[devices.count++] = gerror_intid;
+  // Edge-triggered (firmware_dt_smmu.cpp accepts no other); a combined line once.
+  if (event_intid != 0) {
+    devices.edge[devices.count] = true;
+    devices.intids[devices.count++] = event_intid;
+  }
+  if (gerror_intid != 0 && gerror_intid != event_intid) {
+    devices.edge[devices.count] = true;
+    devices.intids[devices.count++] = gerror_intid;
+  }
   if (event_intid == 0 || gerror_intid == 0) devices.poll_ms = poll_ms;
   return devices;
 }

@@ -1,7 +1,11 @@
 // Everything after core/ has the machine up: enumerate PCI, open the package embedded
 // in the image, check each partition against the machine, place its payloads, report.
+#include "core/arch/aarch64/memory.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
+#include "core/boot/boot_state.hpp"
 #include "core/boot/system.hpp"
+#include "core/lib/boot_storage.hpp"
+#include "core/lib/bootargs.hpp"
 #include "core/lib/crc32.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
@@ -23,16 +27,20 @@ extern "C" const uint8_t bulkhead_package_end[];
 namespace bulkhead::boot {
 namespace {
 
-constinit pci::PciTopology pci_topology;
+// Large tables the boot fills before reading: enumerate_all() clears the topology and
+// resets each entry it creates, read_description() zeroes the description, and
+// plan_partitions() sets every field of the plan it reads later.
+BULKHEAD_NOINIT constinit BootStorage<pci::PciTopology> pci_topology_storage;
+BULKHEAD_NOINIT constinit BootStorage<partitions::SystemDescription> description_storage;
+BULKHEAD_NOINIT constinit BootStorage<partitions::BootPlan> plan_storage;
 constinit pci::EcamMmioAccessor ecam_accessors[max_pcie_hosts];
-constinit partitions::SystemDescription description;
 constinit partitions::Package package;
-constinit partitions::BootPlan plan;
 
 // Enumerates every host bridge and reports it; the time is counter ticks, which under
 // QEMU -icount are instruction-based and deterministic (the enumeration benchmark).
 void enumerate_pci(const BootContext& context) {
   const PlatformInfo& platform = *context.platform;
+  pci::PciTopology& pci_topology = pci_topology_storage.get();
   pci::ConfigAccessor* accessors[max_pcie_hosts] = {};
   for (size_t i = 0; i < platform.pcie_host_count; ++i) {
     if (!context.ecam_mapped[i]) continue;
@@ -63,20 +71,26 @@ class LoggedViolations final : public partitions::Violations {
 };
 
 // Partition RAM through the EL2 identity map (all RAM is mapped, normal memory). Every
-// write is cleaned to the point of coherency: guests start with their MMU off, and a
-// dirty line evicted later would overwrite what the guest wrote meanwhile.
+// write ends at the point of coherency with no line left in a cache
+// (core/arch/aarch64/memory.hpp): guests start with their MMU off.
 class IdentityGuestLoader final : public partitions::GuestLoader {
  public:
   void scrub(uint64_t host_address, uint64_t size) override {
-    arch::zero_memory(reinterpret_cast<void*>(host_address), size);
-    arch::clean_dcache_range(reinterpret_cast<const void*>(host_address), size);
+    arch::zero_to_poc(reinterpret_cast<void*>(host_address), size);
   }
   void copy(uint64_t host_address, const void* data, uint64_t size) override {
     rt::copy(reinterpret_cast<void*>(host_address), data, size);
-    arch::clean_dcache_range(reinterpret_cast<const void*>(host_address), size);
+    arch::clean_invalidate_to_poc(reinterpret_cast<const void*>(host_address), size);
   }
   uint32_t crc32(uint64_t host_address, uint64_t size) override {
     return bulkhead::crc32(reinterpret_cast<const void*>(host_address), size);
+  }
+  // One pass over the payload: each word is loaded from the package, stored into the
+  // partition and fed to the CRC.
+  uint32_t copy_and_crc32(uint64_t host_address, const void* data, uint64_t size) override {
+    const uint32_t crc = bulkhead::copy_crc32(reinterpret_cast<void*>(host_address), data, size);
+    arch::clean_invalidate_to_poc(reinterpret_cast<const void*>(host_address), size);
+    return crc;
   }
 };
 
@@ -84,8 +98,12 @@ class IdentityGuestLoader final : public partitions::GuestLoader {
 class PackageReloader final : public PartitionReloader {
  public:
   bool reload(size_t index) override {
+    const partitions::SystemDescription& description = description_storage.get();
     partitions::ReloadError error;
-    if (partitions::reload_partition(description.partitions[index], package, plan, index, loader_, error)) return true;
+    if (partitions::reload_partition(description.partitions[index], package, plan_storage.get(), index, loader_,
+                                     error)) {
+      return true;
+    }
     log::error("partition {}: cannot restart: {}", description.partitions[index].name, error.message);
     return false;
   }
@@ -105,6 +123,7 @@ bool open_embedded_package() {
     log::error("package: {}", error.message);
     return false;
   }
+  partitions::SystemDescription& description = description_storage.get();
   LoggedViolations violations;
   if (!partitions::read_package_description(package, description, violations)) {
     log::error("package: the description does not read back ({} violations)", violations.count());
@@ -115,18 +134,38 @@ bool open_embedded_package() {
   return true;
 }
 
+// At cold boot only the payloads' BSS is zeroed unless `bulkhead.scrub=all` asks for
+// all of every partition's RAM (README.md, "What is scrubbed"). A restart always
+// scrubs all of the partition's RAM.
+partitions::ScrubScope cold_boot_scrub(const PlatformInfo& platform) {
+  char value[16] = {};
+  if (!bootarg_present(platform.bootargs, "bulkhead.scrub")) return partitions::ScrubScope::payload_bss;
+  if (bootarg_value(platform.bootargs, "bulkhead.scrub", value, sizeof(value)) && rt::compare_strings(value, "all") == 0) {
+    return partitions::ScrubScope::all_ram;
+  }
+  log::error("bootargs: bulkhead.scrub takes only the value all; scrubbing all partition RAM");
+  return partitions::ScrubScope::all_ram;
+}
+
 }  // namespace
 
 const char* run_system(const BootContext& context) {
   // No DMA passes the SMMU before enumeration; every StreamID aborts after.
   if (const char* failure = smmu_abort_bypass(context)) return failure;
   enumerate_pci(context);
+  mark_boot_phase("pci");  // the SMMU's global abort, enumeration and its report
+  pci::PciTopology& pci_topology = pci_topology_storage.get();
   if (const char* failure = smmu_bring_up(context, pci_topology)) return failure;
+  mark_boot_phase("smmu");  // stream tables for the enumerated StreamIDs, the SMMU's report
   its_bring_up(context);
+  mark_boot_phase("its");  // the ITS's tables and LPIs, its report
   if (!open_embedded_package()) {
     log::error("no partition can start without a valid package");
     return "package";
   }
+  mark_boot_phase("package");
+  const partitions::SystemDescription& description = description_storage.get();
+  partitions::BootPlan& plan = plan_storage.get();
   partitions::MachineFacts machine;
   machine.platform = context.platform;
   machine.pci = &pci_topology;
@@ -135,9 +174,13 @@ const char* run_system(const BootContext& context) {
   for (size_t i = 0; i < max_cpus; ++i) machine.cpu_online[i] = context.cpu_online[i];
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.hypervisor_image;
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;
+  const partitions::ScrubScope scrub = cold_boot_scrub(*context.platform);
+  log::fact("scrub cold-boot {}", scrub == partitions::ScrubScope::all_ram ? "all-ram" : "payload-bss");
   partitions::plan_partitions(description, package, machine, plan);
+  mark_boot_phase("plan");  // the partition report; the payloads' CRCs in the package
   IdentityGuestLoader loader;
-  partitions::load_partitions(description, package, machine, loader, plan);
+  partitions::load_partitions(description, package, machine, loader, plan, scrub);
+  mark_boot_phase("load");  // scrubs, payload copies with their CRCs, guest device trees
   log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
   PciHardware pci;
   pci.topology = &pci_topology;
@@ -145,6 +188,7 @@ const char* run_system(const BootContext& context) {
     if (context.ecam_mapped[i]) pci.accessors[i] = &ecam_accessors[i];
   }
   start_partitions(*context.platform, description, plan, pci, reloader);
+  mark_boot_phase("start");  // stage 2, virtual devices and buses, DMA contexts, CPU_ON of each boot vCPU
   return nullptr;
 }
 

@@ -257,6 +257,11 @@ class Analysis:
             return self.facts[(f.local_file, f.name)]
         copies = [fact for (_, name), fact in self.facts.items() if name == f.name and fact.frame is not None]
         if not copies:
+            # GCC emits a constructor or destructor once, as the base object's (C2/D2), and
+            # aliases the complete object's (C1/D1) to it: the ELF may name it either way.
+            base = re.sub(r"([CD])1E", r"\g<1>2E", f.name)
+            copies = [fact for (_, name), fact in self.facts.items() if name == base and fact.frame is not None]
+        if not copies:
             return None
         merged = CompilerFacts()
         merged.frame = max(c.frame for c in copies)

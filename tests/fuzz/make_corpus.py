@@ -3,6 +3,8 @@
   corpus/description: every example configuration and test description, compiled by dtc;
   corpus/package:     the package of each example configuration, with tiny payloads,
                       prefixed by the fuzz_package mode byte (0: as is, 1: CRCs resealed);
+  corpus/firmware_dt: QEMU's own virt DTBs (dumpdtb, with and without an SMMU) and the
+                      hand-made firmware DTs of tests/data, compiled by dtc;
   corpus/vpci:        guest access sequences for fuzz_vpci (what a driver does: size the
                       BARs, place them, enable decode, touch registers);
   corpus/msi:         guest MSI and MSI-X programming for fuzz_msi (what Linux does).
@@ -18,6 +20,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--source", required=True)
 parser.add_argument("--dtc", required=True)
 parser.add_argument("--tool", required=True)
+parser.add_argument("--qemu", required=True)
 parser.add_argument("--out", required=True)
 args = parser.parse_args()
 
@@ -25,6 +28,8 @@ descriptions = os.path.join(args.out, "description")
 packages = os.path.join(args.out, "package")
 os.makedirs(descriptions, exist_ok=True)
 os.makedirs(packages, exist_ok=True)
+firmware_dts = os.path.join(args.out, "firmware_dt")
+os.makedirs(firmware_dts, exist_ok=True)
 
 sources = sorted(glob.glob(os.path.join(args.source, "configs", "*.dts")) +
                  glob.glob(os.path.join(args.source, "tests", "data", "partitions", "*.dts")))
@@ -53,6 +58,19 @@ with tempfile.TemporaryDirectory() as work:
             for mode in (0, 1):
                 with open(os.path.join(packages, f"{name}-{mode}.bin"), "wb") as out:
                     out.write(bytes([mode]) + data)
+    empty_kernel = os.path.join(work, "empty-kernel.bin")
+    open(empty_kernel, "wb").close()
+    for name, machine, extra in (
+            ("virt-smmu-smp4", "virt,virtualization=on,gic-version=3,iommu=smmuv3", []),
+            ("virt-plain-smp2", "virt,virtualization=on,gic-version=3", []),
+            ("virt-smmu-bootargs", "virt,virtualization=on,gic-version=3,iommu=smmuv3",
+             ["-kernel", empty_kernel, "-append", "console=ttyAMA0"])):
+        dtb = os.path.join(firmware_dts, name + ".dtb")
+        subprocess.run([args.qemu, "-M", f"{machine},dumpdtb={dtb}", "-cpu", "cortex-a57", "-smp", "4", "-m", "2048",
+                        "-nographic", "-nic", "none"] + extra, check=True, capture_output=True)
+    for source in sorted(glob.glob(os.path.join(args.source, "tests", "data", "firmware-*.dts"))):
+        dtb = os.path.join(firmware_dts, os.path.splitext(os.path.basename(source))[0] + ".dtb")
+        subprocess.run([args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", dtb, source])
 
 # fuzz_vpci: flags (legacy INTx, bus master allowed, MSI, MSI-X, trapped table), map
 # failure period, then 9-byte accesses: kind, offset (le16), size code (0: 1, 1: 2,
@@ -117,4 +135,4 @@ for name, ops in msi_seeds.items():
         with open(os.path.join(msi, f"{name}-{flags:02x}.bin"), "wb") as out:
             out.write(bytes([flags]) + b"".join(ops))
 print(f"corpus: {len(os.listdir(descriptions))} descriptions, {len(os.listdir(packages))} packages, "
-      f"{len(os.listdir(vpci))} vpci sequences, {len(os.listdir(msi))} msi sequences in {args.out}")
+      f"{len(os.listdir(vpci))} vpci sequences, {len(os.listdir(msi))} msi sequences, {len(os.listdir(firmware_dts))} firmware DTs in {args.out}")

@@ -13,12 +13,16 @@ Usage: benchmarks.py --image build/bulkhead.img [--check-determinism]
 import argparse
 import os
 import re
+import struct
 import sys
+import time
 
 import exit_profile
 import qemu_harness as q
 from pci_tests import RICH_TOPOLOGY
 from vpci_tests import description_bootargs
+
+ICOUNT = ["-icount", "shift=0,sleep=off"]
 
 
 def pci_enumeration(image):
@@ -55,13 +59,38 @@ def expect_steady(run, figures, name):
                             f"other work ran inside some of them")
 
 
+def boot_timeline(run, image_name):
+    """The hypervisor's boot timeline (README.md, `boot-phase`): for each phase the
+    instructions since reset when it ended and those it took, then each partition's
+    first entry as the hypervisor saw it."""
+    lines = []
+    previous = 0
+    for words in run.facts("boot-phase"):
+        values = dict(zip(words[2::2], words[3::2]))
+        end = int(values["ns"])
+        lines.append(f"benchmark boot-phase image {image_name} phase {words[1]} end-instructions {end} "
+                     f"instructions {end - previous}")
+        previous = end
+    run.expect(lines, f"{image_name}: no boot-phase lines")
+    for words in run.facts("partition"):
+        if words[2:3] == ["first-entry"]:
+            values = dict(zip(words[3::2], words[4::2]))
+            lines.append(f"benchmark first-entry image {image_name} partition {words[1]} instructions {values['ns']}")
+    return lines
+
+
 def probe_guest(image):
     """Two probe partitions (tests/configs/probe-bench.dts): for each, when its first
     instruction ran (CNTPCT, which counts from QEMU's reset; at shift=0 one nanosecond is
     one instruction), and from the one running `bench` the mean cost of a null
     hypercall, of a trapped GICD_TYPER read, of a trapped ECAM read (vendor ID) and write
     (Interrupt Line) on its virtual PCI bus, and of a virtual-timer interrupt from
-    CNTV_CVAL to the guest's IRQ vector."""
+    CNTV_CVAL to the guest's IRQ vector.
+
+    QEMU runs the CPUs one after the other, so the second partition's first instruction
+    comes after whatever the first guest ran meanwhile. That guest sleeps first
+    (probe.sleep-first-ms): what it ran before (`sleep-counter` minus its first
+    instruction) is taken out, so the second figure counts the hypervisor's work only."""
     probe_image = os.path.join(os.path.dirname(os.path.abspath(image)), "probe-bench.img")
     args = exit_profile.probe_bench_args()
     run = q.boot(probe_image, args, timeout=120)
@@ -69,25 +98,75 @@ def probe_guest(image):
     run.expect_line("[probe] probe: done passed 1 failed 0")
     run.expect_line("[second] probe: done passed 1 failed 0")
     figures = probe_figures(run, "probe")
-    for name in ("first-instruction-counter", "counter-frequency", "null-hvc-ns", "gicd-read-ns", "ecam-read-ns",
-                 "ecam-write-ns", "irq-latency-ns"):
+    for name in ("first-instruction-counter", "counter-frequency", "sleep-counter", "null-hvc-ns", "gicd-read-ns",
+                 "ecam-read-ns", "ecam-write-ns", "irq-latency-ns"):
         run.expect(name in figures, f"the probe printed no {name} figure")
     expect_steady(run, figures, "irq-latency")
+
+    def instructions(ticks):
+        return ticks * 1000000000 // figures["counter-frequency"]
+
+    first_guest = instructions(figures["sleep-counter"] - figures["first-instruction-counter"])
     entries = []
     for partition in ("probe", "second"):
         entry = probe_figures(run, partition)
         run.expect("first-instruction-counter" in entry, f"{partition} printed no first-instruction-counter")
         ticks = entry["first-instruction-counter"]
-        instructions = ticks * 1000000000 // entry["counter-frequency"]
-        entries.append(f"benchmark partition-entry partition {partition} counter-ticks {ticks} instructions {instructions}")
+        if partition == "probe":
+            entries.append(f"benchmark partition-entry partition {partition} counter-ticks {ticks} "
+                           f"instructions {instructions(ticks)}")
+        else:
+            run.expect(ticks > figures["sleep-counter"], "the second partition started before the first slept")
+            entries.append(f"benchmark partition-entry partition {partition} counter-ticks {ticks} "
+                           f"instructions {instructions(ticks) - first_guest} first-guest-instructions {first_guest}")
     return "\n".join([
         *entries,
+        *boot_timeline(run, "probe-bench"),
         f"benchmark null-hvc instructions {figures['null-hvc-ns']}",
         f"benchmark gicd-read instructions {figures['gicd-read-ns']}",
         f"benchmark ecam-read instructions {figures['ecam-read-ns']}",
         f"benchmark ecam-write instructions {figures['ecam-write-ns']}",
         f"benchmark irq-latency instructions {figures['irq-latency-ns']}",
     ])
+
+
+def main_job_boot(image):
+    """The main job's image (bulkhead.img: Debian Linux with a 32 MB kernel, and the
+    heartbeat) on the main job's machine as partition_tests.py boots it (its NVMe and NIC
+    present, else Linux's partition is refused), up to Linux's first entry and the end of
+    the boot report: where the boot's time goes when the payload is large."""
+    session = q.QemuSession(image, q.main_job_args("bench-main-job", extra=ICOUNT))
+    try:
+        deadline = time.monotonic() + 240
+        while not ("bulkhead: boot-complete" in session.text() and "partition linux first-entry" in session.text()):
+            if session.process.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        session.stop()
+    run = session.run()
+    run.expect_line("bulkhead: boot-complete")
+    return "\n".join(boot_timeline(run, "bulkhead"))
+
+
+def elf_sizes(image):
+    """Section sizes of the hypervisor's ELF (the image's code and data; .noinit is the
+    never-zeroed storage for pools, stacks and tables, core/lib/boot_storage.hpp)."""
+    path = os.path.splitext(os.path.abspath(image))[0] + ".elf"
+    blob = open(path, "rb").read()
+    shoff, = struct.unpack_from("<Q", blob, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3a)
+    sections = [struct.unpack_from("<IIQQQQ", blob, shoff + i * shentsize) for i in range(shnum)]
+    names_offset = sections[shstrndx][4]
+
+    def name(section):
+        end = blob.index(b"\0", names_offset + section[0])
+        return blob[names_offset + section[0]:end].decode()
+
+    sizes = {name(section): section[5] for section in sections}
+    return (f"benchmark image-size file {os.path.basename(path)} text {sizes.get('.text', 0)} "
+            f"rodata {sizes.get('.rodata', 0)} data {sizes.get('.data', 0)} bss {sizes.get('.bss', 0)} "
+            f"noinit {sizes.get('.noinit', 0)}")
 
 
 def msi_latency(image):
@@ -170,7 +249,7 @@ def exit_breakdown(image):
                                          os.path.join(directory, "probe-bench.img"), args, cpu=1))
 
 
-BENCHMARKS = [pci_enumeration, probe_guest, msi_latency, exit_breakdown, dma_throughput]
+BENCHMARKS = [pci_enumeration, probe_guest, msi_latency, exit_breakdown, dma_throughput, main_job_boot, elf_sizes]
 
 
 def main():

@@ -410,13 +410,14 @@ def fat_disk(image, path):
 
 def comparable(run):
     """Report lines that must match between boot paths: not the DTB's address, not the
-    measured enumeration time; the config accesses enumeration needed (U-Boot leaves the
-    root port's bus numbers programmed), the MSIs Linux's drivers happened to get
-    while running and how long each function reset took are counts, masked."""
-    skip = ("firmware-dtb ", "pci-enumeration ")
+    measured times (enumeration, the boot timeline, each partition's first entry); the
+    config accesses enumeration needed (U-Boot leaves the root port's bus numbers
+    programmed), the MSIs Linux's drivers happened to get while running and how long each
+    function reset took are counts, masked."""
+    skip = ("firmware-dtb ", "pci-enumeration ", "boot-phase ")
     masked = []
     for line in run.report:
-        if line.startswith(skip):
+        if line.startswith(skip) or line.split()[2:3] == ["first-entry"]:
             continue
         if line.startswith("pci-summary "):
             line = re.sub(r" config-accesses [0-9]+", " config-accesses N", line)

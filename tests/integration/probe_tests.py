@@ -9,11 +9,11 @@ Usage: probe_tests.py --build-dir build SCENARIO
 import os
 import re
 import sys
+import time
 
 import qemu_harness as q
 
 MAIN_JOB = dict(smp=4, memory="2G")
-BEATS = [f"[heartbeat] heartbeat {n}" for n in range(1, 21)] + ["[heartbeat] heartbeat done"]
 
 
 def probe_lines(run):
@@ -37,13 +37,14 @@ def expect_no_failures(run):
 LATENESS_LIMIT_US = 100000
 
 
-def expect_heartbeat(run):
+def expect_heartbeat(run, count=20):
     """Every beat, in order, none missing or repeated, none a period late, then `heartbeat done`."""
     beats = [line for line in run.lines if line.startswith("[heartbeat] heartbeat")]
-    run.expect(beats == BEATS, f"heartbeat lines are not 1..20 then done: {beats}")
+    expected = [f"[heartbeat] heartbeat {n}" for n in range(1, count + 1)] + ["[heartbeat] heartbeat done"]
+    run.expect(beats == expected, f"heartbeat lines are not 1..{count} then done: {beats}")
     lateness = int(run.expect_match(r"^\[heartbeat\] beat lateness max-us [0-9]+$")[0].split()[-1])
     run.expect(lateness < LATENESS_LIMIT_US, f"the heartbeat fell {lateness} us behind: a gap")
-    print(f"heartbeat 1..20, at worst {lateness} us late")
+    print(f"heartbeat 1..{count}, at worst {lateness} us late")
 
 
 def expect_done(run, passed):
@@ -216,6 +217,14 @@ def restart_state_secondary(build):
     restart_state(build, "probe-restart-state-secondary", 1)
 
 
+@scenario()
+def boot_cpu_restart(build):
+    """Issue 17: the same with vCPU 0 on CPU 0, the boot CPU: at each restart it goes back
+    to serving the console alone, and gets vCPU 0 back from CPU 1, which restarted the
+    partition."""
+    restart_state(build, "probe-boot-cpu-restart", 1)
+
+
 # Under -icount shift=0,sleep=off one instruction is 1 ns (benchmarks.py): an access that
 # exits to EL2 costs the whole trap path, which saves and restores 31 registers alone.
 ICOUNT = ["-icount", "shift=0,sleep=off"]
@@ -320,6 +329,62 @@ def delivery(build):
     expect_done(run, len(DELIVERY_TESTS))
     run.expect_line("bulkhead: partition probe off")
     run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
+
+
+# What is typed to the probe on CPU 0 while its witness runs (it has the console focus).
+BOOT_CPU_TYPED = b"cpu0"
+BOOT_CPU_BEATS = 60  # 6 s: the heartbeat outlives the probe (probe-boot-cpu.dts)
+WITNESS_LINE = re.compile(r"^\[probe\] witness: line ([0-9]+) at-us [0-9]+ previous-end-us [0-9]+$")
+WITNESS_INPUT = re.compile(r"^\[probe\] witness: input (0x[0-9a-f]+) at-us [0-9]+$")
+WITNESS_END = re.compile(r"^\[probe\] witness: end lines ([0-9]+) last-end-us [0-9]+ late-max-us ([0-9]+)$")
+
+
+@scenario()
+def boot_cpu(build):
+    """Issue 17: a partition on CPU 0. After the boot the boot CPU enters the probe's
+    vCPU 0 and serves the console and the system's interrupts from its exits: the probe's
+    tests pass on CPUs 0 and 1, every line of both partitions arrives, bytes typed to the
+    probe (it has the focus) reach it while it runs, and the heartbeat on CPU 3 beats on
+    time throughout, also once the probe has stopped and CPU 0 serves alone again."""
+    session = q.QemuSession(os.path.join(build, "probe-boot-cpu.img"), q.machine_args(**MAIN_JOB), interactive=True)
+    try:
+        at = session.wait_for("[probe] witness: start at-us ", 120)
+        session.wait_for("\n", 5, at)
+        time.sleep(0.5)
+        session.type(BOOT_CPU_TYPED)
+        session.wait(120)
+    finally:
+        session.stop()
+    run = session.run()
+    run.expect_exited_by_itself()
+    run.expect_line("bulkhead: partition probe cpus 0,1 mpidrs 0x0,0x1")
+    run.expect_line("bulkhead: partition probe running vmid 1 entry 0x60000000 cpu 0")
+    run.expect_line("[probe] probe: start vcpus 2 ram 0x60000000 size 0x1000000")
+    expect_no_failures(run)
+    tests = bootargs(run)["probe.tests"].split(",")
+    for test in tests:
+        run.expect_match(rf"^\[probe\] probe: PASS {re.escape(test)} ")
+    expect_done(run, len(tests))
+    # Once typed to, the probe's unfinished line is shown live: its fragments are not lines.
+    lines = q.without_redrawn_fragments(run.lines)
+    numbers = [int(m.group(1)) for m in map(WITNESS_LINE.match, lines) if m]
+    end = [m for m in map(WITNESS_END.match, run.lines) if m]
+    run.expect(len(end) == 1, "the witness did not end once")
+    run.expect(numbers == list(range(1, int(end[0].group(1)) + 1)) and len(numbers) >= 100,
+               f"witness lines missing or out of order: {len(numbers)} lines, {end[0].group(1)} written")
+    typed = [int(m.group(1), 16) for m in map(WITNESS_INPUT.match, lines) if m]
+    run.expect(typed == list(BOOT_CPU_TYPED), f"the probe on CPU 0 saw input {typed}, typed {list(BOOT_CPU_TYPED)}")
+    run.expect_line("bulkhead: partition probe off")
+    expect_heartbeat(run, BOOT_CPU_BEATS)
+    # The probe stops first: CPU 0 then serves alone, and the heartbeat's last beats still arrive.
+    off = run.lines.index("bulkhead: partition probe off")
+    after = [line for line in run.lines[off:] if line.startswith("[heartbeat] heartbeat ")]
+    run.expect(len(after) >= 10, f"only {len(after)} heartbeat lines after the probe stopped: it must stop first")
+    run.expect(not run.errors(), f"unexpected error lines: {run.errors()}")
+    run.expect(run.report[-1] == "power-off reason all-partitions-off", "must end with power-off reason all-partitions-off")
+    print(f"{len(after)} heartbeat lines after the probe on CPU 0 stopped;")
+    print(f"{len(tests)} probe tests passed on CPUs 0 and 1; {len(numbers)} witness lines, at worst "
+          f"{end[0].group(2)} us late on CPU 0; typed input {BOOT_CPU_TYPED!r} reached it")
 
 
 if __name__ == "__main__":

@@ -313,6 +313,74 @@ TEST_CASE("boot plan: a reload refuses a damaged package entry, a bad copy and a
   CHECK(std::string(error.message) == "kernel-0.bin: copy at host 0x44000000 does not match its CRC");
 }
 
+TEST_CASE("boot plan: a cold boot that zeroes only the payload's BSS leaves the rest of the RAM as it was") {
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  description.partitions[0].payload.has_initrd = true;
+  description.partition_count = 1;
+  TestPackage package(description);
+  Payload& payload = description.partitions[0].payload;
+  payload.load_size = payload.file_size + 0x1800;  // 6 KiB of BSS after the file
+  Run run;
+  log::LineSink* previous = log::set_output(&run.lines);
+  plan_partitions(description, package.package, machine.facts, run.plan);
+  load_partitions(description, package.package, machine.facts, run.ram, run.plan, ScrubScope::payload_bss);
+  log::set_output(previous);
+  REQUIRE(run.plan.partitions[0].loaded);
+  CHECK(run.lines.has("bulkhead: partition a start yes"));
+  // The kernel's file, then its BSS zeroed, then the RAM as the firmware left it.
+  CHECK(*run.ram.at(0x44000000 + payload.file_size - 1, 1) == 0x11);
+  for (uint64_t at = payload.file_size; at < payload.load_size; at += 0x400) CHECK(*run.ram.at(0x44000000 + at, 1) == 0);
+  CHECK(*run.ram.at(0x44000000 + payload.load_size - 1, 1) == 0x00);
+  CHECK(*run.ram.at(0x44000000 + payload.load_size, 1) == 0xee);
+  CHECK(*run.ram.at(0x44800000, 1) == 0xee);
+  CHECK(*run.ram.at(0x44dfe000, 1) == 0xa0);  // the initrd
+  CHECK(fdt_check_header(run.ram.at(0x44e00000, 0x1000)) == 0);
+  CHECK(*run.ram.at(0x44ffffff, 1) == 0xee);
+  // A restart scrubs everything the payloads do not overwrite, whatever the boot did.
+  ReloadError error;
+  REQUIRE(reload_partition(description.partitions[0], package.package, run.plan, 0, run.ram, error));
+  CHECK(*run.ram.at(0x44000000 + payload.load_size, 1) == 0x00);
+  CHECK(*run.ram.at(0x44800000, 1) == 0x00);
+  CHECK(*run.ram.at(0x44ffffff, 1) == 0x00);
+  CHECK(*run.ram.at(0x44000000, 1) == 0x11);
+  CHECK(*run.ram.at(0x44dfe000, 1) == 0xa0);
+  CHECK(fdt_check_header(run.ram.at(0x44e00000, 0x1000)) == 0);
+}
+
+TEST_CASE("boot plan: a full scrub zeroes around the payloads, not under them") {
+  // A loader that records what it is asked to zero: the kernel's file and the initrd
+  // are written by their copies, so zeroing them first would be wasted.
+  class RecordingRam final : public GuestLoader {
+   public:
+    void scrub(uint64_t host, uint64_t size) override { scrubbed.push_back({host, size}); }
+    void copy(uint64_t host, const void* data, uint64_t size) override { ram.copy(host, data, size); }
+    uint32_t crc32(uint64_t host, uint64_t size) override { return ram.crc32(host, size); }
+    std::vector<AddressRange> scrubbed;
+    FakeRam ram;
+  } recording;
+  Machine machine;
+  SystemDescription description;
+  description.partitions[0] = make_partition("a", {1}, 0x44000000);
+  description.partitions[0].payload.has_initrd = true;
+  description.partition_count = 1;
+  TestPackage package(description);
+  Run run;
+  log::LineSink* previous = log::set_output(&run.lines);
+  plan_partitions(description, package.package, machine.facts, run.plan);
+  load_partitions(description, package.package, machine.facts, recording, run.plan);
+  log::set_output(previous);
+  REQUIRE(run.plan.partitions[0].loaded);
+  // No kernel before the kernel (it is at the RAM base): the gap after its file up to
+  // the initrd, and from the initrd's end to the RAM's end.
+  REQUIRE(recording.scrubbed.size() == 2);
+  CHECK(recording.scrubbed[0].base == 0x44000000 + 0x3000);
+  CHECK(recording.scrubbed[0].end() == 0x44dfe000);
+  CHECK(recording.scrubbed[1].base == 0x44dfe000 + 0x1800);
+  CHECK(recording.scrubbed[1].end() == 0x45000000);
+}
+
 TEST_CASE("boot plan: with vPCI, each function's vBDF and guest BARs are reported, and the DT has the bridge") {
   Machine machine;
   machine.facts.virtual_pci = true;

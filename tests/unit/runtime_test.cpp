@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <climits>
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/lib/runtime.hpp"
 
@@ -22,6 +24,46 @@ TEST_CASE("runtime: memory routines match libc") {
   CHECK(rt::compare(a, b, 0) == 0);
   CHECK(rt::find_byte(a, 14, 32) == a + 2);
   CHECK(rt::find_byte(a, 1, 32) == nullptr);
+}
+
+// The word-at-a-time paths: every length and alignment of both buffers around the word
+// size, against libc, never touching a byte outside the buffers (ASan watches).
+TEST_CASE("runtime: copy, fill, compare and find_byte at every alignment and length") {
+  constexpr size_t room = 96;
+  for (size_t from = 0; from < 9; ++from) {
+    for (size_t to = 0; to < 9; ++to) {
+      for (size_t count = 0; count <= 80; ++count) {
+        CAPTURE(from);
+        CAPTURE(to);
+        CAPTURE(count);
+        std::vector<unsigned char> source(from + count + 1);  // never empty: libc wants a pointer
+        source.pop_back();
+        for (size_t i = 0; i < source.size(); ++i) source[i] = static_cast<unsigned char>(i * 131 + 7);
+        std::vector<unsigned char> copied(room, 0x5a);
+        rt::copy(copied.data() + to, source.data() + from, count);
+        CHECK(std::memcmp(copied.data() + to, source.data() + from, count) == 0);
+        CHECK(copied[to + count] == 0x5a);
+        if (to > 0) CHECK(copied[to - 1] == 0x5a);
+        std::vector<unsigned char> filled(to + count + 1, 0x5a);
+        rt::fill(filled.data() + to, 0xc3, count);
+        CHECK(std::count(filled.begin() + static_cast<long>(to), filled.end() - 1, 0xc3) == static_cast<long>(count));
+        CHECK(filled.back() == 0x5a);
+        if (count != 0) {
+          std::vector<unsigned char> other(source.begin() + static_cast<long>(from), source.end());
+          CHECK(rt::compare(source.data() + from, other.data(), count) == 0);
+          other[count - 1] ^= 0x80;
+          CHECK((rt::compare(source.data() + from, other.data(), count) < 0) ==
+                (std::memcmp(source.data() + from, other.data(), count) < 0));
+          CHECK(rt::compare(source.data() + from, other.data(), count) != 0);
+          const unsigned char last = source[from + count - 1];
+          CHECK(rt::find_byte(source.data() + from, last, count) ==
+                std::memchr(source.data() + from, last, count));
+          CHECK(rt::find_byte(source.data() + from, 0x100 | last, count - 1) ==
+                std::memchr(source.data() + from, last, count - 1));
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("runtime: move handles both overlap directions") {
@@ -80,4 +122,42 @@ TEST_CASE("runtime: copy_string always terminates and reports cuts") {
   CHECK(rt::copy_string(small, sizeof(small), "ab"));
   CHECK(std::string(small) == "ab");
   CHECK_FALSE(rt::copy_string(small, 0, "x"));
+}
+
+namespace {
+std::vector<std::pair<void*, size_t>> zeroed_blocks;
+void record_blocks(void* blocks, size_t count) {
+  std::memset(blocks, 0, count * 64);
+  zeroed_blocks.emplace_back(blocks, count);
+}
+}  // namespace
+
+TEST_CASE("runtime: fill hands whole aligned blocks of a large zeroing to the block zeroer") {
+  rt::set_block_zeroer({record_blocks, 64});
+  alignas(64) static unsigned char buffer[1024];
+  for (size_t from : {size_t{0}, size_t{1}, size_t{63}, size_t{64}}) {
+    for (size_t count : {size_t{0}, size_t{200}, size_t{255}, size_t{256}, size_t{300}, size_t{900}}) {
+      CAPTURE(from);
+      CAPTURE(count);
+      std::memset(buffer, 0x77, sizeof(buffer));
+      zeroed_blocks.clear();
+      rt::fill(buffer + from, 0, count);
+      CHECK(std::count(buffer + from, buffer + from + count, 0) == static_cast<long>(count));
+      if (from > 0) CHECK(buffer[from - 1] == 0x77);
+      CHECK(buffer[from + count] == 0x77);
+      // Only ranges of at least 4 blocks use it, with whole aligned blocks inside the range.
+      CHECK(zeroed_blocks.empty() == (count < 256));
+      for (const auto& [blocks, n] : zeroed_blocks) {
+        CHECK(reinterpret_cast<uintptr_t>(blocks) % 64 == 0);
+        CHECK(static_cast<unsigned char*>(blocks) >= buffer + from);
+        CHECK(static_cast<unsigned char*>(blocks) + n * 64 <= buffer + from + count);
+      }
+      std::memset(buffer, 0x77, sizeof(buffer));
+      zeroed_blocks.clear();
+      rt::fill(buffer + from, 0x5a, count);  // only zeroing uses it
+      CHECK(zeroed_blocks.empty());
+      CHECK(std::count(buffer + from, buffer + from + count, 0x5a) == static_cast<long>(count));
+    }
+  }
+  rt::set_block_zeroer({});
 }

@@ -33,7 +33,7 @@
 //   at the end (drain)           every pend acknowledged exactly once, nothing pending or
 //                                active in the vGIC, no physical interrupt left active.
 // Violations with a known cause (Known) can be counted instead; Options can leave out
-// races. The machine's bodies: vgic_lr_model.cpp (exits, guest, sources, checks) and
+// races. The machine's bodies: vgic_lr_model.cpp (exits, guest, sources), vgic_lr_checks.cpp (checks) and
 // vgic_lr_traffic.cpp (boot, random steps, drain).
 #pragma once
 

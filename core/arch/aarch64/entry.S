@@ -34,16 +34,24 @@ primary_entry:
   bl cpu_common_setup
   ldr x1, =boot_stack_top
   mov sp, x1
-  // Zero BSS, then drop any stale cache lines over it: the MMU comes on later and
-  // cacheable reads must see the zeros written now to memory.
+  // Zero BSS (64 bytes a step: its size is a multiple of 4 KiB), then drop any stale
+  // cache lines over it and over the boot stack, which the MMU-off code below writes:
+  // the MMU comes on later and cacheable reads must see what was written to memory.
   ldr x1, =__bss_start
   ldr x2, =__bss_end
 1: cmp x1, x2
   b.hs 2f
-  stp xzr, xzr, [x1], #16
+  stp xzr, xzr, [x1]
+  stp xzr, xzr, [x1, #16]
+  stp xzr, xzr, [x1, #32]
+  stp xzr, xzr, [x1, #48]
+  add x1, x1, #64
   b 1b
 2: ldr x0, =__bss_start
   ldr x1, =__bss_end
+  bl invalidate_dcache_range
+  ldr x0, =boot_stack_bottom
+  ldr x1, =boot_stack_top
   bl invalidate_dcache_range
   mov x0, x19
   bl boot_primary                 // never returns
@@ -112,6 +120,16 @@ invalidate_dcache_range:
   b.lo 1b
   dsb sy
   ret
+
+// x0 = a function that never returns, x1 = a stack top: the function runs on that stack,
+// empty (the boot CPU going back to serving the system when its vCPU stops, from deep in
+// that vCPU's exit: core/boot/console_input.cpp).
+  .global continue_on_stack
+continue_on_stack:
+  mov sp, x1
+  mov x29, xzr                    // no frame below: backtraces end here
+  mov x30, xzr
+  br x0
 
 // Without EL2 or at the wrong address nothing else can run: say so on the board's
 // default UART (MMU off, so its physical address works) and ask firmware to power off.

@@ -16,6 +16,17 @@ volatile uint8_t& reg8(uint64_t base, uint64_t offset) { return *reinterpret_cas
 // One bit per interrupt: the word of `bank_register` holding `intid`'s bit.
 uint64_t bit_word(uint64_t bank_register, Intid intid) { return bank_register + uint64_t{intid.word()} * 4; }
 
+// The word of bank `bank` (a gic_bank offset) holding `irq`'s bit: the distributor's for an
+// SPI, the redistributor's SGI frame for a private interrupt, none without a redistributor.
+volatile uint32_t* bank_word(const GicV3Info& gic, uint64_t redistributor, Intid irq, uint64_t bank) {
+  if (irq.is_spi()) return &reg32(gic.distributor.base, bit_word(bank, irq));
+  return redistributor != 0 ? &reg32(redistributor, gicr::sgi_base + bank) : nullptr;
+}
+
+void write_bank_bit(const GicV3Info& gic, uint64_t redistributor, Intid irq, uint64_t bank) {
+  if (volatile uint32_t* word = bank_word(gic, redistributor, irq, bank)) *word = irq.bit();
+}
+
 void wait_for_distributor(uint64_t base) {
   for (unsigned spins = 0; (reg32(base, gicd::ctlr) & gicd::ctlr_rwp) != 0 && spins < 1000000; ++spins) {
   }
@@ -101,6 +112,15 @@ void route_spi(const GicV3Info& gic, uint32_t intid, uint64_t target_mpidr) {
   reg64(base, gicd::irouter + uint64_t{intid} * 8) = target_mpidr & gic_affinity::mpidr_affinity_mask;
 }
 
+void set_spi_edge(const GicV3Info& gic, uint32_t intid, bool edge) {
+  constexpr uint32_t interrupts_per_word = 16;  // two configuration bits each
+  const uint64_t word = gic_bank::icfgr + uint64_t{intid / interrupts_per_word} * 4;
+  const uint32_t bit = gic_bank::icfgr_edge << (2 * (intid % interrupts_per_word));
+  const uint32_t value = reg32(gic.distributor.base, word);
+  reg32(gic.distributor.base, word) = edge ? value | bit : value & ~bit;
+  wait_for_distributor(gic.distributor.base);
+}
+
 void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled) {
   const Intid spi(intid);
   reg32(gic.distributor.base, bit_word(enabled ? gic_bank::isenabler : gic_bank::icenabler, spi)) = spi.bit();
@@ -127,36 +147,21 @@ void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled) {
 }
 
 void clear_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) {
-  const Intid irq(intid);
-  if (irq.is_spi()) {
-    reg32(gic.distributor.base, bit_word(gic_bank::icactiver, irq)) = irq.bit();
-  } else if (redistributor != 0) {
-    reg32(redistributor, gicr::icactiver0) = irq.bit();
-  }
+  write_bank_bit(gic, redistributor, Intid(intid), gic_bank::icactiver);
 }
 
 void set_active(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) {
-  const Intid irq(intid);
-  if (irq.is_spi()) {
-    reg32(gic.distributor.base, bit_word(gic_bank::isactiver, irq)) = irq.bit();
-  } else if (redistributor != 0) {
-    reg32(redistributor, gicr::isactiver0) = irq.bit();
-  }
+  write_bank_bit(gic, redistributor, Intid(intid), gic_bank::isactiver);
 }
 
 void clear_pending(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) {
-  const Intid irq(intid);
-  if (irq.is_spi()) {
-    reg32(gic.distributor.base, bit_word(gic_bank::icpendr, irq)) = irq.bit();
-  } else if (redistributor != 0) {
-    reg32(redistributor, gicr::icpendr0) = irq.bit();
-  }
+  write_bank_bit(gic, redistributor, Intid(intid), gic_bank::icpendr);
 }
 
 bool is_pending(const GicV3Info& gic, uint64_t redistributor, uint32_t intid) {
   const Intid irq(intid);
-  if (irq.is_spi()) return (reg32(gic.distributor.base, bit_word(gic_bank::ispendr, irq)) & irq.bit()) != 0;
-  return redistributor != 0 && (reg32(redistributor, gicr::ispendr0) & irq.bit()) != 0;
+  const volatile uint32_t* word = bank_word(gic, redistributor, irq, gic_bank::ispendr);
+  return word != nullptr && (*word & irq.bit()) != 0;
 }
 
 size_t list_register_count() { return ich_vtr::list_register_count(sysreg::ich_vtr_el2::read()); }

@@ -37,6 +37,8 @@ void send_sgi(uint32_t intid, uint64_t target_mpidr);
 
 // A physical SPI owned by a partition: group 1, level/edge as given, routed to one CPU.
 void route_spi(const GicV3Info& gic, uint32_t intid, uint64_t target_mpidr);
+// GICD_ICFGR: edge-triggered or level-sensitive. Only while the SPI is disabled.
+void set_spi_edge(const GicV3Info& gic, uint32_t intid, bool edge);
 void enable_spi(const GicV3Info& gic, uint32_t intid, bool enabled);
 void set_ppi_enabled(uint64_t redistributor, uint32_t intid, bool enabled);
 // This CPU's redistributor without touching it (0 if the GIC does not list this CPU), and

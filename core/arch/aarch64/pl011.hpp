@@ -20,6 +20,7 @@ class Pl011Console final : public log::LineSink {
  private:
   void put(char c);
   volatile uint32_t* registers_ = nullptr;
+  bool fifo_ = false;  // FIFOs on (attach() turns them on)
   SpinLock lock_;
 };
 

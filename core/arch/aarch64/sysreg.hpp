@@ -72,6 +72,7 @@ BULKHEAD_SYSREG(vmpidr_el2, "vmpidr_el2")
 BULKHEAD_SYSREG(vpidr_el2, "vpidr_el2")
 BULKHEAD_SYSREG(cntvoff_el2, "cntvoff_el2")
 BULKHEAD_SYSREG(cnthp_tval_el2, "cnthp_tval_el2")
+BULKHEAD_SYSREG(cnthp_cval_el2, "cnthp_cval_el2")
 BULKHEAD_SYSREG(cnthp_ctl_el2, "cnthp_ctl_el2")
 BULKHEAD_SYSREG(mdcr_el2, "mdcr_el2")
 BULKHEAD_SYSREG(pmcr_el0, "pmcr_el0")
@@ -161,6 +162,9 @@ inline void instruction_barrier() { asm volatile("isb" ::: "memory"); }
 inline void data_barrier() { asm volatile("dsb sy" ::: "memory"); }
 inline void send_event() { asm volatile("dsb ishst\n sev" ::: "memory"); }
 inline void wait_for_event() { asm volatile("wfe" ::: "memory"); }
+// A hint that other CPUs may run now: on hardware they already do, alongside; an
+// emulator that runs CPUs one at a time (QEMU's TCG) switches to the next one.
+inline void yield_to_other_cpus() { asm volatile("yield" ::: "memory"); }
 inline void wait_for_interrupt() { asm volatile("wfi" ::: "memory"); }
 
 inline uint64_t counter() {

@@ -10,6 +10,7 @@
 #include "core/arch/aarch64/psr.hpp"
 #include "core/arch/aarch64/sctlr.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
+#include "core/boot/console_input.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 #include "core/vcpu/el2/message_interrupts.hpp"
@@ -382,6 +383,8 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
   const uint32_t intid = arch::gic::acknowledge();
   if (arch::Intid(intid).is_special()) return;
   arch::gic::priority_drop(intid);
+  // The boot CPU's own (console input, EL2 timer, SMMU): its service acts after the exit.
+  if (vcpu.serves_system && boot::take_service_interrupt(intid)) return;
   vgic::Events& events = vcpu.events;
   events.clear();
   const bool forwarded = intid != arch::gic::kick_sgi && intid != arch::gic::maintenance_ppi &&
@@ -418,6 +421,8 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   }
   if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);  // and the CPU's vGIC work, if any
   vm.lock.unlock();
+  // The boot CPU's service step, with no lock held: it may deliver input to this VM.
+  if (vcpu.serves_system) boot::service_after_exit();
   return true;
 }
 

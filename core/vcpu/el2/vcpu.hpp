@@ -84,6 +84,9 @@ struct Vcpu {
   const vgic::VirqQueue* queue = nullptr;  // its list-register queue, asked on every exit
   uint32_t lr_count = 0;
   uint8_t mmio_hint = 0;  // the region of its last emulated access (MmioRegistry::find)
+  // Its CPU is the boot CPU, which also serves the console and the system's interrupts
+  // from this vCPU's exits (core/boot/console_input.hpp).
+  bool serves_system = false;
   // Per-exit scratch, here rather than on the stack: exits need no stack buffers (and so
   // no stack-protector checks on the hot path).
   vgic::Events events;
@@ -109,6 +112,7 @@ uint64_t vcpu_mpidr(const Vm& vm, uint32_t index);  // of its physical CPU
 int64_t start_vcpu_cpu(uint32_t cpu);
 // On the assigned CPU: EL2 state for the VM, then the first ERET into the guest.
 [[noreturn]] void enter_vcpu(Vcpu& vcpu);
+// Powers this CPU off; the boot CPU goes back to serving the system instead.
 [[noreturn]] void stop_this_cpu();
 
 // An exception taken from a guest (the lower-EL vectors): false if this CPU runs no vCPU

@@ -6,9 +6,12 @@
 #include "core/arch/aarch64/hcr.hpp"
 #include "core/arch/aarch64/sctlr.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
+#include "core/boot/boot_state.hpp"
+#include "core/boot/console_input.hpp"
 #include "core/boot/smp.hpp"
 #include "core/lib/log.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
+#include "core/vcpu/el2/vm_owner.hpp"
 
 extern "C" [[noreturn]] void guest_first_entry(uint64_t entry, uint64_t x0, uint64_t stack_top);
 
@@ -145,6 +148,7 @@ int64_t start_vcpu_cpu(uint32_t cpu) { return boot::start_cpu(*platform, cpu, ru
 
 [[noreturn]] void stop_this_cpu() {
   arch::sysreg::ich_hcr_el2::write(0);
+  if (boot::is_boot_cpu()) boot::return_to_service();
   arch::cpu_off(platform->psci.conduit);
 }
 
@@ -153,6 +157,8 @@ int64_t start_vcpu_cpu(uint32_t cpu) { return boot::start_cpu(*platform, cpu, ru
   Vm& vm = *vcpu.vm;
   tpidr_el2::write(reinterpret_cast<uint64_t>(&vcpu));
   vcpu.redistributor = arch::gic::init_this_cpu(platform->gic);
+  vcpu.serves_system = boot::is_boot_cpu();
+  if (vcpu.serves_system) boot::serve_beside_guest();
   vcpu.queue = &vm.gic.queue(static_cast<uint8_t>(vcpu.index));
   vcpu.lr_count = static_cast<uint32_t>(arch::gic::list_register_count());
   if (vcpu.lr_count > vgic::VirqQueue::max_list_registers) vcpu.lr_count = vgic::VirqQueue::max_list_registers;
@@ -180,6 +186,7 @@ int64_t start_vcpu_cpu(uint32_t cpu) { return boot::start_cpu(*platform, cpu, ru
   vm.psci.vcpu_started(vcpu.index);
   load_list_registers(vcpu);
   vm.lock.unlock();
+  vm_entering(vcpu, vm);
   guest_first_entry(vcpu.entry, vcpu.x0, boot::cpu_stack_top(vcpu.cpu));
 }
 

@@ -115,6 +115,21 @@ void fail(const char* reason) {
   end_line();
 }
 
+bool fail_not_taken(const char* what, const char* kind, uint32_t intid, uint32_t vcpu, const char* limit) {
+  begin_fail();
+  put_text(what);
+  put_text(": ");
+  put_text(kind);
+  put_text(" ");
+  put_decimal(intid);
+  put_text(" not taken by vcpu ");
+  put_decimal(vcpu);
+  put_text(" within ");
+  put_text(limit);
+  end_line();
+  return false;
+}
+
 bool console_byte_waiting() { return (read32(uart_base + uart_fr) & uart_fr_rxfe) == 0; }
 uint8_t console_read_byte() { return static_cast<uint8_t>(read32(uart_base + uart_dr)); }
 bool console_transmit_full() { return (read32(uart_base + uart_fr) & uart_fr_txff) != 0; }

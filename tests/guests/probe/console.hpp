@@ -35,6 +35,8 @@ bool expect_hex(const char* what, uint64_t got, uint64_t expected);
 bool expect_signed(const char* what, int64_t got, int64_t expected);
 // A FAIL line with just a reason.
 void fail(const char* reason);
+// A FAIL line "<what>: <kind> N not taken by vcpu V within <limit>"; returns false.
+bool fail_not_taken(const char* what, const char* kind, uint32_t intid, uint32_t vcpu, const char* limit);
 
 // Console input (the receive FIFO of the same PL011): whether a typed byte waits, and
 // the byte (call only when one waits).

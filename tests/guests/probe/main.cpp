@@ -131,6 +131,8 @@ extern "C" [[noreturn]] void probe_main(uint64_t dtb) {
   using namespace probe;
   read_settings(dtb != 0 ? dtb : qemu_virt_bare_metal_dtb);
   timer::install_hooks();
+  uint64_t sleep_ms = 0;
+  if (parse_number(bootarg(current.guest.bootargs, "probe.sleep-first-ms"), sleep_ms)) sleep_first(sleep_ms);
   set_current_test("boot");
   if (!current.guest.valid) {
     begin_fail();

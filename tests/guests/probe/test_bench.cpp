@@ -38,9 +38,12 @@ void figure(const char* name, uint64_t value) {
   end_line();
 }
 
+uint64_t sleep_counter = 0;  // CNTPCT when sleep_first() began; 0: no sleep
+
 void entry_figures() {
   figure("first-instruction-counter", entry_counters[0]);
   figure("counter-frequency", counter_frequency());
+  if (sleep_counter != 0) figure("sleep-counter", sleep_counter);
 }
 
 // One virtual-timer interrupt, CNTV_CVAL 100 us ahead: `ticks` from CVAL to the guest's
@@ -62,6 +65,29 @@ bool timer_interrupt(gic::IrqRecord& r, uint64_t& ticks) {
 }
 
 }  // namespace
+
+// CPU_SUSPEND (standby) with IRQs masked returns once the armed virtual timer's
+// interrupt is pending (the suspend test checks it); the interrupt is then taken with
+// IRQs unmasked, and the timer is left off.
+void sleep_first(uint64_t milliseconds) {
+  constexpr auto kind = timer::Kind::virtual_timer;
+  const uint32_t ppi = timer::ppi(kind);
+  gic::IrqRecord& r = gic::record(0);
+  gic::init_this_cpu();
+  irqs_off();
+  gic::enable_private(ppi, 0xa0);
+  const uint32_t before = r.count[ppi];
+  sleep_counter = timer::count(timer::Kind::physical_timer);
+  timer::set_timer(kind, milliseconds * counter_frequency() / 1000);
+  timer::set_control(kind, timer::ctl_enable);
+  while ((timer::control(kind) & timer::ctl_istatus) == 0) {
+    if (psci::hvc(psci::cpu_suspend_64, psci::power_state_standby, 0, 0) != psci::success) break;
+  }
+  irqs_on();
+  wait_change(r.count[ppi], before, 100000);
+  irqs_off();
+  timer::set_control(kind, 0);
+}
 
 // entry: only when this partition's first instruction ran (for partitions next to a bench).
 void test_entry() {

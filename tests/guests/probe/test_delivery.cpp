@@ -68,17 +68,7 @@ bool taken_once(const char* what, uint32_t vcpu, uint32_t intid, uint32_t before
   const gic::IrqRecord& r = gic::record(vcpu);
   const bool arrived = wait_change(r.count[intid], before, wait_us);
   delay_us(quiet_us);
-  if (!arrived) {
-    begin_fail();
-    put_text(what);
-    put_text(": INTID ");
-    put_decimal(intid);
-    put_text(" not taken by vcpu ");
-    put_decimal(vcpu);
-    put_text(" within 1 s");
-    end_line();
-    return false;
-  }
+  if (!arrived) return fail_not_taken(what, "INTID", intid, vcpu, "1 s");
   return expect_hex(what, since(r.count[intid], before), 1);
 }
 
@@ -137,6 +127,39 @@ void test_waker_untouched() {
   end_line();
 }
 
+namespace {
+
+// SGI 1 to vCPU 1 late or lost at send `round`: a second chance tells which, and what
+// the redistributor says.
+void report_sgi_not_taken(uint32_t round, uint32_t first_before) {
+  const uint32_t pending = read32(gic::sgi_frame(1) + gic::ispendr) & 0xffff;
+  const uint32_t active = read32(gic::sgi_frame(1) + gic::isactiver) & 0xffff;
+  const uint32_t late = static_cast<uint32_t>(wait_change(gic::record(1).count[1], first_before + round, 2000000));
+  begin_fail();
+  put_text("SGI 1 to vcpu 1 idle in WFI not taken within 1 s at send ");
+  put_decimal(round);
+  put_text(": GICR_ISPENDR0 ");
+  put_hex(pending);
+  put_text(" GICR_ISACTIVER0 ");
+  put_hex(active);
+  put_text(late != 0 ? ", taken within 2 s more" : ", not taken within 2 s more");
+  end_line();
+}
+
+void report_broadcast_miss(uint32_t round, uint32_t vcpu, uint32_t taken) {
+  begin_fail();
+  put_text("IRM = 1 broadcast SGI 2 at send ");
+  put_decimal(round);
+  put_text(": vcpu ");
+  put_decimal(vcpu);
+  put_text(" took ");
+  put_decimal(taken);
+  put_text(" (expected 1)");
+  end_line();
+}
+
+}  // namespace
+
 void test_sgi_wfi() {
   constexpr uint32_t rounds = 100;
   const uint32_t vcpus = settings().guest.vcpu_count;
@@ -164,21 +187,7 @@ void test_sgi_wfi() {
          expect_hex("SGI 1 to vcpu 1 in WFI: interrupts per send", since(gic::record(1).count[1], before), 1);
     delay_us(100);  // back in WFI
   }
-  if (!ok) {
-    // Late or lost: a second chance tells which, and what the redistributor says.
-    const uint32_t pending = read32(gic::sgi_frame(1) + gic::ispendr) & 0xffff;
-    const uint32_t active = read32(gic::sgi_frame(1) + gic::isactiver) & 0xffff;
-    const uint32_t late = static_cast<uint32_t>(wait_change(gic::record(1).count[1], first_before + round, 2000000));
-    begin_fail();
-    put_text("SGI 1 to vcpu 1 idle in WFI not taken within 1 s at send ");
-    put_decimal(round);
-    put_text(": GICR_ISPENDR0 ");
-    put_hex(pending);
-    put_text(" GICR_ISACTIVER0 ");
-    put_hex(active);
-    put_text(late != 0 ? ", taken within 2 s more" : ", not taken within 2 s more");
-    end_line();
-  }
+  if (!ok) report_sgi_not_taken(round, first_before);
   uint32_t broadcast_round = 0;
   const uint32_t own_before = gic::record(0).count[2];
   for (; ok && broadcast_round < rounds; ++broadcast_round) {
@@ -187,17 +196,7 @@ void test_sgi_wfi() {
     gic::send_sgi(gic::sgi_broadcast(2));
     for (uint32_t v = 1; ok && v < vcpus && v < max_vcpus; ++v) {
       ok = wait_change(gic::record(v).count[2], before[v], wait_us) && since(gic::record(v).count[2], before[v]) == 1;
-      if (!ok) {
-        begin_fail();
-        put_text("IRM = 1 broadcast SGI 2 at send ");
-        put_decimal(broadcast_round);
-        put_text(": vcpu ");
-        put_decimal(v);
-        put_text(" took ");
-        put_decimal(since(gic::record(v).count[2], before[v]));
-        put_text(" (expected 1)");
-        end_line();
-      }
+      if (!ok) report_broadcast_miss(broadcast_round, v, since(gic::record(v).count[2], before[v]));
     }
     delay_us(100);
   }

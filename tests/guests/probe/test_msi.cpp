@@ -114,15 +114,7 @@ void enable_spi(uint32_t intid, uint32_t vcpu) {
 
 bool arrived(const char* what, uint32_t vcpu, uint32_t intid, uint32_t before) {
   if (wait_change(gic::record(vcpu).count[intid], before, 1000000)) return true;
-  begin_fail();
-  put_text(what);
-  put_text(": SPI ");
-  put_decimal(intid);
-  put_text(" not taken by vcpu ");
-  put_decimal(vcpu);
-  put_text(" within 1 s");
-  end_line();
-  return false;
+  return fail_not_taken(what, "SPI", intid, vcpu, "1 s");
 }
 
 void pass_line(const char* what, uint32_t intid, uint32_t vcpu) {

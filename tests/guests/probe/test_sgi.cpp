@@ -18,15 +18,7 @@ bool wait_count(uint32_t vcpu, uint32_t intid, uint32_t before) {
 
 bool delivered(const char* what, uint32_t vcpu, uint32_t intid, uint32_t before) {
   if (wait_count(vcpu, intid, before)) return true;
-  begin_fail();
-  put_text(what);
-  put_text(": SGI ");
-  put_decimal(intid);
-  put_text(" not taken by vcpu ");
-  put_decimal(vcpu);
-  put_text(" within 200 ms");
-  end_line();
-  return false;
+  return fail_not_taken(what, "SGI", intid, vcpu, "200 ms");
 }
 
 // Which vCPUs an SGI reaches: by target list both ways, IRM, self, GICR_ISPENDR0, an

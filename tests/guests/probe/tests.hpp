@@ -87,4 +87,10 @@ void test_disabled_pending();
 void test_level_eoi_first();
 void test_other_vcpu_ppi();
 
+// probe.sleep-first-ms=N: before anything else, sleep N ms in PSCI CPU_SUSPEND (the vCPU
+// halts, so under -icount the other partitions' CPUs run meanwhile and this guest adds
+// nothing to their figures). The bench figures then include `sleep-counter`, CNTPCT
+// when the sleep began.
+void sleep_first(uint64_t milliseconds);
+
 }  // namespace probe
