@@ -110,7 +110,7 @@ guest_synchronous_entry:
   save_frame
   mov x0, sp
   bl dispatch_guest_synchronous
-  cbz w0, 1f
+  tbz w0, #0, 1f  // a bool: its low byte is 0 or 1, the rest undefined (AAPCS64)
 guest_synchronous_return:
   restore_frame_and_return
 1:
