@@ -1,6 +1,9 @@
 // Every exception taken to EL2 enters here (vectors.S). One from a guest is a vCPU exit,
 // handled by core/vcpu; anything else is unexpected: report it, then stop the CPU that
-// took it. The boot CPU drives the whole boot, so its crash powers the machine off.
+// took it. The boot CPU drives the whole boot, so its crash powers the machine off. A
+// guest's synchronous exception has its own entry, dispatch_guest_synchronous: its data
+// aborts (the common exit, a trapped MMIO access) skip the dispatch on vector and class.
+#include "core/arch/aarch64/esr.hpp"
 #include "core/arch/aarch64/exception_vectors.hpp"
 #include "core/arch/aarch64/firmware.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
@@ -33,4 +36,16 @@ extern "C" void dispatch_el2_exception(unsigned vector_index, bulkhead::Exceptio
   const bulkhead::arch::ExceptionVector vector(vector_index);
   if (vector.from_lower_el() && bulkhead::vcpu::handle_exit(vector, *frame)) return;
   report_and_stop(vector_index, *frame);
+}
+
+// A guest's synchronous exception (`esr`: ESR_EL2, as the vector read it). False if this
+// CPU runs no vCPU: the vector then reports it through dispatch_el2_exception. Both
+// calls are tail calls, so a data abort pays one compare here.
+extern "C" bool dispatch_guest_synchronous(bulkhead::ExceptionFrame* frame, uint64_t esr) {
+  using namespace bulkhead;
+  constexpr arch::ExceptionVector vector(arch::VectorSource::lower_aarch64, arch::VectorType::synchronous);
+  if (arch::Esr(esr).exception_class() == arch::ExceptionClass::data_abort_lower) {
+    return vcpu::handle_data_abort_exit(*frame);
+  }
+  return vcpu::handle_exit(vector, *frame);
 }

@@ -104,6 +104,19 @@ constexpr bool emulatable_data_abort(arch::Esr esr) {
   return (esr.value() & checked) == (arch::esr::isv | arch::fault_status::translation_level0);
 }
 
+// The access nearly every trapped MMIO access is: an emulatable data abort (above) by a
+// 32-bit instruction, of 1, 2 or 4 bytes, whose load does not sign-extend (LDR W, LDRH,
+// LDRB, STR W, STRH, STRB). Its load result needs only the access's bytes, zero-extended,
+// whatever the register's width, and the PC skips 4 bytes. The emulation fast path takes
+// these; the rest (8 bytes, LDRS*, a 16-bit T32 instruction) the full decode.
+constexpr bool simple_data_abort(arch::Esr esr) {
+  constexpr uint64_t checked = arch::esr::il | arch::esr::isv | arch::esr::s1ptw | arch::esr::cm | arch::esr::fnv |
+                               arch::esr::sse | (arch::esr::fsc_mask & ~uint64_t{arch::fault_status::level_mask});
+  constexpr uint64_t expected = arch::esr::il | arch::esr::isv | arch::fault_status::translation_level0;
+  return (esr.value() & checked) == expected && esr.access_size() <= 4;
+}
+constexpr unsigned simple_instruction_length = 4;
+
 // The access of an emulatable data abort (see emulatable_data_abort) at `address`.
 constexpr MmioAccess data_abort_access(arch::Esr esr, uint64_t address) {
   MmioAccess access;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/arch/aarch64/sctlr.hpp"
 #include "core/vcpu/exit.hpp"
 #include "core/vgic/interrupt.hpp"
 
@@ -98,6 +99,12 @@ class MmioRegistry {
     if (!region.contains(access.address + access.width - 1)) return MmioRefusal::width;
     return MmioRefusal::none;
   }
+  // check() for an access of 1, 2 or 4 bytes (a simple_data_abort): whether it would
+  // answer none, without the width's validity tests the syndrome already settles.
+  static bool accepts_simple(const MmioRegion& region, uint64_t address, unsigned width) {
+    return (region.widths & width) != 0 && (region.unaligned || (address & (width - 1)) == 0) &&
+           region.contains(address + width - 1);
+  }
   size_t size() const { return count_; }
   const MmioRegion& at(size_t index) const { return regions_[index]; }
 
@@ -105,5 +112,14 @@ class MmioRegistry {
   MmioRegion regions_[capacity] = {};
   size_t count_ = 0;
 };
+
+// Whether a data abort at `address` (in `region`, or none) takes the emulation fast path:
+// a simple access (simple_data_abort) the region accepts, by a guest whose data accesses
+// are little-endian (SCTLR_EL1 given). Everything else, refusals included, goes through
+// the full decode, which gives the reason.
+inline bool mmio_fast_path(const MmioRegion* region, arch::Esr esr, uint64_t sctlr_el1, uint64_t address) {
+  return region != nullptr && simple_data_abort(esr) && arch::sctlr::data_little_endian_everywhere(sctlr_el1) &&
+         MmioRegistry::accepts_simple(*region, address, esr.access_size());
+}
 
 }  // namespace bulkhead::vcpu

@@ -36,4 +36,15 @@ constexpr uint64_t load_result(const MmioAccess& access, uint64_t device_data, b
   return access.sixty_four ? data : data & 0xffffffffull;
 }
 
+// The same two for a simple access (simple_data_abort: 1, 2 or 4 bytes, no sign extension)
+// of a little-endian guest: only the access's bytes move, and a load zero-extends them
+// (a W destination's upper half is zero either way). The caller reads XZR as 0.
+constexpr uint64_t simple_width_mask(unsigned width) { return (uint64_t{1} << ((width & 7) * 8)) - 1; }
+constexpr uint64_t simple_store_data(uint64_t register_value, unsigned width) {
+  return register_value & simple_width_mask(width);
+}
+constexpr uint64_t simple_load_result(uint64_t device_data, unsigned width) {
+  return device_data & simple_width_mask(width);
+}
+
 }  // namespace bulkhead::vcpu

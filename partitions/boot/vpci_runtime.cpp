@@ -12,38 +12,31 @@
 
 namespace bulkhead::boot::runtime {
 
-vcpu::MmioResult PciRegionDevice::access(vcpu::MmioRequest& request, vgic::Events& /*events*/) {
-  const auto value = static_cast<uint32_t>(request.value);
-  pci::vpci::ReadResult read;
-  bool ok = false;
-  switch (kind_) {
-    case Kind::ecam:
-      if (request.write) {
-        ok = bus_->config_write(request.offset, request.width, value);
-      } else {
-        read = bus_->config_read(request.offset, request.width);
-      }
-      break;
-    case Kind::io:
-      if (request.write) {
-        ok = bus_->io_write(request.offset, request.width, value);
-      } else {
-        read = bus_->io_read(request.offset, request.width);
-      }
-      break;
-    case Kind::window:
-      if (request.write) {
-        ok = bus_->trapped_write(base_ + request.offset, request.width, value);
-      } else {
-        read = bus_->trapped_read(base_ + request.offset, request.width);
-      }
-      break;
-  }
-  if (!request.write) {
-    ok = read.ok;
-    request.value = read.value;
-  }
-  return ok ? vcpu::MmioResult::handled : vcpu::MmioResult::refused;
+namespace {
+
+vcpu::MmioResult handled_if(bool ok) { return ok ? vcpu::MmioResult::handled : vcpu::MmioResult::refused; }
+
+vcpu::MmioResult answer(vcpu::MmioRequest& request, pci::vpci::ReadResult read) {
+  request.value = read.value;
+  return handled_if(read.ok);
+}
+
+}  // namespace
+
+vcpu::MmioResult PciEcamDevice::access(vcpu::MmioRequest& request, vgic::Events& /*events*/) {
+  if (request.write) return handled_if(bus_->config_write(request.offset, request.width, static_cast<uint32_t>(request.value)));
+  return answer(request, bus_->config_read(request.offset, request.width));
+}
+
+vcpu::MmioResult PciIoDevice::access(vcpu::MmioRequest& request, vgic::Events& /*events*/) {
+  if (request.write) return handled_if(bus_->io_write(request.offset, request.width, static_cast<uint32_t>(request.value)));
+  return answer(request, bus_->io_read(request.offset, request.width));
+}
+
+vcpu::MmioResult PciWindowDevice::access(vcpu::MmioRequest& request, vgic::Events& /*events*/) {
+  const uint64_t address = base_ + request.offset;
+  if (request.write) return handled_if(bus_->trapped_write(address, request.width, static_cast<uint32_t>(request.value)));
+  return answer(request, bus_->trapped_read(address, request.width));
 }
 
 pci::ConfigAccessor* PartitionPciHost::accessor_for(const pci::Function& function) const {
@@ -103,9 +96,8 @@ void PartitionPciHost::disable_bus_master(size_t function) {
 
 namespace {
 
-bool register_region(PartitionRuntime& p, const char* name, const AddressRange& range, PciRegionDevice& device,
-                     PciRegionDevice::Kind kind) {
-  device.attach(p.pci.bus, kind, range.base);
+bool register_region(PartitionRuntime& p, const char* name, const AddressRange& range, PciRegionDevice& device) {
+  device.attach(p.pci.bus, range.base);
   constexpr uint8_t config_widths = vcpu::widths::bytes_1 | vcpu::widths::bytes_2 | vcpu::widths::bytes_4;
   const vcpu::MmioRegion region{name, range.base, range.size, &device, config_widths, false};
   const vcpu::MmioRegion* conflict = nullptr;
@@ -159,11 +151,10 @@ bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware) {
     log::error("partition {}: virtual PCI bus: {}", p.partition->name, error.message);
     return false;
   }
-  using Kind = PciRegionDevice::Kind;
-  return register_region(p, "pci-ecam", partitions::guest_pci_ecam.range, pci.ecam, Kind::ecam) &&
-         register_region(p, "pci-io", partitions::guest_pci_io.range, pci.io, Kind::io) &&
-         register_region(p, "pci-mmio32", partitions::guest_pci_mmio32.range, pci.mmio32, Kind::window) &&
-         register_region(p, "pci-mmio64", partitions::guest_pci_mmio64.range, pci.mmio64, Kind::window) &&
+  return register_region(p, "pci-ecam", partitions::guest_pci_ecam.range, pci.ecam) &&
+         register_region(p, "pci-io", partitions::guest_pci_io.range, pci.io) &&
+         register_region(p, "pci-mmio32", partitions::guest_pci_mmio32.range, pci.mmio32) &&
+         register_region(p, "pci-mmio64", partitions::guest_pci_mmio64.range, pci.mmio64) &&
          prepare_dma(p, hardware) && configure_partition_msi(p, hardware);
 }
 

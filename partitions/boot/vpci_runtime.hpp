@@ -34,21 +34,39 @@ namespace runtime {
 
 struct PartitionRuntime;
 
-// One region of the virtual host bridge as the VM's registry sees it.
-class PciRegionDevice final : public vcpu::MmioDevice {
+// The regions of the virtual host bridge as devices of the VM's registry, one class per
+// kind of region, so that a trapped access costs one virtual call into the bus and no
+// dispatch on the kind.
+class PciRegionDevice : public vcpu::MmioDevice {
  public:
-  enum class Kind : uint8_t { ecam, io, window };
-  void attach(pci::vpci::VirtualPciBus& bus, Kind kind, uint64_t base) {
+  // `base`: the guest-physical address the region is registered at.
+  void attach(pci::vpci::VirtualPciBus& bus, uint64_t base) {
     bus_ = &bus;
-    kind_ = kind;
     base_ = base;
   }
-  vcpu::MmioResult access(vcpu::MmioRequest& request, vgic::Events& events) override;
 
- private:
+ protected:
+  ~PciRegionDevice() = default;
   pci::vpci::VirtualPciBus* bus_ = nullptr;
-  Kind kind_ = Kind::ecam;
   uint64_t base_ = 0;
+};
+
+// The ECAM window: configuration space.
+class PciEcamDevice final : public PciRegionDevice {
+ public:
+  vcpu::MmioResult access(vcpu::MmioRequest& request, vgic::Events& events) override;
+};
+
+// The I/O window: the functions' I/O BARs.
+class PciIoDevice final : public PciRegionDevice {
+ public:
+  vcpu::MmioResult access(vcpu::MmioRequest& request, vgic::Events& events) override;
+};
+
+// A memory window's trapped ranges (MSI-X tables and PBAs).
+class PciWindowDevice final : public PciRegionDevice {
+ public:
+  vcpu::MmioResult access(vcpu::MmioRequest& request, vgic::Events& events) override;
 };
 
 // The machine side of one partition's virtual bus, with the bus-master gate the SMMU
@@ -97,10 +115,10 @@ struct PartitionPci {
   pci::vpci::VirtualPciBus bus;
   PartitionPciHost host;
   PartitionBusMastering bus_mastering;
-  PciRegionDevice ecam;
-  PciRegionDevice io;
-  PciRegionDevice mmio32;
-  PciRegionDevice mmio64;
+  PciEcamDevice ecam;
+  PciIoDevice io;
+  PciWindowDevice mmio32;
+  PciWindowDevice mmio64;
   // DMA: its context and its functions' streams, in plan order.
   smmu::ContextId dma_context = smmu::no_context;
   smmu::FunctionStreams streams[partitions::max_pci_devices] = {};

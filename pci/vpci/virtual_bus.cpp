@@ -130,6 +130,91 @@ VirtualPciBus::FunctionState* VirtualPciBus::function_at(uint64_t ecam_offset) {
   return entry == 0 ? nullptr : &functions_[entry - 1];
 }
 
+// The header registers kept in the function's state (identity, header type, capability
+// pointer, Interrupt Line): inlined into config_read() and config_write(), their only
+// callers, every trapped ECAM access runs one of them. Anything that reads the device or
+// acts (command and status, the interrupt pin, BARs, capabilities) is out of line, so
+// the common access needs no stack frame.
+[[gnu::always_inline]] inline uint32_t VirtualPciBus::read_dword(FunctionState& f, uint16_t offset) {
+  switch (offset) {
+    case reg::vendor_device:
+      return f.identity.vendor_device;
+    case reg::class_revision:
+      return f.identity.class_revision;
+    case reg::subsystem_ids:
+      return f.identity.subsystem;
+    case reg::header_dword:
+      return static_cast<uint32_t>(virtual_header_type) << header_type_shift;
+    case reg::capability_pointer:
+      return f.first_capability;
+    default:
+      return read_computed_dword(f, offset);
+  }
+}
+
+uint32_t VirtualPciBus::read_computed_dword(FunctionState& f, uint16_t offset) {
+  if (offset == reg::command) return f.guest_command | static_cast<uint32_t>(virtual_status(f)) << 16;
+  if (offset == reg::interrupt_dword) {
+    const uint32_t pin =
+        legacy_intx_ ? host_->config_read(*f.physical, reg::interrupt_dword + 1, AccessWidth::byte) & 0xff : 0;
+    return f.interrupt_line | pin << interrupt_pin_shift;
+  }
+  if (is_bar_register(offset)) return read_bar(f, static_cast<uint8_t>((offset - reg::bar0) / 4));
+  if (offset >= reg::standard_capabilities_first && offset < standard_config_end) {
+    if (const CapabilityState* c = capability_at(f, offset)) return read_capability(f, *c, offset);
+  }
+  // The ROM (hidden), the CardBus CIS pointer, reserved dwords, unlinked capabilities and
+  // the extended space (an empty list: 0 at 0x100).
+  return 0;
+}
+
+[[gnu::always_inline]] inline bool VirtualPciBus::write_dword(FunctionState& f, uint16_t offset, uint32_t value,
+                                                              uint8_t mask) {
+  switch (offset) {
+    case reg::vendor_device:
+    case reg::class_revision:
+    case reg::subsystem_ids:
+    case reg::rom_type0:  // hidden: reads 0, so sizing finds no ROM
+      return true;
+    case reg::header_dword:  // the header type is read-only; cache line size, latency timer, BIST are not emulated
+      return (mask & ~header_type_byte) == 0;
+    case reg::capability_pointer:  // the pointer is read-only; 0x35..0x37 are reserved
+      return (mask & ~capability_pointer_byte) == 0;
+    case reg::interrupt_dword:  // Interrupt Line is the guest's scratch byte; pin, Min_Gnt, Max_Lat read-only
+      if ((mask & interrupt_line_byte) != 0) f.interrupt_line = static_cast<uint8_t>(value);
+      return true;
+    default:
+      return write_emulated_dword(f, offset, value, mask);
+  }
+}
+
+bool VirtualPciBus::write_emulated_dword(FunctionState& f, uint16_t offset, uint32_t value, uint8_t mask) {
+  if (offset == reg::command) {
+    if ((mask & command_bytes) != 0) {
+      const uint32_t bits = byte_bits(mask & command_bytes);
+      write_command(f, static_cast<uint16_t>((f.guest_command & ~bits) | (value & bits)));
+    }
+    if ((mask & status_bytes) != 0) write_status(f, static_cast<uint16_t>((value & byte_bits(mask)) >> 16));
+    return true;
+  }
+  if (is_bar_register(offset)) {
+    write_bar(f, static_cast<uint8_t>((offset - reg::bar0) / 4), value, mask);
+    return true;
+  }
+  if (offset >= reg::standard_capabilities_first && offset < standard_config_end) {
+    if (const CapabilityState* c = capability_at(f, offset)) {
+      write_capability(f, *c, offset, value, mask);
+      return true;
+    }
+  }
+  return false;
+}
+
+void VirtualPciBus::log_unhandled_write(FunctionState& f, uint16_t offset, uint8_t size, uint32_t value) {
+  f.unhandled_write_logged = true;
+  log_event(f, "unhandled-write offset {} size {} value {}", hex(offset), size, hex(value));
+}
+
 ReadResult VirtualPciBus::config_read(uint64_t offset, uint8_t size) {
   if (!within_dword(offset, size)) return {};
   FunctionState* f = function_at(offset);
@@ -148,79 +233,8 @@ bool VirtualPciBus::config_write(uint64_t offset, uint8_t size, uint32_t value) 
   value &= value_mask(size);
   const bool handled = write_dword(*f, static_cast<uint16_t>(reg_offset & ~3u), value << (8 * first_byte),
                                    byte_mask(first_byte, size));
-  if (!handled && !f->unhandled_write_logged) {
-    f->unhandled_write_logged = true;
-    log_event(*f, "unhandled-write offset {} size {} value {}", hex(reg_offset), size, hex(value));
-  }
+  if (!handled && !f->unhandled_write_logged) log_unhandled_write(*f, reg_offset, size, value);
   return true;
-}
-
-uint32_t VirtualPciBus::read_dword(FunctionState& f, uint16_t offset) {
-  switch (offset) {
-    case reg::vendor_device:
-      return f.identity.vendor_device;
-    case reg::class_revision:
-      return f.identity.class_revision;
-    case reg::subsystem_ids:
-      return f.identity.subsystem;
-    case reg::command:
-      return f.guest_command | static_cast<uint32_t>(virtual_status(f)) << 16;
-    case reg::header_dword:
-      return static_cast<uint32_t>(virtual_header_type) << header_type_shift;
-    case reg::capability_pointer:
-      return f.first_capability;
-    case reg::interrupt_dword: {
-      const uint32_t pin =
-          legacy_intx_ ? host_->config_read(*f.physical, reg::interrupt_dword + 1, AccessWidth::byte) & 0xff : 0;
-      return f.interrupt_line | pin << interrupt_pin_shift;
-    }
-    default:
-      break;
-  }
-  if (is_bar_register(offset)) return read_bar(f, static_cast<uint8_t>((offset - reg::bar0) / 4));
-  if (offset >= reg::standard_capabilities_first && offset < standard_config_end) {
-    if (const CapabilityState* c = capability_at(f, offset)) return read_capability(f, *c, offset);
-  }
-  // The ROM (hidden), the CardBus CIS pointer, reserved dwords, unlinked capabilities and
-  // the extended space (an empty list: 0 at 0x100).
-  return 0;
-}
-
-bool VirtualPciBus::write_dword(FunctionState& f, uint16_t offset, uint32_t value, uint8_t mask) {
-  switch (offset) {
-    case reg::vendor_device:
-    case reg::class_revision:
-    case reg::subsystem_ids:
-    case reg::rom_type0:  // hidden: reads 0, so sizing finds no ROM
-      return true;
-    case reg::command:
-      if ((mask & command_bytes) != 0) {
-        const uint32_t bits = byte_bits(mask & command_bytes);
-        write_command(f, static_cast<uint16_t>((f.guest_command & ~bits) | (value & bits)));
-      }
-      if ((mask & status_bytes) != 0) write_status(f, static_cast<uint16_t>((value & byte_bits(mask)) >> 16));
-      return true;
-    case reg::header_dword:  // the header type is read-only; cache line size, latency timer, BIST are not emulated
-      return (mask & ~header_type_byte) == 0;
-    case reg::capability_pointer:  // the pointer is read-only; 0x35..0x37 are reserved
-      return (mask & ~capability_pointer_byte) == 0;
-    case reg::interrupt_dword:  // Interrupt Line is the guest's scratch byte; pin, Min_Gnt, Max_Lat read-only
-      if ((mask & interrupt_line_byte) != 0) f.interrupt_line = static_cast<uint8_t>(value);
-      return true;
-    default:
-      break;
-  }
-  if (is_bar_register(offset)) {
-    write_bar(f, static_cast<uint8_t>((offset - reg::bar0) / 4), value, mask);
-    return true;
-  }
-  if (offset >= reg::standard_capabilities_first && offset < standard_config_end) {
-    if (const CapabilityState* c = capability_at(f, offset)) {
-      write_capability(f, *c, offset, value, mask);
-      return true;
-    }
-  }
-  return false;
 }
 
 // The guest's command register. Memory decode on: stage 2 maps the BARs first, then the

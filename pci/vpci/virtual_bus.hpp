@@ -224,10 +224,14 @@ class VirtualPciBus {
     CapabilityHandler* handler = nullptr;
   };
 
-  // Header registers (virtual_bus.cpp).
+  // Header registers (virtual_bus.cpp): those kept in the function's state inline, the
+  // rest (command and status, interrupt pin, BARs, capabilities) out of line.
   uint32_t read_dword(FunctionState& f, uint16_t offset);
-  // Returns false when the write touched a byte nothing handles.
+  [[gnu::noinline]] uint32_t read_computed_dword(FunctionState& f, uint16_t offset);
+  // Return false when the write touched a byte nothing handles.
   bool write_dword(FunctionState& f, uint16_t offset, uint32_t value, uint8_t byte_mask);
+  [[gnu::noinline]] bool write_emulated_dword(FunctionState& f, uint16_t offset, uint32_t value, uint8_t byte_mask);
+  [[gnu::noinline, gnu::cold]] void log_unhandled_write(FunctionState& f, uint16_t offset, uint8_t size, uint32_t value);
   void write_command(FunctionState& f, uint16_t command);
   void write_status(FunctionState& f, uint16_t written);
   uint16_t virtual_status(FunctionState& f);

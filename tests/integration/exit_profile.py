@@ -23,15 +23,20 @@ import tempfile
 import qemu_harness as q
 
 NM = os.environ.get("BULKHEAD_NM", "aarch64-linux-gnu-nm")
-OBJDUMP = os.environ.get("BULKHEAD_OBJDUMP", "aarch64-linux-gnu-objdump")
 
 # The code a guest exit can run: traced (everything else, the boot above all, is not).
-TRACED = re.compile(r"^(el2_vectors|exception_entry|dispatch_el2_exception|__stack_chk|memcpy|memset)|"
+TRACED = re.compile(r"^(el2_vectors|exception_(entry|return)|guest_synchronous_(entry|return)|"
+                    r"dispatch_el2_exception|dispatch_guest_synchronous|__stack_chk|memcpy|memset)|"
                     r"^bulkhead::(vcpu|vgic|psci_guest|arch|console|boot::runtime|pci::vpci)::")
-# Phases by function. exception_entry is split at the call into the dispatcher.
+# Phases by function (vectors.S: the vectors, exception_entry and guest_synchronous_entry
+# save, exception_return and guest_synchronous_return restore). A data abort's exit
+# (handle_data_abort_exit) is one function, the emulation and the exit's lock and
+# list-register checks inlined together: it counts as handler.
 LR_WORK = re.compile(r"^bulkhead::vcpu::(fold|sync|load)_list_registers|^bulkhead::vgic::VirqQueue::|"
                      r"^bulkhead::vgic::VirtualGic::(fold|sync|fill|rebuild)")
-DISPATCH = re.compile(r"^dispatch_el2_exception|^bulkhead::vcpu::handle_exit")
+DISPATCH = re.compile(r"^dispatch_el2_exception|^dispatch_guest_synchronous|^bulkhead::vcpu::handle_exit")
+ENTRY_SAVE = ("el2_vectors", "exception_entry", "guest_synchronous_entry")
+RESTORE = ("exception_return", "guest_synchronous_return")
 PHASES = ("entry-save", "dispatch", "handler", "lr-work", "restore")
 VECTOR_SYNC_LOWER = 0x400
 # The machine the probe benchmark (tests/configs/probe-bench.dts) runs on, with the PCI
@@ -54,12 +59,9 @@ class Symbols:
                 self.functions.append((int(parts[0], 16), parts[2]))
         self.starts = [address for address, _ in self.functions]
         self.address = {name: address for address, name in self.functions}
-        disassembly = subprocess.run([OBJDUMP, "-d", "--no-show-raw-insn", elf], check=True, capture_output=True,
-                                     text=True).stdout
-        call = re.search(r"^\s+([0-9a-f]+):\s+bl\s+[0-9a-f]+ <dispatch_el2_exception>", disassembly, re.M)
-        if not call:
-            raise q.TestFailure("exception_entry does not call dispatch_el2_exception")
-        self.restore_start = int(call.group(1), 16) + 4
+        for name in (*ENTRY_SAVE, *RESTORE):
+            if name not in self.address:
+                raise q.TestFailure(f"no symbol {name} in {elf}: the vectors changed, update exit_profile.py")
 
     def name(self, pc):
         index = bisect.bisect_right(self.starts, pc) - 1
@@ -76,10 +78,10 @@ class Symbols:
         return ",".join(f"0x{start:x}+0x{end - start:x}" for start, end in ranges)
 
     def phase(self, pc, name):
-        if name in ("el2_vectors",):
+        if name in ENTRY_SAVE:
             return "entry-save"
-        if name == "exception_entry":
-            return "restore" if pc >= self.restore_start else "entry-save"
+        if name in RESTORE:
+            return "restore"
         if LR_WORK.search(name):
             return "lr-work"
         if DISPATCH.search(name):

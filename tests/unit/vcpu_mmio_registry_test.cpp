@@ -315,3 +315,54 @@ TEST_CASE("mmio registry: check() alignment, and accesses straddling the region'
   // A disallowed width is named before a misalignment.
   CHECK(MmioRegistry::check(region("words", 0x1000, 0x100, widths::bytes_4), access(0x1001, 2)) == MmioRefusal::width);
 }
+
+TEST_CASE("mmio registry: accepts_simple() agrees with check() for 1-, 2- and 4-byte accesses") {
+  for (unsigned mask = 1; mask <= widths::any; ++mask) {
+    for (const bool unaligned : {false, true}) {
+      const MmioRegion r = region("r", 0x1000, 0x0ffe, static_cast<uint8_t>(mask), unaligned);  // ends mid-dword
+      for (uint64_t address = 0x1000; address < 0x1004; ++address) {
+        for (const uint64_t at : {address, address + 0x0ff8}) {
+          for (const uint8_t width : {uint8_t{1}, uint8_t{2}, uint8_t{4}}) {
+            CAPTURE(mask);
+            CAPTURE(unaligned);
+            CAPTURE(at);
+            CAPTURE(width);
+            CHECK(MmioRegistry::accepts_simple(r, at, width) == (MmioRegistry::check(r, access(at, width)) == MmioRefusal::none));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("mmio registry: the fast path is taken for a simple little-endian access the region accepts, and only then") {
+  constexpr uint64_t isv = uint64_t{1} << 24;
+  constexpr uint64_t il32 = uint64_t{1} << 25;
+  constexpr uint64_t data_abort_lower = (uint64_t{0x24} << 26) | il32;
+  constexpr uint64_t translation_level3 = 0x07;
+  constexpr uint64_t sas_4 = uint64_t{2} << 22;
+  constexpr uint64_t sas_8 = uint64_t{3} << 22;
+  constexpr uint64_t sse = uint64_t{1} << 21;
+  constexpr uint64_t ee = uint64_t{1} << 25;
+  constexpr uint64_t e0e = uint64_t{1} << 24;
+  constexpr uint64_t sctlr_little = 0x30d00801;
+  const MmioRegion gic = region("gicd", 0x08000000, 0x10000, widths::bytes_1 | widths::bytes_4 | widths::bytes_8);
+  const arch::Esr ldr_w(data_abort_lower | isv | sas_4 | translation_level3);
+  CHECK(vcpu::mmio_fast_path(&gic, ldr_w, sctlr_little, 0x08000004));
+  // Not taken: no region, big-endian data at EL1 or EL0, a width the region refuses, a
+  // misaligned access, an access past the region's end, 8 bytes, sign extension, ISV = 0.
+  CHECK_FALSE(vcpu::mmio_fast_path(nullptr, ldr_w, sctlr_little, 0x08000004));
+  CHECK_FALSE(vcpu::mmio_fast_path(&gic, ldr_w, sctlr_little | ee, 0x08000004));
+  CHECK_FALSE(vcpu::mmio_fast_path(&gic, ldr_w, sctlr_little | e0e, 0x08000004));
+  CHECK_FALSE(vcpu::mmio_fast_path(&gic, arch::Esr(data_abort_lower | isv | (uint64_t{1} << 22) | translation_level3),
+                                   sctlr_little, 0x08000004));  // 2 bytes: not a GIC width
+  CHECK_FALSE(vcpu::mmio_fast_path(&gic, ldr_w, sctlr_little, 0x08000006));
+  const MmioRegion short_region = region("short", 0x09000000, 0x6, widths::any);
+  CHECK_FALSE(vcpu::mmio_fast_path(&short_region, ldr_w, sctlr_little, 0x09000004));
+  CHECK(vcpu::mmio_fast_path(&short_region, ldr_w, sctlr_little, 0x09000000));
+  CHECK_FALSE(vcpu::mmio_fast_path(&gic, arch::Esr(data_abort_lower | isv | sas_8 | translation_level3), sctlr_little,
+                                   0x08000008));
+  CHECK_FALSE(vcpu::mmio_fast_path(&gic, arch::Esr(data_abort_lower | isv | sas_4 | sse | translation_level3),
+                                   sctlr_little, 0x08000004));
+  CHECK_FALSE(vcpu::mmio_fast_path(&gic, arch::Esr(data_abort_lower | translation_level3), sctlr_little, 0x08000004));
+}

@@ -34,5 +34,11 @@ constexpr bool data_big_endian(uint64_t sctlr_el1, unsigned exception_level) {
   return (sctlr_el1 & (exception_level == 0 ? el0_big_endian : big_endian)) != 0;
 }
 
+// Whether data accesses are little-endian at EL0 and EL1 alike: then no access needs its
+// bytes reversed, whichever of the two made it.
+constexpr bool data_little_endian_everywhere(uint64_t sctlr_el1) {
+  return (sctlr_el1 & (el0_big_endian | big_endian)) == 0;
+}
+
 }  // namespace bulkhead::arch::sctlr
 #endif

@@ -1,11 +1,16 @@
 // EL2 exception vectors: every entry saves the full register frame (ExceptionFrame in
 // exception_frame.hpp) and calls dispatch_el2_exception(vector index, frame); on return
 // the frame, possibly edited (a guest's registers, its return address), is restored and
-// the exception returns.
+// the exception returns. A guest's synchronous exception (the lower-EL AArch64 entry)
+// goes to dispatch_guest_synchronous(frame, ESR) instead, which sends its data aborts,
+// the exit of every trapped MMIO access, straight to their handler.
 #include "core/arch/aarch64/exception_frame.hpp"
 #include "core/arch/aarch64/exception_vectors.hpp"
 
 #define FRAME_SIZE BULKHEAD_FRAME_SIZE
+// The index the lower-EL AArch64 synchronous entry (the ninth) stands for, as the
+// `vector` entries pass theirs.
+#define VECTOR_LOWER_AARCH64_SYNCHRONOUS 8
 
 .macro vector kind
   .balign BULKHEAD_VECTOR_ENTRY_SIZE
@@ -27,7 +32,11 @@ el2_vectors:
   vector 5
   vector 6
   vector 7
-  vector 8
+  // Lower EL, AArch64, synchronous: a guest's trap.
+  .balign BULKHEAD_VECTOR_ENTRY_SIZE
+  sub sp, sp, #FRAME_SIZE
+  stp x0, x1, [sp, #0]
+  b guest_synchronous_entry
   vector 9
   vector 10
   vector 11
@@ -36,7 +45,8 @@ el2_vectors:
   vector 14
   vector 15
 
-exception_entry:
+// The rest of the frame, x0/x1 being saved by the vector. Leaves ESR_EL2 in x1.
+.macro save_frame
   stp x2, x3, [sp, #16]
   stp x4, x5, [sp, #32]
   stp x6, x7, [sp, #48]
@@ -59,8 +69,9 @@ exception_entry:
   mrs x1, esr_el2
   mrs x2, far_el2
   stp x1, x2, [sp, #BULKHEAD_FRAME_ESR]
-  mov x1, sp
-  bl dispatch_el2_exception
+.endm
+
+.macro restore_frame_and_return
   ldp x1, x2, [sp, #BULKHEAD_FRAME_ELR]
   msr elr_el2, x1
   msr spsr_el2, x2
@@ -82,6 +93,31 @@ exception_entry:
   ldr x30, [sp, #BULKHEAD_FRAME_X30]
   add sp, sp, #FRAME_SIZE
   eret
+.endm
+
+// x0 = the vector's index.
+exception_entry:
+  save_frame
+  mov x1, sp
+  bl dispatch_el2_exception
+// Its own symbol (as guest_synchronous_return), so that exit profiles tell the restore.
+exception_return:
+  restore_frame_and_return
+
+// A guest's synchronous exception: x1 = ESR_EL2 after save_frame. False from the
+// dispatcher: this CPU runs no vCPU, and dispatch_el2_exception reports it.
+guest_synchronous_entry:
+  save_frame
+  mov x0, sp
+  bl dispatch_guest_synchronous
+  tbz w0, #0, 1f  // a bool: its low byte is 0 or 1, the rest undefined (AAPCS64)
+guest_synchronous_return:
+  restore_frame_and_return
+1:
+  mov x0, #VECTOR_LOWER_AARCH64_SYNCHRONOUS
+  mov x1, sp
+  bl dispatch_el2_exception
+  b guest_synchronous_return
 
 // x0 = function ID, x1..x3 = arguments; returns x0. Firmware calls through SMC/HVC.
   .global firmware_call_smc

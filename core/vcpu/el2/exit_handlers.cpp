@@ -84,13 +84,13 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   refuse_access(vm, frame, exit.access, refusal, region);
 }
 
-// Every trapped access to an emulated register comes through here. Its only address-taken
-// local is the fixed-size request handed to the device (the events are per-CPU scratch):
-// no buffer a stack canary would guard.
-[[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+// A trapped access the fast path does not take (emulate_mmio): decoded in full, then
+// refused with the reason, or emulated with sign extension, 8-byte width or big-endian
+// data. Its only address-taken local is the fixed-size request handed to the device (the
+// events are per-CPU scratch): no buffer a stack canary would guard.
+[[gnu::noinline, gnu::no_stack_protector]] void handle_mmio_decoded(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
+                                                                     const MmioRegion* region, uint64_t address) {
   const arch::Esr esr(frame.esr);
-  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
-  const MmioRegion* region = vm.mmio.find(address, vcpu.mmio_hint);
   if (region == nullptr || !emulatable_data_abort(esr)) return refuse_data_abort(vm, frame, region);
   MmioRequest request;
   request.offset = address - region->base;
@@ -121,6 +121,81 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   }
   frame.elr += esr.instruction_length();
   if (has_effects(events, vcpu.index)) apply_events(vm, events, &vcpu);
+}
+
+// The fast path's access when its device did not handle it: refused (an external abort),
+// or not implemented there (logged, then completed as a read of zero or a dropped write).
+// `region`: the one the access hit.
+[[gnu::noinline, gnu::cold]] void finish_unhandled_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
+                                                        const MmioRegion& region, const MmioRequest& request,
+                                                        MmioResult result) {
+  const arch::Esr esr(frame.esr);
+  if (result == MmioResult::refused) {
+    return refuse_access(vm, frame, data_abort_access(esr, region.base + request.offset), MmioRefusal::none, &region);
+  }
+  log_unhandled(vm, region, request);
+  const unsigned reg = esr.transfer_register();
+  if (!request.write && reg != 31) frame.x[reg] = simple_load_result(request.value, request.width);
+  frame.elr += simple_instruction_length;
+  if (has_effects(vcpu.events, vcpu.index)) apply_events(vm, vcpu.events, &vcpu);
+}
+
+// The region of a trapped access when it is not the vCPU's last one: the registry's
+// search, which moves the hint.
+[[gnu::noinline]] const MmioRegion* search_region(const Vm& vm, Vcpu& vcpu, uint64_t address) {
+  return vm.mmio.find(address, vcpu.mmio_hint);
+}
+
+// The region of a trapped access: the one the vCPU's last access hit first (one compare,
+// the region pointer computed once), else the search.
+[[gnu::always_inline]] inline const MmioRegion* find_region(const Vm& vm, Vcpu& vcpu, uint64_t address) {
+  if (vcpu.mmio_hint < vm.mmio.size()) {
+    const MmioRegion& last = vm.mmio.at(vcpu.mmio_hint);
+    if (last.contains(address)) return &last;
+  }
+  return search_region(vm, vcpu, address);
+}
+
+// Every trapped access to an emulated register comes through here. The common one (an
+// LDR/STR of 1, 2 or 4 bytes, zero-extended, aligned as its region wants, little-endian:
+// mmio_fast_path) is emulated straight from the syndrome; anything else, and every
+// refusal, goes through handle_mmio_decoded. The same checks either way, the same device
+// call. Kept lean: after the device's call only the vCPU, the VM and the frame are needed
+// (the syndrome is read again from the frame), so few registers are saved. Inlined into
+// the data-abort exit (handle_data_abort_exit), the exit every trapped access takes; its
+// only address-taken local is the request, so its callers need no canary (as above).
+[[gnu::always_inline]] inline void emulate_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  const arch::Esr esr(frame.esr);
+  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+  const MmioRegion* region = find_region(vm, vcpu, address);
+  if (!mmio_fast_path(region, esr, arch::sysreg::sctlr_el1::read(), address)) {
+    return handle_mmio_decoded(vcpu, vm, frame, region, address);
+  }
+  const unsigned width = esr.access_size();
+  MmioRequest request;
+  request.offset = address - region->base;
+  request.width = static_cast<uint8_t>(width);
+  request.write = esr.write();
+  request.vcpu = static_cast<uint8_t>(vcpu.index);
+  if (request.write) {
+    const unsigned reg = esr.transfer_register();
+    request.value = simple_store_data(reg == 31 ? 0 : frame.x[reg], width);  // 31: XZR
+  }
+  vcpu.events.clear();
+  const MmioResult result = region->device->access(request, vcpu.events);
+  // find() left the region's index in the hint: the region again, without keeping it live.
+  if (result != MmioResult::handled) return finish_unhandled_mmio(vcpu, vm, frame, vm.mmio.at(vcpu.mmio_hint), request, result);
+  const arch::Esr done(frame.esr);
+  const unsigned reg = done.transfer_register();
+  if (!done.write() && reg != 31) frame.x[reg] = simple_load_result(request.value, done.access_size());
+  frame.elr += simple_instruction_length;
+  if (has_effects(vcpu.events, vcpu.index)) apply_events(vm, vcpu.events, &vcpu);
+}
+
+// handle_exit's handler for data aborts. The vectors send them to handle_data_abort_exit
+// instead; handle_exit stays a complete dispatcher all the same.
+[[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+  emulate_mmio(vcpu, vm, frame);
 }
 
 // CPU_SUSPEND: sleeps until something may be pending for this vCPU. Whatever makes a
@@ -350,27 +425,59 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
 
 }  // namespace
 
-bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
-  auto* current = reinterpret_cast<Vcpu*>(arch::sysreg::tpidr_el2::read());
-  if (current == nullptr || current->vm == nullptr) return false;
-  Vcpu& vcpu = *current;
-  Vm& vm = *vcpu.vm;
-  vm.lock.lock_as(reinterpret_cast<uint64_t>(current));
+namespace {
+
+// What every exit does around its handler, with the VM's lock held: fold what the guest
+// did to the live list registers, stop if the VM is going away, handle, write back the
+// list registers that changed (and the CPU's vGIC work); then, with no lock held, the
+// boot CPU's service step (it may deliver input to this VM).
+template <typename Handler>
+[[gnu::always_inline]] inline void run_exit(Vcpu& vcpu, Vm& vm, Handler&& handler) {
+  vm.lock.lock_as(reinterpret_cast<uint64_t>(&vcpu));
   if (vcpu.queue->live_mask() != 0) fold_list_registers(vcpu);
   if (vm.off || vm.restarting) stop_exiting_vcpu(vcpu, vm);
-  constexpr arch::ExceptionVector synchronous(arch::VectorSource::lower_aarch64, arch::VectorType::synchronous);
-  constexpr arch::ExceptionVector irq(arch::VectorSource::lower_aarch64, arch::VectorType::irq);
-  if (vector.index() == synchronous.index()) {
-    synchronous_handlers.by_class[arch::Esr(frame.esr).exception_class_index()](vcpu, vm, frame);
-  } else if (vector.index() == irq.index()) {
-    handle_irq(vcpu, vm);
-  } else {
-    unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
-  }
+  handler();
   if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);  // and the CPU's vGIC work, if any
   vm.lock.unlock();
-  // The boot CPU's service step, with no lock held: it may deliver input to this VM.
   if (vcpu.serves_system) boot::service_after_exit();
+}
+
+// The vCPU this CPU runs, or nullptr when it runs none.
+Vcpu* running_vcpu() {
+  auto* current = reinterpret_cast<Vcpu*>(arch::sysreg::tpidr_el2::read());
+  return current == nullptr || current->vm == nullptr ? nullptr : current;
+}
+
+}  // namespace
+
+bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
+  Vcpu* const current = running_vcpu();
+  if (current == nullptr) return false;
+  Vcpu& vcpu = *current;
+  Vm& vm = *vcpu.vm;
+  constexpr arch::ExceptionVector synchronous(arch::VectorSource::lower_aarch64, arch::VectorType::synchronous);
+  constexpr arch::ExceptionVector irq(arch::VectorSource::lower_aarch64, arch::VectorType::irq);
+  run_exit(vcpu, vm, [&] {
+    if (vector.index() == synchronous.index()) {
+      synchronous_handlers.by_class[arch::Esr(frame.esr).exception_class_index()](vcpu, vm, frame);
+    } else if (vector.index() == irq.index()) {
+      handle_irq(vcpu, vm);
+    } else {
+      unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
+    }
+  });
+  return true;
+}
+
+// What handle_exit does for a data abort, the emulation inlined: no dispatch on the
+// vector or the class, one frame for the exit and the access. No stack buffer (the
+// request is the only address-taken local): no canary.
+[[gnu::no_stack_protector]] bool handle_data_abort_exit(ExceptionFrame& frame) {
+  Vcpu* const current = running_vcpu();
+  if (current == nullptr) return false;
+  Vcpu& vcpu = *current;
+  Vm& vm = *vcpu.vm;
+  run_exit(vcpu, vm, [&] { emulate_mmio(vcpu, vm, frame); });
   return true;
 }
 

@@ -118,6 +118,9 @@ int64_t start_vcpu_cpu(uint32_t cpu);
 // An exception taken from a guest (the lower-EL vectors): false if this CPU runs no vCPU
 // (the caller then reports a crash).
 bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame);
+// A data abort taken from a guest (the vectors test the class): handle_exit() for that
+// class alone, without its dispatch. False if this CPU runs no vCPU.
+bool handle_data_abort_exit(ExceptionFrame& frame);
 
 // Interrupt plumbing (interrupts.cpp).
 // Acts on what a vGIC change asked of the hardware: physical SPI/PPI state and kicks.
