@@ -419,7 +419,7 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   } else {
     unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
   }
-  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);  // and the CPU's vGIC work, if any
+  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu, frame.spsr);  // and the CPU's vGIC work, if any
   vm.lock.unlock();
   // The boot CPU's service step, with no lock held: it may deliver input to this VM.
   if (vcpu.serves_system) boot::service_after_exit();
