@@ -31,7 +31,8 @@
 // guest's access run natively when EL2 returns to it. The next fold arms the check again.
 // The check is needed only when the guest cannot take the interrupt at once: a guest
 // entered with the interrupt unmasked, in no handler (no active priority), and that
-// interrupt the most urgent one its LRs offer, takes the exception before it runs one
+// interrupt (its line seen asserted in this very exit) the most urgent one its LRs
+// offer, takes the exception before it runs one
 // instruction, so nothing of its own can clear the device first (`taken_at_once`; the
 // owner then leaves the check off, as KVM, which has none). A guest that EOIs before it
 // clears its device meets the re-fire inside its handler, interrupts masked: checked.
