@@ -29,6 +29,13 @@
 // an ICC_* register of either group (its IAR read first of all) traps, the owner samples
 // the line and withdraws what dropped (`for_each_checked`), and `suspend_check` lets the
 // guest's access run natively when EL2 returns to it. The next fold arms the check again.
+// The check is needed only when the guest cannot take the interrupt at once: a guest
+// entered with the interrupt unmasked, in no handler (no active priority), and that
+// interrupt (its line seen asserted in this very exit) the most urgent one its LRs
+// offer, takes the exception before it runs one
+// instruction, so nothing of its own can clear the device first (`taken_at_once`; the
+// owner then leaves the check off, as KVM, which has none). A guest that EOIs before it
+// clears its device meets the re-fire inside its handler, interrupts masked: checked.
 //
 // `sync` is the cheap path the target takes on every entry: it rewrites only the LRs
 // whose content must change (an entry added or changed since, an LR to clear) and puts
@@ -75,6 +82,18 @@ struct Virq {
   // A hardware-backed level interrupt: while an LR offers it pending, the guest's
   // acknowledgement is checked (see above).
   bool checked = false;
+};
+
+// The guest as an entry finds it, for the acknowledgement check (read by the target from
+// SPSR_EL2, the PSTATE the guest resumes with, ICH_VMCR_EL2 and ICH_AP0R0/AP1R0_EL2). The
+// default is a guest that takes nothing at once: the check stays armed.
+struct GuestInterruptMask {
+  bool irqs_masked = true;      // PSTATE.I: Group 1 interrupts (virtual IRQs)
+  bool fiqs_masked = true;      // PSTATE.F: Group 0 interrupts (virtual FIQs)
+  bool group0_enabled = false;  // ICH_VMCR_EL2.VENG0
+  bool group1_enabled = false;  // ICH_VMCR_EL2.VENG1
+  uint8_t priority_mask = 0;    // ICH_VMCR_EL2.VPMR: priorities below it are signalled
+  bool handling = true;         // an active priority: the guest is in a handler
 };
 
 struct FillResult {
@@ -161,11 +180,15 @@ class VirqQueue {
   // step with the LRs and nothing waits for one: the next sync only writes that LR. For
   // the vCPU making the call, which syncs before it runs again (another vCPU's LRs would
   // read back as if the guest had consumed it). Otherwise as add_pending.
-  bool add_pending_here(const Virq& virq) {
+  bool add_pending_here(const Virq& virq) { return place_here(virq) || add_pending(virq); }
+  // add_pending_here()'s fast path alone: false (nothing changed) when it does not apply,
+  // and the caller then calls add_pending(). Always inline, so that the caller's Virq
+  // stays in registers (the interrupt exit builds one).
+  [[gnu::always_inline]] bool place_here(const Virq& virq) {
     const uint32_t free = ~live_ & lr_mask_;
     if ((flags_ & ~flag_control) != 0 || stale_ != 0 || overflow_ || free == 0 || count_ == capacity ||
         find(virq.intid) != capacity) {
-      return add_pending(virq);
+      return false;
     }
     const auto slot = static_cast<uint8_t>(__builtin_ctz(free));
     Entry& entry = entries_[count_++];
@@ -232,6 +255,26 @@ class VirqQueue {
     rare_ |= rare_suspended;
     flags_ |= flag_control;
   }
+  // The one LR offering a checked interrupt pending holds `sampled_intid` (its line seen
+  // asserted just now) and what `guest` takes at once on entry: the most urgent interrupt
+  // the LRs offer (no other LR pending at the same or a more urgent priority: on a tie the
+  // CPU interface may pick either), unmasked, its group enabled, above the priority mask,
+  // and the guest in no handler. Then the check is not needed (see the header).
+  bool taken_at_once(const GuestInterruptMask& guest, uint16_t sampled_intid) const {
+    if (guest.handling || checked_ == 0 || (checked_ & (checked_ - 1)) != 0) return false;
+    const Held& checked = held_[__builtin_ctz(checked_)];
+    if (checked.intid != sampled_intid) return false;
+    const uint64_t value = checked.value;
+    const bool group1 = (value & ich_lr::group1) != 0;
+    const bool signalled = group1 ? !guest.irqs_masked && guest.group1_enabled : !guest.fiqs_masked && guest.group0_enabled;
+    const uint8_t priority = lr_priority(value);
+    if (!signalled || priority >= guest.priority_mask) return false;
+    for (uint32_t others = live_ & ~checked_; others != 0; others &= others - 1) {
+      const Held& held = held_[__builtin_ctz(others)];
+      if (has_pending(held.state) && lr_priority(held.value) <= priority) return false;
+    }
+    return true;
+  }
   // The ICH_HCR_EL2 bits wanted besides En: maintenance requests and the check.
   uint64_t control_bits() const {
     return maintenance_ | (checked_ != 0 && (rare_ & rare_suspended) == 0 ? ich_hcr::tall0 | ich_hcr::tall1 : 0);
@@ -278,6 +321,7 @@ class VirqQueue {
 
  private:
   static constexpr uint8_t no_slot = 0xff;
+  static uint8_t lr_priority(uint64_t value) { return static_cast<uint8_t>(value >> ich_lr::priority_shift); }
   struct Entry {
     Virq virq;
     LrState state = LrState::invalid;

@@ -57,8 +57,11 @@
 // that: the interrupt fires again at its EOI), so the acknowledgement is checked: while an
 // LR offers one pending, the guest's ICC_* accesses trap (virq_queue.hpp), and
 // check_acknowledgement() samples the line (PhysicalInterrupts) and withdraws it if it
-// dropped. Its pending bit in GICD_ISPENDR/GICR_ISPENDR0 reads the physical interrupt too,
-// so a disabled one with its line asserted reads pending, and is delivered once enabled.
+// dropped; unless the entry finds the guest taking it at once (sync's `read_guest`,
+// VirqQueue::taken_at_once: EL2 took it in this very exit), which leaves it no chance to
+// clear the device first. Its pending bit in GICD_ISPENDR/GICR_ISPENDR0 reads the
+// physical interrupt too, so a disabled one with its line asserted reads pending, and is
+// delivered once enabled.
 //
 // Another vCPU's hardware PPIs. A PPI exists only in the redistributor of the CPU running
 // its vCPU, so a guest write that changes one of another vCPU's hardware PPIs (enable,
@@ -123,6 +126,7 @@ class VirtualGic {
     }
     const bool was_pending = irq->pending();
     irq->line_asserted = true;
+    sampled_line_[vcpu % max_vcpus] = physical_intid;
     if (was_pending) {
       requeue(*irq);  // its LR is now to be checked
       pend_again(*irq, vcpu, events, true);
@@ -168,9 +172,25 @@ class VirtualGic {
   template <typename WriteLr>
   uint64_t sync(uint8_t vcpu, size_t lr_count, WriteLr&& write_lr) {
     if (vcpu >= vcpu_count()) return 0;
-    VirqQueue& vcpu_queue = queues_[vcpu];
-    if (vcpu_queue.rebuild_requested()) rebuild(vcpu);
-    return vcpu_queue.sync(lr_count, write_lr);
+    sampled_line_[vcpu] = 0;
+    return sync_queue(vcpu, lr_count, write_lr);
+  }
+  // The same for an entry into a guest whose state `read_guest()` gives (GuestInterruptMask;
+  // asked only while an LR offers a checked interrupt pending): no acknowledgement check
+  // when the guest takes that interrupt at once (VirqQueue::taken_at_once).
+  // Only for the interrupt EL2 took in this very exit (hardware_interrupt): its line was
+  // asserted just now; one that waited for an LR may have dropped since.
+  template <typename WriteLr, typename ReadGuest>
+  uint64_t sync(uint8_t vcpu, size_t lr_count, WriteLr&& write_lr, ReadGuest&& read_guest) {
+    constexpr uint64_t check_bits = ich_hcr::tall0 | ich_hcr::tall1;
+    if (vcpu >= vcpu_count()) return 0;
+    const uint16_t sampled = sampled_line_[vcpu];
+    sampled_line_[vcpu] = 0;
+    const uint64_t control = sync_queue(vcpu, lr_count, write_lr);
+    if ((control & check_bits) == 0 || sampled == 0 || !queues_[vcpu].taken_at_once(read_guest(), sampled)) {
+      return control;
+    }
+    return control & ~check_bits;
   }
   SyncResult sync(uint8_t vcpu, uint64_t* list_registers, size_t lr_count) {
     SyncResult result;
@@ -236,6 +256,12 @@ class VirtualGic {
     virq.checked = line_pending && irq.hardware;
     return virq;
   }
+  template <typename WriteLr>
+  uint64_t sync_queue(uint8_t vcpu, size_t lr_count, WriteLr&& write_lr) {
+    VirqQueue& vcpu_queue = queues_[vcpu];
+    if (vcpu_queue.rebuild_requested()) rebuild(vcpu);
+    return vcpu_queue.sync(lr_count, write_lr);
+  }
   // Brings `destination`'s entry for `irq` in line with `state` (invalid: removes it).
   static void queue_interrupt(VirqQueue& destination, const InterruptState& irq, LrState state) {
     destination.set(virq_of(irq), state);  // cannot be full: capacity covers every interrupt a vCPU can own
@@ -257,11 +283,12 @@ class VirtualGic {
     const uint8_t vcpu = irq.target_vcpu;
     if (vcpu >= vcpu_count() || queues_[vcpu].rebuild_requested()) return;
     if (!deliverable(irq)) return requeue(irq);
-    if (irq.active) {
-      queues_[vcpu].add_pending(virq_of(irq));
-    } else {
-      queues_[vcpu].add_pending_here(virq_of(irq));
-    }
+    if (irq.active || !queues_[vcpu].place_here(virq_of(irq))) add_pending_elsewhere(irq);
+  }
+  // requeue_here()'s slow path (an entry exists, or something waits for an LR): out of
+  // line, so that the interrupt exit keeps no Virq in memory.
+  [[gnu::noinline]] void add_pending_elsewhere(const InterruptState& irq) {
+    queues_[irq.target_vcpu % max_vcpus].add_pending(virq_of(irq));
   }
   // `irq` just became pending, by an action of vCPU `caller` (or none).
   [[gnu::always_inline]] void queue_pended(const InterruptState& irq, uint8_t caller, Events& events) {
@@ -381,6 +408,9 @@ class VirtualGic {
   // and active state follow the virtual one; a latched physical pend is cleared.
   uint32_t ppi_follow_[max_vcpus] = {};
   uint32_t ppi_clear_pending_[max_vcpus] = {};
+  // The hardware level interrupt EL2 took in vCPU n's exit under way (0: none; INTID 0 is
+  // an SGI, never hardware-backed): its line is known asserted until that exit's sync.
+  uint16_t sampled_line_[max_vcpus] = {};
 };
 
 }  // namespace bulkhead::vgic

@@ -272,3 +272,60 @@ TEST_CASE("vgic delivery: another vCPU's deactivation of an interrupt the holder
   CHECK(m->lr_state_of(1, 30) == LrState::invalid);
   check_clean(*m);
 }
+
+TEST_CASE("vgic delivery: a level hardware interrupt an unmasked idle guest takes at once is not trapped") {
+  // KVM's way for the common case: the guest takes the exception before it runs one
+  // instruction, so it cannot clear its device first; its IAR read runs natively.
+  auto m = booted(1, 4);
+  lr_model::Random random(7);
+  for (uint32_t round = 1; round <= 3; ++round) {
+    CAPTURE(round);
+    m->guest_unmask(0);  // idles with interrupts on
+    m->physical_line(0, 27, true);
+    REQUIRE(m->fire_physical(random));  // the exit takes it; the entry's guest takes it at once
+    CHECK((m->cpu[0].hcr & (ich_hcr::tall0 | ich_hcr::tall1)) == 0);
+    CHECK(m->lr_state_of(0, 27) == LrState::active);
+    m->physical_line(0, 27, false);  // its handler silences the timer, then EOIs
+    REQUIRE(m->guest_eoi(0));
+    CHECK(m->acks_of(0, 27) == round);
+  }
+  CHECK(m->stats.icc_traps == 0);
+  CHECK(m->stats.hardware_level_at_once == 3);
+  // Masked (in a handler, say), the same interrupt is checked at its acknowledgement.
+  m->physical_line(0, 27, true);
+  REQUIRE(m->fire_physical(random));
+  CHECK((m->cpu[0].hcr & (ich_hcr::tall0 | ich_hcr::tall1)) != 0);
+  m->physical_line(0, 27, false);
+  CHECK_FALSE(m->guest_acknowledge(0));  // withdrawn: a spurious INTID
+  CHECK(m->stats.icc_traps == 1);
+  CHECK(m->acks_of(0, 27) == 3);
+  check_clean(*m);
+}
+
+TEST_CASE("vgic delivery: unmasked, but something as or more urgent is offered too: the level interrupt is checked") {
+  for (const uint8_t sgi_priority : {uint8_t{0x40}, uint8_t{0x80}}) {
+    CAPTURE(sgi_priority);
+    auto m = booted(1, 4);
+    lr_model::Random random(9);
+    m->set_priority(0, 27, 0x80);
+    m->set_priority(0, 5, sgi_priority);
+    m->guest_send_sgi(0, (uint64_t{5} << icc_sgi1r::intid_shift) | 1u, true);  // SGI 5 to itself
+    REQUIRE(m->lr_state_of(0, 5) == LrState::pending);
+    m->physical_line(0, 27, true);
+    REQUIRE(m->fire_physical(random));
+    REQUIRE(m->lr_state_of(0, 27) == LrState::pending);
+    // The guest may take SGI 5 first (more urgent, or a tie), and the timer only after
+    // that handler: its acknowledgement is checked.
+    CHECK((m->cpu[0].hcr & (ich_hcr::tall0 | ich_hcr::tall1)) != 0);
+    m->guest_unmask(0);  // takes what it is offered first: through the trap
+    CHECK(m->stats.icc_traps == 1);
+    CHECK(m->stats.hardware_level_at_once == 0);
+    REQUIRE(m->guest_eoi(0));
+    if (m->lr_state_of(0, 27) == LrState::pending) REQUIRE(m->guest_acknowledge(0));
+    m->physical_line(0, 27, false);
+    REQUIRE(m->guest_eoi(0));
+    CHECK(m->acks_of(0, 27) == 1);
+    CHECK(m->acks_of(0, 5) == 1);
+    check_clean(*m);
+  }
+}

@@ -510,3 +510,62 @@ TEST_CASE("vgic fast path: clear() and reset() leave the LRs still holding entri
     CHECK(m->gic.queue(k).live_mask() == 0);
   }
 }
+
+TEST_CASE("vgic fast path: taken_at_once only for the one checked LR an unmasked idle guest takes first") {
+  Virq timer = virq(27, 0x40, true);
+  timer.checked = true;
+  GuestInterruptMask idle;
+  idle.irqs_masked = false;
+  idle.fiqs_masked = false;
+  idle.group0_enabled = true;
+  idle.group1_enabled = true;
+  idle.priority_mask = 0xff;
+  idle.handling = false;
+  constexpr uint64_t check_bits = ich_hcr::tall0 | ich_hcr::tall1;
+  uint64_t lrs[4] = {};
+  VirqQueue queue;
+  REQUIRE(queue.add_pending(timer));
+  REQUIRE((queue.sync(lrs, 4).maintenance & check_bits) == check_bits);  // armed: the owner decides
+  CHECK(queue.taken_at_once(idle, 27));
+  CHECK_FALSE(queue.taken_at_once(GuestInterruptMask{}, 27));  // the default: masked, in a handler
+  CHECK_FALSE(queue.taken_at_once(idle, 30));  // its line was not just seen asserted
+  GuestInterruptMask guest = idle;
+  SUBCASE("IRQs masked") { guest.irqs_masked = true; }
+  SUBCASE("in a handler") { guest.handling = true; }
+  SUBCASE("Group 1 disabled") { guest.group1_enabled = false; }
+  SUBCASE("the priority mask lets it through only below 0x40") { guest.priority_mask = 0x40; }
+  SUBCASE("another LR pending at the same priority") { REQUIRE(queue.add_pending(virq(33, 0x40))); }
+  SUBCASE("another LR pending, more urgent") { REQUIRE(queue.add_pending(virq(33, 0x20))); }
+  SUBCASE("a second checked LR") {
+    Virq other = virq(30, 0x60, true);
+    other.checked = true;
+    REQUIRE(queue.add_pending(other));
+  }
+  queue.sync(lrs, 4);
+  CHECK_FALSE(queue.taken_at_once(guest, 27));
+}
+
+TEST_CASE("vgic fast path: taken_at_once with a less urgent LR pending, and for Group 0 by PSTATE.F") {
+  GuestInterruptMask idle;
+  idle.irqs_masked = false;
+  idle.fiqs_masked = false;
+  idle.group0_enabled = true;
+  idle.group1_enabled = true;
+  idle.priority_mask = 0xff;
+  idle.handling = false;
+  uint64_t lrs[4] = {};
+  VirqQueue queue;
+  Virq timer = virq(27, 0x40, true);
+  timer.checked = true;
+  timer.group1 = false;
+  REQUIRE(queue.add_pending(timer));
+  REQUIRE(queue.add_pending(virq(33, 0x80)));  // less urgent: taken after
+  queue.sync(lrs, 4);
+  CHECK(queue.taken_at_once(idle, 27));
+  GuestInterruptMask fiqs_masked = idle;
+  fiqs_masked.fiqs_masked = true;
+  CHECK_FALSE(queue.taken_at_once(fiqs_masked, 27));
+  GuestInterruptMask irqs_masked = idle;
+  irqs_masked.irqs_masked = true;
+  CHECK(queue.taken_at_once(irqs_masked, 27));  // a virtual FIQ: PSTATE.I does not mask it
+}

@@ -112,8 +112,36 @@ void Machine::icc_trap(uint8_t k) {
   after_icc_trap_[k] = true;
 }
 
+void Machine::guest_unmask(uint8_t k) {
+  trace("guest " + std::to_string(k) + " unmasks its interrupts");
+  unmasked_[k] = true;
+  take_at_once(k);
+}
+
+GuestInterruptMask Machine::guest_mask(uint8_t k) const {
+  GuestInterruptMask guest;
+  guest.irqs_masked = !unmasked_[k];
+  guest.fiqs_masked = !unmasked_[k];
+  guest.group0_enabled = true;
+  guest.group1_enabled = true;
+  guest.priority_mask = 0xff;
+  guest.handling = !cpu[k].running.empty();
+  return guest;
+}
+
+void Machine::take_at_once(uint8_t k) {
+  if (!unmasked_[k] || cpu[k].highest_pending() < 0) return;
+  ++stats.taken_at_once;
+  const ListRegister lr = decode_list_register(cpu[k].lr[cpu[k].highest_pending()]);
+  if (lr.hardware && !source_of(static_cast<uint16_t>(lr.virtual_intid)).edge && !cpu[k].traps_icc()) {
+    ++stats.hardware_level_at_once;
+  }
+  guest_acknowledge(k);
+}
+
 bool Machine::guest_acknowledge(uint8_t k) {
   CpuInterface& c = cpu[k];
+  unmasked_[k] = false;  // taking an interrupt masks them (a spurious INTID too)
   if (c.highest_pending() < 0) return false;
   bool checked = false;
   if (c.traps_icc()) {
@@ -189,7 +217,8 @@ void Machine::take_maintenance(uint8_t k) {
   ++stats.maintenance_exits;
   if ((cpu[k].misr() & ich_misr::eoi) != 0) ++stats.eoi_maintenance_exits;
   exit(k, "maintenance", false, [] {});
-  if (cpu[k].maintenance_asserted()) {
+  // Asserted again when the guest was entered (not by what an unmasked guest then took).
+  if (maintenance_at_entry_[k]) {
     Known cause = Known::none;
     if (cpu[k].misr() == ich_misr::no_pending && holds_pending_active(k)) {
       cause = Known::npie_without_pending_lr;
@@ -435,7 +464,9 @@ void Machine::entered(uint8_t k) {
     const auto intid = static_cast<uint16_t>(lr.virtual_intid);
     const bool for_its_line = lr.state == LrState::pending && lr.hardware && !source_of(intid).edge &&
                               !shadow_of(k, intid).software_pend;
-    if (for_its_line && !icc_trap_exit_ && !cpu[k].traps_icc()) {
+    // Unless the guest takes it at once (unmasked, and the most urgent of its LRs).
+    const bool at_once = unmasked_[k] && static_cast<int>(n) == cpu[k].highest_pending();
+    if (for_its_line && !icc_trap_exit_ && !cpu[k].traps_icc() && !at_once) {
       violation("vCPU " + std::to_string(k) + ": hardware level " + std::to_string(intid) +
                 " offered pending with no acknowledgement check (ICH_HCR " + hex(cpu[k].hcr) + ", LRs " + lr_listing(k) + ")");
     }
@@ -452,6 +483,10 @@ void Machine::entered(uint8_t k) {
     if (!spi.hardware) level_held(k, spi.intid);
   }
   check_list_registers(k);
+  // A maintenance interrupt asserted now is taken at EL2 before the guest runs; otherwise
+  // an unmasked guest takes what it is offered first.
+  maintenance_at_entry_[k] = cpu[k].maintenance_asserted();
+  if (!maintenance_at_entry_[k]) take_at_once(k);
 }
 
 }  // namespace lr_model

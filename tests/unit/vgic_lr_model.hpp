@@ -220,7 +220,8 @@ struct Stats {
   unsigned exits = 0, syncs = 0, lr_writes = 0, overflow_syncs = 0, acks = 0, hardware_acks = 0,
            maintenance_exits = 0, noop_exits = 0, pending_active_lrs = 0, stale_acks = 0, kicks = 0,
            unrelated_exits_needed = 0, duplicate_acks = 0, eoi_maintenance_exits = 0, kept_actives = 0,
-           icc_traps = 0, withdrawn_at_acknowledge = 0, unchecked_acks = 0;
+           icc_traps = 0, withdrawn_at_acknowledge = 0, unchecked_acks = 0, taken_at_once = 0,
+           hardware_level_at_once = 0;
   unsigned known[known_count] = {};
 };
 
@@ -294,14 +295,17 @@ class Machine {
     const uint64_t hcr_before = c.hcr;
     if (gic.needs_sync(k)) {
       ++stats.syncs;
-      const uint64_t maintenance = gic.sync(k, lrs_, [&](size_t slot, uint64_t value) {
-        if (slot >= lrs_) {
-          violation("sync wrote LR " + std::to_string(slot) + " of " + std::to_string(lrs_));
-          return;
-        }
-        c.lr[slot] = value;
-        ++writes;
-      });
+      const uint64_t maintenance = gic.sync(
+          k, lrs_,
+          [&](size_t slot, uint64_t value) {
+            if (slot >= lrs_) {
+              violation("sync wrote LR " + std::to_string(slot) + " of " + std::to_string(lrs_));
+              return;
+            }
+            c.lr[slot] = value;
+            ++writes;
+          },
+          [&] { return guest_mask(k); });
       c.hcr = ich_hcr::en | maintenance;
       neutralized_[k] = false;
       trace("  sync vcpu " + std::to_string(k) + ": LRs " + lr_listing(k) + " ICH_HCR " + hex(c.hcr));
@@ -341,6 +345,15 @@ class Machine {
   // The maintenance interrupt is a level PPI: taken as soon as it is asserted. If it
   // still is after the exit it caused, it fires again at once, forever.
   void take_maintenance(uint8_t k);
+  // The guest idles with its interrupts unmasked (PSTATE.I and F clear): it takes what
+  // its CPU interface signals at once, now and after each entry, until it takes one (the
+  // exception masks them again).
+  void guest_unmask(uint8_t k);
+  // The guest's state as the target reads it at a sync (SPSR_EL2, ICH_VMCR_EL2, the
+  // active priorities): both groups enabled, no priority mask.
+  GuestInterruptMask guest_mask(uint8_t k) const;
+  // An unmasked guest takes the interrupt signalled, if any.
+  void take_at_once(uint8_t k);
   // A guest ICC_IAR/EOIR access while TALL0/TALL1 is set: the trap exit (the target's
   // check_acknowledgement), after which the access runs natively.
   void icc_trap(uint8_t k);
@@ -486,6 +499,8 @@ class Machine {
   // The last exit of vCPU k was an ICC trap: until its next exit, acknowledgements run
   // without a check (a hardware line that drops meanwhile is the documented window).
   bool after_icc_trap_[max_vcpus] = {};
+  bool unmasked_[max_vcpus] = {};  // guest_unmask(), until it takes an interrupt
+  bool maintenance_at_entry_[max_vcpus] = {};  // the maintenance interrupt was asserted at the last entry
   bool icc_trap_exit_ = false;  // the exit under way is an ICC trap
   Shadow private_[max_vcpus][private_interrupt_count];
   Shadow shared_[1024];

@@ -58,6 +58,8 @@ void add(lr_model::Stats& total, const lr_model::Stats& run) {
   total.icc_traps += run.icc_traps;
   total.withdrawn_at_acknowledge += run.withdrawn_at_acknowledge;
   total.unchecked_acks += run.unchecked_acks;
+  total.taken_at_once += run.taken_at_once;
+  total.hardware_level_at_once += run.hardware_level_at_once;
   for (size_t i = 0; i < lr_model::known_count; ++i) total.known[i] += run.known[i];
 }
 
@@ -92,7 +94,8 @@ TEST_CASE("vgic lr model: random interrupt traffic through fold and sync keeps e
                    << total.eoi_maintenance_exits << ", second deliveries of an ambiguous re-pend "
                    << total.duplicate_acks << ", ICC traps " << total.icc_traps << " (hardware level lines withdrawn "
                    << total.withdrawn_at_acknowledge << ", acknowledged unchecked after a trap " << total.unchecked_acks
-                   << "); known defects hit in " << runs_with_known << " of 96 runs");
+                   << "), taken at once by an unmasked guest " << total.taken_at_once << " (hardware level, untrapped "
+                   << total.hardware_level_at_once << "); known defects hit in " << runs_with_known << " of 96 runs");
   CHECK(runs_with_known == 0);
   // The traffic reached what the test is about: a model that never overflowed its LRs,
   // never took a maintenance interrupt or a hardware interrupt would prove nothing.
@@ -105,6 +108,10 @@ TEST_CASE("vgic lr model: random interrupt traffic through fold and sync keeps e
   CHECK(total.eoi_maintenance_exits > 100);
   CHECK(total.icc_traps > 100);
   CHECK(total.withdrawn_at_acknowledge > 10);
+  // Unmasked guests took interrupts at once, hardware level ones among them with the
+  // acknowledgement check left off (VirqQueue::taken_at_once).
+  CHECK(total.taken_at_once > 500);
+  CHECK(total.hardware_level_at_once > 10);
 }
 
 // Longer runs on more vCPUs (more of everything racing), other seeds.

@@ -129,6 +129,8 @@ void Machine::guest_step(uint8_t k, Random& random) {
     guest_eoi(k);
   } else if (pick < 65) {
     guest_deactivate_one(k, random);
+  } else if (pick < 70) {
+    guest_unmask(k);
   } else if (pick < 72) {
     exit(k, "hvc", false, [] {});
   } else if (pick < 75) {

@@ -138,6 +138,14 @@ constexpr unsigned list_register_count(uint64_t value) { return static_cast<unsi
 constexpr unsigned priority_bits(uint64_t value) { return static_cast<unsigned>((value >> 29) & 7) + 1; }
 }  // namespace ich_vtr
 
+// ICH_VMCR_EL2: the guest's view of its virtual CPU interface (ICC_IGRPEN0/1, ICC_PMR).
+namespace ich_vmcr {
+constexpr uint64_t veng0 = 1u << 0;  // Group 0 enabled
+constexpr uint64_t veng1 = 1u << 1;  // Group 1 enabled
+constexpr unsigned vpmr_shift = 24;  // VPMR [31:24]: priorities below it are signalled
+constexpr uint8_t priority_mask(uint64_t value) { return static_cast<uint8_t>(value >> vpmr_shift); }
+}  // namespace ich_vmcr
+
 // MPIDR affinity as GICR_TYPER and GICD_IROUTER lay it out.
 namespace gic_affinity {
 constexpr uint64_t mpidr_aff0_2 = 0xffffff;      // Aff2.Aff1.Aff0 at [23:0]

@@ -432,12 +432,12 @@ namespace {
 // list registers that changed (and the CPU's vGIC work); then, with no lock held, the
 // boot CPU's service step (it may deliver input to this VM).
 template <typename Handler>
-[[gnu::always_inline]] inline void run_exit(Vcpu& vcpu, Vm& vm, Handler&& handler) {
+[[gnu::always_inline]] inline void run_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame, Handler&& handler) {
   vm.lock.lock_as(reinterpret_cast<uint64_t>(&vcpu));
   if (vcpu.queue->live_mask() != 0) fold_list_registers(vcpu);
   if (vm.off || vm.restarting) stop_exiting_vcpu(vcpu, vm);
   handler();
-  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu);  // and the CPU's vGIC work, if any
+  if (vcpu.queue->needs_sync()) sync_list_registers(vcpu, frame.spsr);  // and the CPU's vGIC work, if any
   vm.lock.unlock();
   if (vcpu.serves_system) boot::service_after_exit();
 }
@@ -457,7 +457,7 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   Vm& vm = *vcpu.vm;
   constexpr arch::ExceptionVector synchronous(arch::VectorSource::lower_aarch64, arch::VectorType::synchronous);
   constexpr arch::ExceptionVector irq(arch::VectorSource::lower_aarch64, arch::VectorType::irq);
-  run_exit(vcpu, vm, [&] {
+  run_exit(vcpu, vm, frame, [&] {
     if (vector.index() == synchronous.index()) {
       synchronous_handlers.by_class[arch::Esr(frame.esr).exception_class_index()](vcpu, vm, frame);
     } else if (vector.index() == irq.index()) {
@@ -477,7 +477,7 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   if (current == nullptr) return false;
   Vcpu& vcpu = *current;
   Vm& vm = *vcpu.vm;
-  run_exit(vcpu, vm, [&] { emulate_mmio(vcpu, vm, frame); });
+  run_exit(vcpu, vm, frame, [&] { emulate_mmio(vcpu, vm, frame); });
   return true;
 }
 

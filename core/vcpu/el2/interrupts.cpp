@@ -3,6 +3,7 @@
 #include "core/arch/aarch64/gic_el2.hpp"
 #include "core/arch/aarch64/gic_registers.hpp"
 #include "core/arch/aarch64/intid.hpp"
+#include "core/arch/aarch64/psr.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
 
@@ -117,10 +118,26 @@ void fold_list_registers(Vcpu& vcpu) {
   });
 }
 
-void sync_list_registers(Vcpu& vcpu) {
+void sync_list_registers(Vcpu& vcpu) { sync_list_registers(vcpu, arch::psr::daif); }
+
+void sync_list_registers(Vcpu& vcpu, uint64_t guest_pstate) {
   const auto index = static_cast<uint8_t>(vcpu.index);
-  const uint64_t maintenance = vcpu.vm->gic.sync(index, vcpu.lr_count,
-                                                 [](size_t slot, uint64_t value) { arch::sysreg::write_list_register(slot, value); });
+  // Read only while an LR offers a hardware level interrupt pending: whether the guest
+  // takes it at once on entry (then its acknowledgement is not trapped).
+  const auto read_guest = [guest_pstate] {
+    vgic::GuestInterruptMask guest;
+    guest.irqs_masked = (guest_pstate & arch::psr::irq_mask) != 0;
+    guest.fiqs_masked = (guest_pstate & arch::psr::fiq_mask) != 0;
+    const uint64_t vmcr = arch::sysreg::ich_vmcr_el2::read();
+    guest.group0_enabled = (vmcr & arch::ich_vmcr::veng0) != 0;
+    guest.group1_enabled = (vmcr & arch::ich_vmcr::veng1) != 0;
+    guest.priority_mask = arch::ich_vmcr::priority_mask(vmcr);
+    // 5 priority bits: one active-priority register per group (as vcpu_entry.cpp resets them).
+    guest.handling = (arch::sysreg::ich_ap0r0_el2::read() | arch::sysreg::ich_ap1r0_el2::read()) != 0;
+    return guest;
+  };
+  const uint64_t maintenance = vcpu.vm->gic.sync(
+      index, vcpu.lr_count, [](size_t slot, uint64_t value) { arch::sysreg::write_list_register(slot, value); }, read_guest);
   write_ich_hcr(vcpu, maintenance);
   // What only this CPU may do: asked only here, as the vGIC makes the queue ask for a
   // sync whenever it leaves this CPU work.

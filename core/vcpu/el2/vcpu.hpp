@@ -144,7 +144,10 @@ void forget_list_registers(Vcpu& vcpu);
 void reset_physical_interrupts(const Vm& vm);
 // Exit: what the guest did to the live list registers. Entry: the LRs that changed.
 void fold_list_registers(Vcpu& vcpu);
-void sync_list_registers(Vcpu& vcpu);
+void sync_list_registers(Vcpu& vcpu);  // for a guest that takes nothing at once (all masked)
+// `guest_pstate`: the SPSR_EL2 it resumes with (its interrupt masks decide the
+// acknowledgement check, VirqQueue::taken_at_once).
+void sync_list_registers(Vcpu& vcpu, uint64_t guest_pstate);
 // First entry: every list register written from a rebuilt queue.
 void load_list_registers(Vcpu& vcpu);
 
