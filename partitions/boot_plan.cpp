@@ -83,17 +83,6 @@ void check_ram(const Partition& partition, const MachineFacts& machine, Failures
   }
 }
 
-// `what` is "payload FORMAT" or "initrd": the report line's words after the name.
-void check_payload_entry(const Partition& partition, const Package& package, uint32_t entry, const char* what,
-                         const char* file, uint64_t load_address, Failures& failures) {
-  PackageError error;
-  const bool intact = entry < package.entry_count && verify_entry(package, entry, error);
-  const uint64_t size = entry < package.entry_count ? package.entries[entry].size : 0;
-  log::fact("partition {} {} {} entry {} size {} load {} crc {}", partition.name, what, file, entry, hex(size),
-            hex(load_address), intact ? "ok" : "bad");
-  if (!intact) failures.add("{} {} (package entry {}): {}", what, file, entry, error.message);
-}
-
 const char* selector_text(const PciDeviceSelector& selector, FixedBuffer<96>& text) {
   format(text, "{}", selector.node);
   if (selector.has_sbdf) {
@@ -327,28 +316,71 @@ void scrub_ram(const Partition& partition, const Package& package, const Payload
   scrub_between(loader, initrd_end, partition.ram.host_base + partition.ram.size);
 }
 
+// A partition's payloads in the package: the kernel (or raw binary), and its initrd.
+struct PayloadCopy {
+  uint32_t entry;
+  uint64_t guest;    // its load address
+  const char* file;  // its file name
+};
+
+size_t payload_copies(const Payload& payload, const PayloadPlacement& placement, PayloadCopy (&copies)[2]) {
+  copies[0] = {payload.kernel_entry, placement.kernel_base, payload.file};
+  copies[1] = {payload.initrd_entry, placement.initrd_base, payload.initrd};
+  return payload.has_initrd ? 2 : 1;
+}
+
 // Scrubs the partition's RAM and copies its payloads from the package, checking each
 // copy against its CRC. Returns the first failure's text, or nullptr.
 const char* load_payloads(const Partition& partition, const Package& package, const PayloadPlacement& placement,
                           ScrubScope scope, GuestLoader& loader, FixedBuffer<max_reason>& failure) {
   scrub_ram(partition, package, placement, scope, loader);
-  const Payload& payload = partition.payload;
-  struct Copy {
-    uint32_t entry;
-    uint64_t guest;
-    const char* what;
-  } copies[2] = {{payload.kernel_entry, placement.kernel_base, payload.file},
-                 {payload.initrd_entry, placement.initrd_base, payload.initrd}};
-  const size_t copy_count = payload.has_initrd ? 2 : 1;
+  PayloadCopy copies[2];
+  const size_t copy_count = payload_copies(partition.payload, placement, copies);
   for (size_t c = 0; c < copy_count; ++c) {
     const PackageEntry& entry = package.entries[copies[c].entry];
     const uint64_t destination = host_address(partition, copies[c].guest);
     if (loader.copy_and_crc32(destination, package.entry_data(copies[c].entry), entry.size) != entry.crc32) {
-      format(failure, "{}: copy at host {} does not match its CRC", copies[c].what, hex(destination));
+      format(failure, "{}: copy at host {} does not match its CRC", copies[c].file, hex(destination));
       return failure.c_str();
     }
   }
   return nullptr;
+}
+
+// The boot's load of one partition: its payloads checked once each, on their way into
+// its RAM (a startable partition), or only in the package (one already refused, or
+// after a failed copy), each reported with `crc ok|bad`. A copy that does not match
+// its CRC is told apart from a corrupt package entry by checking the entry then.
+void load_and_check_payloads(const Partition& partition, const Package& package, ScrubScope scope,
+                             GuestLoader& loader, PartitionPlan& partition_plan) {
+  const Payload& payload = partition.payload;
+  const PayloadPlacement& placement = partition_plan.placement;
+  bool copying = partition_plan.startable;
+  if (copying) scrub_ram(partition, package, placement, scope, loader);
+  PayloadCopy copies[2];
+  const size_t copy_count = payload_copies(payload, placement, copies);
+  FixedBuffer<32> payload_words;
+  format(payload_words, "payload {}", payload_format_name(payload.format));
+  const char* const words[2] = {payload_words.c_str(), "initrd"};
+  Failures failures(partition, partition_plan);
+  for (size_t c = 0; c < copy_count; ++c) {
+    const uint32_t index = copies[c].entry;
+    const bool exists = index < package.entry_count;
+    const uint64_t size = exists ? package.entries[index].size : 0;
+    const uint64_t destination = host_address(partition, copies[c].guest);
+    const bool copy_matches =
+        copying && exists && loader.copy_and_crc32(destination, package.entry_data(index), size) == package.entries[index].crc32;
+    PackageError error;
+    const bool intact = copy_matches || verify_entry(package, index, error);
+    log::fact("partition {} {} {} entry {} size {} load {} crc {}", partition.name, words[c], copies[c].file, index,
+              hex(size), hex(copies[c].guest), intact ? "ok" : "bad");
+    if (!intact) {
+      failures.add("{} {} (package entry {}): {}", words[c], copies[c].file, index, error.message);
+    } else if (copying && !copy_matches) {
+      failures.add("{}: copy at host {} does not match its CRC", copies[c].file, hex(destination));
+    }
+    copying = partition_plan.startable;
+  }
 }
 
 // One line per function: the reset it gets before hand-over and on every restart, or none
@@ -373,8 +405,7 @@ void report_virtual_functions(const Partition& partition, const PartitionPlan& p
 
 }  // namespace
 
-void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
-                     BootPlan& plan) {
+void plan_partitions(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan) {
   Claims claims;  // 1.3 KiB: fits the boot stack
   plan.count = description.partition_count;
   plan.pristine_dtbs_used = 0;
@@ -391,14 +422,6 @@ void plan_partitions(const SystemDescription& description, const Package& packag
     partition_plan.placement = place_payloads(partition.ram.guest_base, partition.ram.size, payload.load_offset,
                                               payload.load_size, payload.has_initrd ? payload.initrd_size : 0);
     if (!partition_plan.placement.fits) failures.add("payload {}: does not fit in the partition's RAM", payload.file);
-    FixedBuffer<32> payload_words;
-    format(payload_words, "payload {}", payload_format_name(payload.format));
-    check_payload_entry(partition, package, payload.kernel_entry, payload_words.c_str(), payload.file,
-                        partition_plan.placement.kernel_base, failures);
-    if (payload.has_initrd) {
-      check_payload_entry(partition, package, payload.initrd_entry, "initrd", payload.initrd, partition_plan.placement.initrd_base,
-                          failures);
-    }
     log::fact("partition {} dtb {} bootargs \"{}\"", partition.name, hex(partition_plan.placement.dtb_base),
               payload.bootargs);
     log::fact("partition {} console {}", partition.name, guest_console_name(partition.console));
@@ -409,27 +432,25 @@ void plan_partitions(const SystemDescription& description, const Package& packag
   }
 }
 
+void load_partition(const SystemDescription& description, const Package& package, const MachineFacts& machine,
+                    GuestLoader& loader, BootPlan& plan, size_t index, ScrubScope scope) {
+  const Partition& partition = description.partitions[index];
+  PartitionPlan& partition_plan = plan.partitions[index];
+  load_and_check_payloads(partition, package, scope, loader, partition_plan);
+  if (partition_plan.startable) load_guest_dt(partition, machine, loader, plan, partition_plan);
+  partition_plan.loaded = partition_plan.startable;
+  if (partition_plan.startable) {
+    report_function_resets(partition, partition_plan, *machine.pci);
+    if (machine.virtual_pci) report_virtual_functions(partition, partition_plan, *machine.pci);
+    log::fact("partition {} start yes", partition.name);
+  } else {
+    log::fact("partition {} start no reason {}", partition.name, partition_plan.reason);
+  }
+}
+
 void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
                      GuestLoader& loader, BootPlan& plan, ScrubScope scope) {
-  for (size_t index = 0; index < plan.count; ++index) {
-    const Partition& partition = description.partitions[index];
-    PartitionPlan& partition_plan = plan.partitions[index];
-    if (partition_plan.startable) {
-      FixedBuffer<max_reason> failure;
-      if (load_payloads(partition, package, partition_plan.placement, scope, loader, failure) != nullptr) {
-        Failures(partition, partition_plan).add("{}", failure.c_str());
-      }
-      if (partition_plan.startable) load_guest_dt(partition, machine, loader, plan, partition_plan);
-      partition_plan.loaded = partition_plan.startable;
-    }
-    if (partition_plan.startable) {
-      report_function_resets(partition, partition_plan, *machine.pci);
-      if (machine.virtual_pci) report_virtual_functions(partition, partition_plan, *machine.pci);
-      log::fact("partition {} start yes", partition.name);
-    } else {
-      log::fact("partition {} start no reason {}", partition.name, partition_plan.reason);
-    }
-  }
+  for (size_t index = 0; index < plan.count; ++index) load_partition(description, package, machine, loader, plan, index, scope);
 }
 
 bool reload_partition(const Partition& partition, const Package& package, const BootPlan& plan, size_t index,

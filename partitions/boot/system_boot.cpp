@@ -176,19 +176,32 @@ const char* run_system(const BootContext& context) {
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;
   const partitions::ScrubScope scrub = cold_boot_scrub(*context.platform);
   log::fact("scrub cold-boot {}", scrub == partitions::ScrubScope::all_ram ? "all-ram" : "payload-bss");
-  partitions::plan_partitions(description, package, machine, plan);
-  mark_boot_phase("plan");  // the partition report; the payloads' CRCs in the package
-  IdentityGuestLoader loader;
-  partitions::load_partitions(description, package, machine, loader, plan, scrub);
-  mark_boot_phase("load");  // scrubs, payload copies with their CRCs, guest device trees
-  log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
+  partitions::plan_partitions(description, machine, plan);
+  mark_boot_phase("plan");  // the partition report up to each partition's payloads
   PciHardware pci;
   pci.topology = &pci_topology;
   for (size_t i = 0; i < context.platform->pcie_host_count; ++i) {
     if (context.ecam_mapped[i]) pci.accessors[i] = &ecam_accessors[i];
   }
-  start_partitions(*context.platform, description, plan, pci, reloader);
-  mark_boot_phase("start");  // stage 2, virtual devices and buses, DMA contexts, CPU_ON of each boot vCPU
+  // Each partition starts right after its load: the first one's guest does not wait for
+  // the others' payloads.
+  IdentityGuestLoader loader;
+  bool prepared = false;
+  bool can_start = true;
+  for (size_t i = 0; i < plan.count; ++i) {
+    const char* name = description.partitions[i].name;
+    partitions::load_partition(description, package, machine, loader, plan, i, scrub);
+    mark_boot_phase("load", name);  // its scrub, payload copies with their CRCs, its device tree
+    if (!plan.partitions[i].loaded || !can_start) continue;
+    if (!prepared) {
+      prepared = true;
+      can_start = prepare_partition_starts(*context.platform, reloader);
+      if (!can_start) continue;
+    }
+    start_partition(*context.platform, description, plan, i, pci);
+    mark_boot_phase("start", name);  // its stage 2, virtual devices and bus, DMA contexts, its boot CPU powered on
+  }
+  log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
   return nullptr;
 }
 
