@@ -147,21 +147,7 @@ const char* no_reset_method_reason(pci::ResetReason reason) {
   return "none recorded by enumeration";
 }
 
-// Who already holds a function or an SPI: the partition index, or -1.
-class Claims {
- public:
-  int function_owner(size_t function) const { return function_owner_plus_one_[function] - 1; }
-  int spi_owner(uint32_t spi) const { return spi_owner_plus_one_[spi] - 1; }
-  void claim_function(size_t function, size_t partition) { function_owner_plus_one_[function] = static_cast<uint8_t>(partition + 1); }
-  void claim_spi(uint32_t spi, size_t partition) { spi_owner_plus_one_[spi] = static_cast<uint8_t>(partition + 1); }
-  static constexpr uint32_t spi_limit = 1024;
-
- private:
-  uint8_t function_owner_plus_one_[pci::max_functions] = {};  // 0: nobody
-  uint8_t spi_owner_plus_one_[spi_limit] = {};
-};
-
-void check_pci(size_t index, const SystemDescription& description, const MachineFacts& machine, Claims& claims,
+void check_pci(size_t index, const SystemDescription& description, const MachineFacts& machine, PlanClaims& claims,
                PartitionPlan& plan, Failures& failures) {
   const Partition& partition = description.partitions[index];
   for (size_t s = 0; s < partition.pci_device_count; ++s) {
@@ -202,7 +188,7 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
       log::fact("partition {} pci-irq {} pin {} intx denied", partition.name, sbdf.text, pin_text);
       continue;
     }
-    if (!function->interrupt.routed || function->interrupt.spi >= Claims::spi_limit) {
+    if (!function->interrupt.routed || function->interrupt.spi >= PlanClaims::spi_limit) {
       failures.add("{}: {} INT{} has no SPI in interrupt-map", selector.node, sbdf.text, pin_text);
       continue;
     }
@@ -224,7 +210,7 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
   }
 }
 
-void check_platform_devices(size_t index, const SystemDescription& description, Claims& claims, Failures& failures) {
+void check_platform_devices(size_t index, const SystemDescription& description, PlanClaims& claims, Failures& failures) {
   const Partition& partition = description.partitions[index];
   for (size_t d = 0; d < partition.platform_device_count; ++d) {
     const PlatformDeviceRef& device = partition.platform_devices[d];
@@ -235,7 +221,7 @@ void check_platform_devices(size_t index, const SystemDescription& description, 
     for (size_t i = 0; i < device.interrupt_count; ++i) {
       const uint32_t spi = device.interrupts[i].spi;
       log::fact("partition {} platform {} spi {}", partition.name, device.device, spi);
-      if (spi >= Claims::spi_limit) continue;
+      if (spi >= PlanClaims::spi_limit) continue;
       const int owner = claims.spi_owner(spi);
       if (owner >= 0 && owner != static_cast<int>(index)) {
         failures.add("{} ({}): SPI {} is also used by partition {}", device.node, device.device, spi,
@@ -405,30 +391,39 @@ void report_virtual_functions(const Partition& partition, const PartitionPlan& p
 
 }  // namespace
 
-void plan_partitions(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan) {
-  Claims claims;  // 1.3 KiB: fits the boot stack
+void begin_plan(const SystemDescription& description, BootPlan& plan) {
   plan.count = description.partition_count;
   plan.pristine_dtbs_used = 0;
-  for (size_t index = 0; index < description.partition_count; ++index) {
-    const Partition& partition = description.partitions[index];
-    PartitionPlan& partition_plan = plan.partitions[index];
-    partition_plan = PartitionPlan();
-    partition_plan.startable = true;
-    Failures failures(partition, partition_plan);
+}
 
-    report_cpus(partition, machine, failures);
-    check_ram(partition, machine, failures);
-    const Payload& payload = partition.payload;
-    partition_plan.placement = place_payloads(partition.ram.guest_base, partition.ram.size, payload.load_offset,
-                                              payload.load_size, payload.has_initrd ? payload.initrd_size : 0);
-    if (!partition_plan.placement.fits) failures.add("payload {}: does not fit in the partition's RAM", payload.file);
-    log::fact("partition {} dtb {} bootargs \"{}\"", partition.name, hex(partition_plan.placement.dtb_base),
-              payload.bootargs);
-    log::fact("partition {} console {}", partition.name, guest_console_name(partition.console));
-    check_pci(index, description, machine, claims, partition_plan, failures);
-    check_platform_devices(index, description, claims, failures);
-    log::fact("partition {} legacy-intx {} restart-policy {}", partition.name,
-              partition.legacy_intx ? "allowed" : "denied", restart_policy_name(partition.restart));
+void plan_partition(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan, size_t index,
+                    PlanClaims& claims) {
+  const Partition& partition = description.partitions[index];
+  PartitionPlan& partition_plan = plan.partitions[index];
+  partition_plan = PartitionPlan();
+  partition_plan.startable = true;
+  Failures failures(partition, partition_plan);
+
+  report_cpus(partition, machine, failures);
+  check_ram(partition, machine, failures);
+  const Payload& payload = partition.payload;
+  partition_plan.placement = place_payloads(partition.ram.guest_base, partition.ram.size, payload.load_offset,
+                                            payload.load_size, payload.has_initrd ? payload.initrd_size : 0);
+  if (!partition_plan.placement.fits) failures.add("payload {}: does not fit in the partition's RAM", payload.file);
+  log::fact("partition {} dtb {} bootargs \"{}\"", partition.name, hex(partition_plan.placement.dtb_base),
+            payload.bootargs);
+  log::fact("partition {} console {}", partition.name, guest_console_name(partition.console));
+  check_pci(index, description, machine, claims, partition_plan, failures);
+  check_platform_devices(index, description, claims, failures);
+  log::fact("partition {} legacy-intx {} restart-policy {}", partition.name,
+            partition.legacy_intx ? "allowed" : "denied", restart_policy_name(partition.restart));
+}
+
+void plan_partitions(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan) {
+  PlanClaims claims;  // 1.3 KiB: fits the boot stack
+  begin_plan(description, plan);
+  for (size_t index = 0; index < description.partition_count; ++index) {
+    plan_partition(description, machine, plan, index, claims);
   }
 }
 

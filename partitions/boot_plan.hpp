@@ -67,9 +67,33 @@ struct BootPlan {
   size_t pristine_dtbs_used = 0;
 };
 
-// Checks each partition against the machine, in description order, and prints its
-// report lines (`bulkhead: partition NAME ...`) up to `legacy-intx`. Its payloads are
-// checked (and reported) by its load: each is read once, on its way into its RAM.
+// Who already holds a PCI function or an SPI (the partition index, or -1): what the
+// partitions planned so far took, for the next one's checks.
+class PlanClaims {
+ public:
+  static constexpr uint32_t spi_limit = 1024;
+  int function_owner(size_t function) const { return function_owner_plus_one_[function] - 1; }
+  int spi_owner(uint32_t spi) const { return spi_owner_plus_one_[spi] - 1; }
+  void claim_function(size_t function, size_t partition) {
+    function_owner_plus_one_[function] = static_cast<uint8_t>(partition + 1);
+  }
+  void claim_spi(uint32_t spi, size_t partition) { spi_owner_plus_one_[spi] = static_cast<uint8_t>(partition + 1); }
+
+ private:
+  uint8_t function_owner_plus_one_[pci::max_functions] = {};  // 0: nobody
+  uint8_t spi_owner_plus_one_[spi_limit] = {};
+};
+
+// The plan for `description`, before its first plan_partition().
+void begin_plan(const SystemDescription& description, BootPlan& plan);
+// Checks partition `index` against the machine (the partitions are planned in description
+// order, one PlanClaims for all) and prints its report lines (`bulkhead: partition NAME
+// ...`) up to `legacy-intx`. Its payloads are checked (and reported) by its load: each is
+// read once, on its way into its RAM. The boot plans, loads and starts one partition
+// before it plans the next.
+void plan_partition(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan, size_t index,
+                    PlanClaims& claims);
+// begin_plan(), then plan_partition() for each partition.
 void plan_partitions(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan);
 
 // Host-physical memory of partitions, as the target reaches it. Whatever it writes a
@@ -103,7 +127,7 @@ enum class ScrubScope : uint8_t {
 // plan. A partition already refused only has its payloads checked in the package. Prints
 // its payload lines (`crc ok|bad`), then its last report lines, ending with `partition
 // NAME start yes` or `start no reason ...`. The boot starts each partition right after
-// its load.
+// its load, before it plans the next.
 void load_partition(const SystemDescription& description, const Package& package, const MachineFacts& machine,
                     GuestLoader& loader, BootPlan& plan, size_t index, ScrubScope scope = ScrubScope::all_ram);
 // load_partition() for each partition in description order.

@@ -17,7 +17,7 @@ constexpr uint64_t ticks_to_ns(uint64_t ticks, uint64_t frequency) {
 
 class BootTimeline {
  public:
-  // The boot's own phases, then a load and a start per partition (at most 8).
+  // The boot's own 8 phases, then a plan, a load and a start per partition (at most 8).
   static constexpr size_t max_phases = 32;
 
   // `phase` (a string that lives for ever) ended at counter reading `ticks`; a phase of
