@@ -12,6 +12,7 @@
 #include "core/lib/boot_storage.hpp"
 #include "core/lib/bootargs.hpp"
 #include "core/lib/crc32.hpp"
+#include "core/lib/held_lines.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 #include "core/lib/runtime.hpp"
@@ -30,6 +31,10 @@ namespace {
 constexpr uint64_t max_dtb_size = 2ull << 20;  // as Linux: a larger blob is not a DTB
 
 constinit arch::Pl011Console console;
+// The boot report waits here until the first partition's CPU is on its way into its
+// guest (or a flush: power-off, a crash); then lines go straight to the UART.
+constinit HeldLines held_report;
+BULKHEAD_NOINIT alignas(8) constinit char held_report_storage[32 * 1024];
 // Filled by read_firmware_dt() (which zeroes it first) before anything reads it.
 BULKHEAD_NOINIT constinit BootStorage<PlatformInfo> platform_storage;
 constinit PsciConduit conduit_for_power = board::default_psci_conduit;
@@ -70,7 +75,8 @@ void attach_console(bool dt_ok) {
     }
   }
   console.attach(uart);
-  log::set_output(&console);
+  held_report.hold(&console, held_report_storage, sizeof(held_report_storage));
+  log::set_output(&held_report);
   log::fact("version {} board {}", version, board::name);
   if (source[0] == 's') {
     log::fact("console {} source {} {}", hex(uart), source, platform.uart.path.text);

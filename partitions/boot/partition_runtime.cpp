@@ -394,11 +394,10 @@ bool start_partition(const PlatformInfo& platform, const partitions::SystemDescr
   }
   log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vm.vmid, hex(cpu.entry), physical);
   // Its CPU is on its way into the guest while this one loads the next partition: an
-  // emulator running one CPU at a time gets to run it now, as hardware would, before
-  // this one writes out the lines queued since the shared console took over (the boot
-  // CPU writes its report as it goes; the console loop comes later).
+  // emulator running one CPU at a time gets to run it now, as hardware would. The
+  // report (held, then queued since the shared console took over) is written out once
+  // every partition has started (boot_main), so no partition waits for it.
   arch::yield_to_other_cpus();
-  log::flush_output();
   return true;
 }
 
