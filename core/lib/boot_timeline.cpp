@@ -12,12 +12,12 @@ bool BootTimeline::mark(const char* phase, uint64_t ticks, const char* partition
 
 void BootTimeline::report(uint64_t frequency) const {
   for (size_t i = 0; i < count_; ++i) {
-    const Mark& mark = marks_[i];
-    const uint64_t ns = ticks_to_ns(mark.ticks, frequency);
-    if (mark.partition != nullptr) {
-      log::fact("boot-phase {} ticks {} ns {} partition {}", mark.phase, mark.ticks, ns, mark.partition);
+    const Mark& entry = marks_[i];
+    const uint64_t ns = ticks_to_ns(entry.ticks, frequency);
+    if (entry.partition != nullptr) {
+      log::fact("boot-phase {} ticks {} ns {} partition {}", entry.phase, entry.ticks, ns, entry.partition);
     } else {
-      log::fact("boot-phase {} ticks {} ns {}", mark.phase, mark.ticks, ns);
+      log::fact("boot-phase {} ticks {} ns {}", entry.phase, entry.ticks, ns);
     }
   }
 }
