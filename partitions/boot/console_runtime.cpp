@@ -214,7 +214,6 @@ void SharedConsole::flush_output() {
   if (!__atomic_load_n(&started_, __ATOMIC_ACQUIRE)) return;
   const arch::SpinLockGuard guard(drain_lock_);
   static constinit console::OutputQueues::Item item;  // only under drain_lock_
-  physical_.flush();
   while (queues_.next(item)) write_item(item);
 }
 

@@ -85,11 +85,6 @@ class PhysicalBytes final : public Sink {
   void write(const char* text, size_t length) override {
     if (uart_ != nullptr) uart_->write_line(text, length);
   }
-  // What the UART's sink still holds (the boot report, core/lib/held_lines.hpp) goes out
-  // before anything the queues hold.
-  void flush() {
-    if (uart_ != nullptr) uart_->flush_output();
-  }
 
  private:
   log::LineSink* uart_ = nullptr;

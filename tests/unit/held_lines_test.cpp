@@ -22,7 +22,7 @@ struct Device final : log::LineSink {
 TEST_CASE("held lines: nothing reaches the device before the flush, then all of it in order") {
   Device device;
   alignas(8) char storage[256];
-  HeldLines held;
+  HeldLines<Device> held;
   held.hold(&device, storage, sizeof(storage));
   held.write_line("bulkhead: a\n", 12);
   held.write_line("bulkhead: bc\n", 13);
@@ -41,7 +41,7 @@ TEST_CASE("held lines: nothing reaches the device before the flush, then all of 
 TEST_CASE("held lines: a full store writes out what it holds first, a line larger than it goes straight out") {
   Device device;
   alignas(8) char storage[48];  // one 8-byte length and up to 40 bytes of text
-  HeldLines held;
+  HeldLines<Device> held;
   held.hold(&device, storage, sizeof(storage));
   const std::string first(20, 'x');
   const std::string second(30, 'y');
@@ -58,11 +58,11 @@ TEST_CASE("held lines: a full store writes out what it holds first, a line large
 }
 
 TEST_CASE("held lines: without a device lines are dropped, without storage they go straight out") {
-  HeldLines unattached;
+  HeldLines<Device> unattached;
   unattached.write_line("x\n", 2);
   unattached.flush_output();
   Device device;
-  HeldLines no_storage;
+  HeldLines<Device> no_storage;
   no_storage.hold(&device, nullptr, 0);
   CHECK_FALSE(no_storage.holding());
   no_storage.write_line("y\n", 2);
