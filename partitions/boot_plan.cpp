@@ -83,17 +83,6 @@ void check_ram(const Partition& partition, const MachineFacts& machine, Failures
   }
 }
 
-// `what` is "payload FORMAT" or "initrd": the report line's words after the name.
-void check_payload_entry(const Partition& partition, const Package& package, uint32_t entry, const char* what,
-                         const char* file, uint64_t load_address, Failures& failures) {
-  PackageError error;
-  const bool intact = entry < package.entry_count && verify_entry(package, entry, error);
-  const uint64_t size = entry < package.entry_count ? package.entries[entry].size : 0;
-  log::fact("partition {} {} {} entry {} size {} load {} crc {}", partition.name, what, file, entry, hex(size),
-            hex(load_address), intact ? "ok" : "bad");
-  if (!intact) failures.add("{} {} (package entry {}): {}", what, file, entry, error.message);
-}
-
 const char* selector_text(const PciDeviceSelector& selector, FixedBuffer<96>& text) {
   format(text, "{}", selector.node);
   if (selector.has_sbdf) {
@@ -158,21 +147,7 @@ const char* no_reset_method_reason(pci::ResetReason reason) {
   return "none recorded by enumeration";
 }
 
-// Who already holds a function or an SPI: the partition index, or -1.
-class Claims {
- public:
-  int function_owner(size_t function) const { return function_owner_plus_one_[function] - 1; }
-  int spi_owner(uint32_t spi) const { return spi_owner_plus_one_[spi] - 1; }
-  void claim_function(size_t function, size_t partition) { function_owner_plus_one_[function] = static_cast<uint8_t>(partition + 1); }
-  void claim_spi(uint32_t spi, size_t partition) { spi_owner_plus_one_[spi] = static_cast<uint8_t>(partition + 1); }
-  static constexpr uint32_t spi_limit = 1024;
-
- private:
-  uint8_t function_owner_plus_one_[pci::max_functions] = {};  // 0: nobody
-  uint8_t spi_owner_plus_one_[spi_limit] = {};
-};
-
-void check_pci(size_t index, const SystemDescription& description, const MachineFacts& machine, Claims& claims,
+void check_pci(size_t index, const SystemDescription& description, const MachineFacts& machine, PlanClaims& claims,
                PartitionPlan& plan, Failures& failures) {
   const Partition& partition = description.partitions[index];
   for (size_t s = 0; s < partition.pci_device_count; ++s) {
@@ -213,7 +188,7 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
       log::fact("partition {} pci-irq {} pin {} intx denied", partition.name, sbdf.text, pin_text);
       continue;
     }
-    if (!function->interrupt.routed || function->interrupt.spi >= Claims::spi_limit) {
+    if (!function->interrupt.routed || function->interrupt.spi >= PlanClaims::spi_limit) {
       failures.add("{}: {} INT{} has no SPI in interrupt-map", selector.node, sbdf.text, pin_text);
       continue;
     }
@@ -235,7 +210,7 @@ void check_pci(size_t index, const SystemDescription& description, const Machine
   }
 }
 
-void check_platform_devices(size_t index, const SystemDescription& description, Claims& claims, Failures& failures) {
+void check_platform_devices(size_t index, const SystemDescription& description, PlanClaims& claims, Failures& failures) {
   const Partition& partition = description.partitions[index];
   for (size_t d = 0; d < partition.platform_device_count; ++d) {
     const PlatformDeviceRef& device = partition.platform_devices[d];
@@ -246,7 +221,7 @@ void check_platform_devices(size_t index, const SystemDescription& description, 
     for (size_t i = 0; i < device.interrupt_count; ++i) {
       const uint32_t spi = device.interrupts[i].spi;
       log::fact("partition {} platform {} spi {}", partition.name, device.device, spi);
-      if (spi >= Claims::spi_limit) continue;
+      if (spi >= PlanClaims::spi_limit) continue;
       const int owner = claims.spi_owner(spi);
       if (owner >= 0 && owner != static_cast<int>(index)) {
         failures.add("{} ({}): SPI {} is also used by partition {}", device.node, device.device, spi,
@@ -327,28 +302,71 @@ void scrub_ram(const Partition& partition, const Package& package, const Payload
   scrub_between(loader, initrd_end, partition.ram.host_base + partition.ram.size);
 }
 
+// A partition's payloads in the package: the kernel (or raw binary), and its initrd.
+struct PayloadCopy {
+  uint32_t entry;
+  uint64_t guest;    // its load address
+  const char* file;  // its file name
+};
+
+size_t payload_copies(const Payload& payload, const PayloadPlacement& placement, PayloadCopy (&copies)[2]) {
+  copies[0] = {payload.kernel_entry, placement.kernel_base, payload.file};
+  copies[1] = {payload.initrd_entry, placement.initrd_base, payload.initrd};
+  return payload.has_initrd ? 2 : 1;
+}
+
 // Scrubs the partition's RAM and copies its payloads from the package, checking each
 // copy against its CRC. Returns the first failure's text, or nullptr.
 const char* load_payloads(const Partition& partition, const Package& package, const PayloadPlacement& placement,
                           ScrubScope scope, GuestLoader& loader, FixedBuffer<max_reason>& failure) {
   scrub_ram(partition, package, placement, scope, loader);
-  const Payload& payload = partition.payload;
-  struct Copy {
-    uint32_t entry;
-    uint64_t guest;
-    const char* what;
-  } copies[2] = {{payload.kernel_entry, placement.kernel_base, payload.file},
-                 {payload.initrd_entry, placement.initrd_base, payload.initrd}};
-  const size_t copy_count = payload.has_initrd ? 2 : 1;
+  PayloadCopy copies[2];
+  const size_t copy_count = payload_copies(partition.payload, placement, copies);
   for (size_t c = 0; c < copy_count; ++c) {
     const PackageEntry& entry = package.entries[copies[c].entry];
     const uint64_t destination = host_address(partition, copies[c].guest);
     if (loader.copy_and_crc32(destination, package.entry_data(copies[c].entry), entry.size) != entry.crc32) {
-      format(failure, "{}: copy at host {} does not match its CRC", copies[c].what, hex(destination));
+      format(failure, "{}: copy at host {} does not match its CRC", copies[c].file, hex(destination));
       return failure.c_str();
     }
   }
   return nullptr;
+}
+
+// The boot's load of one partition: its payloads checked once each, on their way into
+// its RAM (a startable partition), or only in the package (one already refused, or
+// after a failed copy), each reported with `crc ok|bad`. A copy that does not match
+// its CRC is told apart from a corrupt package entry by checking the entry then.
+void load_and_check_payloads(const Partition& partition, const Package& package, ScrubScope scope,
+                             GuestLoader& loader, PartitionPlan& partition_plan) {
+  const Payload& payload = partition.payload;
+  const PayloadPlacement& placement = partition_plan.placement;
+  bool copying = partition_plan.startable;
+  if (copying) scrub_ram(partition, package, placement, scope, loader);
+  PayloadCopy copies[2];
+  const size_t copy_count = payload_copies(payload, placement, copies);
+  FixedBuffer<32> payload_words;
+  format(payload_words, "payload {}", payload_format_name(payload.format));
+  const char* const words[2] = {payload_words.c_str(), "initrd"};
+  Failures failures(partition, partition_plan);
+  for (size_t c = 0; c < copy_count; ++c) {
+    const uint32_t index = copies[c].entry;
+    const bool exists = index < package.entry_count;
+    const uint64_t size = exists ? package.entries[index].size : 0;
+    const uint64_t destination = host_address(partition, copies[c].guest);
+    const bool copy_matches =
+        copying && exists && loader.copy_and_crc32(destination, package.entry_data(index), size) == package.entries[index].crc32;
+    PackageError error;
+    const bool intact = copy_matches || verify_entry(package, index, error);
+    log::fact("partition {} {} {} entry {} size {} load {} crc {}", partition.name, words[c], copies[c].file, index,
+              hex(size), hex(copies[c].guest), intact ? "ok" : "bad");
+    if (!intact) {
+      failures.add("{} {} (package entry {}): {}", words[c], copies[c].file, index, error.message);
+    } else if (copying && !copy_matches) {
+      failures.add("{}: copy at host {} does not match its CRC", copies[c].file, hex(destination));
+    }
+    copying = partition_plan.startable;
+  }
 }
 
 // One line per function: the reset it gets before hand-over and on every restart, or none
@@ -373,63 +391,61 @@ void report_virtual_functions(const Partition& partition, const PartitionPlan& p
 
 }  // namespace
 
-void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
-                     BootPlan& plan) {
-  Claims claims;  // 1.3 KiB: fits the boot stack
+void begin_plan(const SystemDescription& description, BootPlan& plan) {
   plan.count = description.partition_count;
   plan.pristine_dtbs_used = 0;
-  for (size_t index = 0; index < description.partition_count; ++index) {
-    const Partition& partition = description.partitions[index];
-    PartitionPlan& partition_plan = plan.partitions[index];
-    partition_plan = PartitionPlan();
-    partition_plan.startable = true;
-    Failures failures(partition, partition_plan);
+}
 
-    report_cpus(partition, machine, failures);
-    check_ram(partition, machine, failures);
-    const Payload& payload = partition.payload;
-    partition_plan.placement = place_payloads(partition.ram.guest_base, partition.ram.size, payload.load_offset,
-                                              payload.load_size, payload.has_initrd ? payload.initrd_size : 0);
-    if (!partition_plan.placement.fits) failures.add("payload {}: does not fit in the partition's RAM", payload.file);
-    FixedBuffer<32> payload_words;
-    format(payload_words, "payload {}", payload_format_name(payload.format));
-    check_payload_entry(partition, package, payload.kernel_entry, payload_words.c_str(), payload.file,
-                        partition_plan.placement.kernel_base, failures);
-    if (payload.has_initrd) {
-      check_payload_entry(partition, package, payload.initrd_entry, "initrd", payload.initrd, partition_plan.placement.initrd_base,
-                          failures);
-    }
-    log::fact("partition {} dtb {} bootargs \"{}\"", partition.name, hex(partition_plan.placement.dtb_base),
-              payload.bootargs);
-    log::fact("partition {} console {}", partition.name, guest_console_name(partition.console));
-    check_pci(index, description, machine, claims, partition_plan, failures);
-    check_platform_devices(index, description, claims, failures);
-    log::fact("partition {} legacy-intx {} restart-policy {}", partition.name,
-              partition.legacy_intx ? "allowed" : "denied", restart_policy_name(partition.restart));
+void plan_partition(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan, size_t index,
+                    PlanClaims& claims) {
+  const Partition& partition = description.partitions[index];
+  PartitionPlan& partition_plan = plan.partitions[index];
+  partition_plan = PartitionPlan();
+  partition_plan.startable = true;
+  Failures failures(partition, partition_plan);
+
+  report_cpus(partition, machine, failures);
+  check_ram(partition, machine, failures);
+  const Payload& payload = partition.payload;
+  partition_plan.placement = place_payloads(partition.ram.guest_base, partition.ram.size, payload.load_offset,
+                                            payload.load_size, payload.has_initrd ? payload.initrd_size : 0);
+  if (!partition_plan.placement.fits) failures.add("payload {}: does not fit in the partition's RAM", payload.file);
+  log::fact("partition {} dtb {} bootargs \"{}\"", partition.name, hex(partition_plan.placement.dtb_base),
+            payload.bootargs);
+  log::fact("partition {} console {}", partition.name, guest_console_name(partition.console));
+  check_pci(index, description, machine, claims, partition_plan, failures);
+  check_platform_devices(index, description, claims, failures);
+  log::fact("partition {} legacy-intx {} restart-policy {}", partition.name,
+            partition.legacy_intx ? "allowed" : "denied", restart_policy_name(partition.restart));
+}
+
+void plan_partitions(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan) {
+  PlanClaims claims;  // 1.3 KiB: fits the boot stack
+  begin_plan(description, plan);
+  for (size_t index = 0; index < description.partition_count; ++index) {
+    plan_partition(description, machine, plan, index, claims);
+  }
+}
+
+void load_partition(const SystemDescription& description, const Package& package, const MachineFacts& machine,
+                    GuestLoader& loader, BootPlan& plan, size_t index, ScrubScope scope) {
+  const Partition& partition = description.partitions[index];
+  PartitionPlan& partition_plan = plan.partitions[index];
+  load_and_check_payloads(partition, package, scope, loader, partition_plan);
+  if (partition_plan.startable) load_guest_dt(partition, machine, loader, plan, partition_plan);
+  partition_plan.loaded = partition_plan.startable;
+  if (partition_plan.startable) {
+    report_function_resets(partition, partition_plan, *machine.pci);
+    if (machine.virtual_pci) report_virtual_functions(partition, partition_plan, *machine.pci);
+    log::fact("partition {} start yes", partition.name);
+  } else {
+    log::fact("partition {} start no reason {}", partition.name, partition_plan.reason);
   }
 }
 
 void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
                      GuestLoader& loader, BootPlan& plan, ScrubScope scope) {
-  for (size_t index = 0; index < plan.count; ++index) {
-    const Partition& partition = description.partitions[index];
-    PartitionPlan& partition_plan = plan.partitions[index];
-    if (partition_plan.startable) {
-      FixedBuffer<max_reason> failure;
-      if (load_payloads(partition, package, partition_plan.placement, scope, loader, failure) != nullptr) {
-        Failures(partition, partition_plan).add("{}", failure.c_str());
-      }
-      if (partition_plan.startable) load_guest_dt(partition, machine, loader, plan, partition_plan);
-      partition_plan.loaded = partition_plan.startable;
-    }
-    if (partition_plan.startable) {
-      report_function_resets(partition, partition_plan, *machine.pci);
-      if (machine.virtual_pci) report_virtual_functions(partition, partition_plan, *machine.pci);
-      log::fact("partition {} start yes", partition.name);
-    } else {
-      log::fact("partition {} start no reason {}", partition.name, partition_plan.reason);
-    }
-  }
+  for (size_t index = 0; index < plan.count; ++index) load_partition(description, package, machine, loader, plan, index, scope);
 }
 
 bool reload_partition(const Partition& partition, const Package& package, const BootPlan& plan, size_t index,

@@ -67,10 +67,34 @@ struct BootPlan {
   size_t pristine_dtbs_used = 0;
 };
 
-// Checks each partition against the machine, in description order, and prints its
-// report lines (`bulkhead: partition NAME ...`) but not the final start line.
-void plan_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
-                     BootPlan& plan);
+// Who already holds a PCI function or an SPI (the partition index, or -1): what the
+// partitions planned so far took, for the next one's checks.
+class PlanClaims {
+ public:
+  static constexpr uint32_t spi_limit = 1024;
+  int function_owner(size_t function) const { return function_owner_plus_one_[function] - 1; }
+  int spi_owner(uint32_t spi) const { return spi_owner_plus_one_[spi] - 1; }
+  void claim_function(size_t function, size_t partition) {
+    function_owner_plus_one_[function] = static_cast<uint8_t>(partition + 1);
+  }
+  void claim_spi(uint32_t spi, size_t partition) { spi_owner_plus_one_[spi] = static_cast<uint8_t>(partition + 1); }
+
+ private:
+  uint8_t function_owner_plus_one_[pci::max_functions] = {};  // 0: nobody
+  uint8_t spi_owner_plus_one_[spi_limit] = {};
+};
+
+// The plan for `description`, before its first plan_partition().
+void begin_plan(const SystemDescription& description, BootPlan& plan);
+// Checks partition `index` against the machine (the partitions are planned in description
+// order, one PlanClaims for all) and prints its report lines (`bulkhead: partition NAME
+// ...`) up to `legacy-intx`. Its payloads are checked (and reported) by its load: each is
+// read once, on its way into its RAM. The boot plans, loads and starts one partition
+// before it plans the next.
+void plan_partition(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan, size_t index,
+                    PlanClaims& claims);
+// begin_plan(), then plan_partition() for each partition.
+void plan_partitions(const SystemDescription& description, const MachineFacts& machine, BootPlan& plan);
 
 // Host-physical memory of partitions, as the target reaches it. Whatever it writes a
 // guest must read as written with its MMU off (the target cleans it to the point of
@@ -96,11 +120,17 @@ enum class ScrubScope : uint8_t {
   payload_bss,  // only the kernel's (or raw binary's) load size beyond its file: its BSS
 };
 
-// For each startable partition: zeroes its RAM as `scope` says, copies its payloads
-// from the package to their placement, checks the copies against the package CRCs,
-// and writes its generated device tree (partitions/guest_dt.hpp) at the placement's
-// DTB address, keeping a copy of it in the plan. Then prints each partition's last
-// report line: `partition NAME start yes` or `start no reason ...`.
+// One partition, after plan_partitions(): if it is startable, zeroes its RAM as `scope`
+// says, copies its payloads from the package to their placement, checking each copy
+// against its package CRC in the same pass, and writes its generated device tree
+// (partitions/guest_dt.hpp) at the placement's DTB address, keeping a copy of it in the
+// plan. A partition already refused only has its payloads checked in the package. Prints
+// its payload lines (`crc ok|bad`), then its last report lines, ending with `partition
+// NAME start yes` or `start no reason ...`. The boot starts each partition right after
+// its load, before it plans the next.
+void load_partition(const SystemDescription& description, const Package& package, const MachineFacts& machine,
+                    GuestLoader& loader, BootPlan& plan, size_t index, ScrubScope scope = ScrubScope::all_ram);
+// load_partition() for each partition in description order.
 void load_partitions(const SystemDescription& description, const Package& package, const MachineFacts& machine,
                      GuestLoader& loader, BootPlan& plan, ScrubScope scope = ScrubScope::all_ram);
 
@@ -108,7 +138,7 @@ struct ReloadError {
   char message[max_reason] = {};
 };
 
-// Puts a loaded partition's RAM back to what load_partitions() left, scrubbed whole
+// Puts a loaded partition's RAM back to what load_partition() left, scrubbed whole
 // (ScrubScope::all_ram, whatever the boot did): the payloads copied from the package
 // again and checked against their CRCs, the kept device tree copied back. For restarts; runs while other partitions run, so it uses
 // no libfdt and prints nothing. False with `error` saying what did not match.

@@ -12,6 +12,7 @@
 #include "core/lib/boot_storage.hpp"
 #include "core/lib/bootargs.hpp"
 #include "core/lib/crc32.hpp"
+#include "core/lib/held_lines.hpp"
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 #include "core/lib/runtime.hpp"
@@ -30,6 +31,11 @@ namespace {
 constexpr uint64_t max_dtb_size = 2ull << 20;  // as Linux: a larger blob is not a DTB
 
 constinit arch::Pl011Console console;
+// The boot report waits here until the partitions have started (or a power-off, a
+// crash on the boot CPU); then lines go straight to the UART. Flushed by name, not
+// through log::LineSink, so that no path that logs can reach a flush of it.
+constinit HeldLines<arch::Pl011Console> held_report;
+BULKHEAD_NOINIT alignas(8) constinit char held_report_storage[32 * 1024];
 // Filled by read_firmware_dt() (which zeroes it first) before anything reads it.
 BULKHEAD_NOINIT constinit BootStorage<PlatformInfo> platform_storage;
 constinit PsciConduit conduit_for_power = board::default_psci_conduit;
@@ -70,7 +76,8 @@ void attach_console(bool dt_ok) {
     }
   }
   console.attach(uart);
-  log::set_output(&console);
+  held_report.hold(&console, held_report_storage, sizeof(held_report_storage));
+  log::set_output(&held_report);
   log::fact("version {} board {}", version, board::name);
   if (source[0] == 's') {
     log::fact("console {} source {} {}", hex(uart), source, platform.uart.path.text);
@@ -125,7 +132,8 @@ PsciConduit power_conduit() { return conduit_for_power; }
 
 void power_off(const char* reason) {
   log::fact("power-off reason {}", reason);
-  log::flush_output();
+  log::flush_output();        // the shared console's queues, into the held report if still held
+  held_report.flush_output();  // the boot report, then all of that
   arch::system_off(conduit_for_power);
 }
 
@@ -198,6 +206,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb) {
   log::fact("boot-complete");
   hold = bootarg_present(platform.bootargs, "bulkhead.hold");
   if (hold) log::fact("hold: bulkhead.hold set, machine stays up");
+  held_report.flush_output();  // the boot report, first (from here on lines go straight to the UART)
   log::flush_output();  // queued since partitions started; the console loop or a park follows
   if (partitions_running()) {
     // The partitions' CPUs take it from here; the last partition off powers off.

@@ -14,9 +14,10 @@ PsciConduit power_conduit();
 // Last words of a failed boot: `bulkhead: power-off reason REASON`, then PSCI SYSTEM_OFF.
 [[noreturn]] void power_off(const char* reason);
 
-// The boot timeline, on the boot CPU: `phase` (a string literal) ends now. The report
-// prints a `bulkhead: boot-phase NAME ticks N ns N` line per phase.
-void mark_boot_phase(const char* phase);
+// The boot timeline, on the boot CPU: `phase` (a string literal) ends now, for one
+// partition if `partition` names it. The report prints a `bulkhead: boot-phase NAME
+// ticks N ns N[ partition NAME]` line per phase.
+void mark_boot_phase(const char* phase, const char* partition = nullptr);
 void report_boot_timeline();
 
 }  // namespace bulkhead::boot

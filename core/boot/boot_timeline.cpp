@@ -11,7 +11,7 @@ constinit BootTimeline timeline;
 
 }  // namespace
 
-void mark_boot_phase(const char* phase) { timeline.mark(phase, arch::counter()); }
+void mark_boot_phase(const char* phase, const char* partition) { timeline.mark(phase, arch::counter(), partition); }
 
 void report_boot_timeline() { timeline.report(arch::counter_frequency()); }
 

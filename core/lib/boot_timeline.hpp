@@ -17,12 +17,15 @@ constexpr uint64_t ticks_to_ns(uint64_t ticks, uint64_t frequency) {
 
 class BootTimeline {
  public:
-  static constexpr size_t max_phases = 16;
+  // The boot's own 8 phases, then a plan, a load and a start per partition (at most 8).
+  static constexpr size_t max_phases = 32;
 
-  // `phase` (a string that lives for ever) ended at counter reading `ticks`. False once
-  // max_phases are recorded: the phases are fixed in the code, so that is a bug.
-  bool mark(const char* phase, uint64_t ticks);
-  // `bulkhead: boot-phase NAME ticks N ns N`, one line per phase in the order marked.
+  // `phase` (a string that lives for ever) ended at counter reading `ticks`; a phase of
+  // one partition names it (a string that lives for ever too). False once max_phases are
+  // recorded: the phases are fixed in the code, so that is a bug.
+  bool mark(const char* phase, uint64_t ticks, const char* partition = nullptr);
+  // `bulkhead: boot-phase NAME ticks N ns N[ partition NAME]`, one line per phase in the
+  // order marked.
   void report(uint64_t frequency) const;
   size_t count() const { return count_; }
 
@@ -30,6 +33,7 @@ class BootTimeline {
   struct Mark {
     const char* phase = nullptr;
     uint64_t ticks = 0;
+    const char* partition = nullptr;
   };
   Mark marks_[max_phases] = {};
   size_t count_ = 0;

@@ -28,7 +28,7 @@ namespace runtime {
 
 namespace {
 
-// Each partition's runtime state, constructed in place by start_partitions() just before
+// Each partition's runtime state, constructed in place by start_partition() just before
 // the partition starts: as a constinit array, its vtable pointers would put all of it
 // (about 55 KiB a partition) into .data, and so into the image file
 // (core/lib/boot_storage.hpp); made all at once, the later partitions' would delay the
@@ -334,15 +334,14 @@ bool resets_functions(const partitions::PartitionPlan& plan) {
 
 }  // namespace
 
-size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDescription& description,
-                        const partitions::BootPlan& plan, const PciHardware& pci, PartitionReloader& partition_reloader) {
+bool prepare_partition_starts(const PlatformInfo& platform, PartitionReloader& partition_reloader) {
   reloader = &partition_reloader;
   const Stage2Setup setup =
       stage2_setup(arch::sysreg::id_aa64mmfr0_el1::read(), arch::sysreg::id_aa64mmfr1_el1::read());
   if (!setup.supported) {
     log::error("partitions cannot run: the CPU's {}-bit physical addresses are below the {}-bit guest address space",
                setup.physical_address_bits, stage2_ipa_bits);
-    return 0;
+    return false;
   }
   vcpu::configure(platform, setup.vtcr);
   shared_console.start(log::set_output(&shared_console));
@@ -350,49 +349,56 @@ size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDe
     arch::gic::init_distributor(platform.gic);
     distributor_ready = true;
   }
-  size_t started = 0;
-  for (size_t i = 0; i < plan.count && i < partitions::max_partitions; ++i) {
-    if (!plan.partitions[i].loaded) continue;
-    PartitionRuntime& p = *new (runtime_bytes[i]) PartitionRuntime();
-    runtime_made[i] = true;
-    p.partition = &description.partitions[i];
-    p.plan = &plan.partitions[i];
-    p.index = i;
-    p.vm.vmid = static_cast<uint16_t>(i + 1);
-    p.vm.counter_offset = arch::counter();
-    if (!configure_partition(p, pci)) {
-      log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
-      continue;
-    }
-    // Functions to reset are reset on the partition's own CPU, then connected there. On
-    // the boot CPU (this one) both wait for the end of the boot: start_cpu() posts them
-    // to its service loop (core/boot/smp.hpp).
-    const bool reset_first = resets_functions(*p.plan);
-    if (!reset_first && !connect_partition_pci(p)) continue;
-    vcpu::reset_physical_interrupts(p.vm);
-    vcpu::Vcpu& cpu = vcpu::assign_vcpu(p.vm, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
-    p.boot_vcpu = &cpu;
-    const uint32_t physical = cpu.cpu;
-    power_lock.lock();
-    ++running_count;
-    power_lock.unlock();
-    const int64_t status = reset_first ? start_cpu(platform, physical, start_after_resets, i)
-                                       : vcpu::start_vcpu_cpu(physical);
-    if (status != 0) {
-      log::error("partition {}: cpu {} did not start (psci {})", p.partition->name, physical, status);
-      power_lock.lock();
-      --running_count;
-      power_lock.unlock();
-      continue;
-    }
-    log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vm.vmid, hex(cpu.entry), physical);
-    log::flush_output();  // the boot CPU writes its report as it goes; the console loop comes later
-    ++started;
-    // Its CPU is on its way into the guest while this one sets up the next partition: an
-    // emulator running one CPU at a time gets to run it now, as hardware would.
-    arch::yield_to_other_cpus();
+  return true;
+}
+
+bool start_partition(const PlatformInfo& platform, const partitions::SystemDescription& description,
+                     const partitions::BootPlan& plan, size_t i, const PciHardware& pci) {
+  if (i >= plan.count || i >= partitions::max_partitions || !plan.partitions[i].loaded) return false;
+  // Default-initialised, not value-initialised: every member of PartitionRuntime (and of
+  // its members, down to vcpu::Vm's) has an initialiser or a constructor, so zeroing its
+  // 138 KiB first (about 16,000 instructions before the guest's first) would be written
+  // over anyway. Only padding and FixedBuffer's unused text stay as they were (checked by
+  // filling the storage with a pattern first). A new member needs an initialiser.
+  PartitionRuntime& p = *new (runtime_bytes[i]) PartitionRuntime;
+  runtime_made[i] = true;
+  p.partition = &description.partitions[i];
+  p.plan = &plan.partitions[i];
+  p.index = i;
+  p.vm.vmid = static_cast<uint16_t>(i + 1);
+  p.vm.counter_offset = arch::counter();
+  if (!configure_partition(p, pci)) {
+    log::error("partition {}: its stage 2, virtual GIC or virtual PCI bus could not be set up", p.partition->name);
+    return false;
   }
-  return started;
+  // Functions to reset are reset on the partition's own CPU, then connected there. On
+  // the boot CPU (this one) both wait for the end of the boot: start_cpu() posts them
+  // to its service loop (core/boot/smp.hpp).
+  const bool reset_first = resets_functions(*p.plan);
+  if (!reset_first && !connect_partition_pci(p)) return false;
+  vcpu::reset_physical_interrupts(p.vm);
+  vcpu::Vcpu& cpu = vcpu::assign_vcpu(p.vm, 0, p.plan->placement.kernel_base, p.plan->placement.dtb_base);
+  p.boot_vcpu = &cpu;
+  const uint32_t physical = cpu.cpu;
+  power_lock.lock();
+  ++running_count;
+  power_lock.unlock();
+  const int64_t status = reset_first ? start_cpu(platform, physical, start_after_resets, i)
+                                     : vcpu::start_vcpu_cpu(physical);
+  if (status != 0) {
+    log::error("partition {}: cpu {} did not start (psci {})", p.partition->name, physical, status);
+    power_lock.lock();
+    --running_count;
+    power_lock.unlock();
+    return false;
+  }
+  log::fact("partition {} running vmid {} entry {} cpu {}", p.partition->name, p.vm.vmid, hex(cpu.entry), physical);
+  // Its CPU is on its way into the guest while this one loads the next partition: an
+  // emulator running one CPU at a time gets to run it now, as hardware would. The
+  // report (held, then queued since the shared console took over) is written out once
+  // every partition has started (boot_main), so no partition waits for it.
+  arch::yield_to_other_cpus();
+  return true;
 }
 
 }  // namespace bulkhead::boot

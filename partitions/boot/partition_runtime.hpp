@@ -23,8 +23,14 @@ class PartitionReloader {
 
 struct PciHardware;
 
-// Starts the boot vCPU of every loaded partition. Returns how many started.
-size_t start_partitions(const PlatformInfo& platform, const partitions::SystemDescription& description,
-                        const partitions::BootPlan& plan, const PciHardware& pci, PartitionReloader& reloader);
+// Once, before the first start_partition(): the vCPUs' stage-2 settings, the shared
+// console (hypervisor lines are queued from here on), the GIC distributor. False, after an
+// error line, when no partition can run on this CPU.
+bool prepare_partition_starts(const PlatformInfo& platform, PartitionReloader& reloader);
+// Starts the boot vCPU of partition `index`, loaded (partitions::load_partition()): its
+// stage 2, virtual devices and bus, then its CPU powered on (its functions are reset
+// there first). False, after an error line, if it did not start.
+bool start_partition(const PlatformInfo& platform, const partitions::SystemDescription& description,
+                     const partitions::BootPlan& plan, size_t index, const PciHardware& pci);
 
 }  // namespace bulkhead::boot

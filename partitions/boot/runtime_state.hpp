@@ -67,7 +67,7 @@ struct PartitionRuntime {
 bool stage2_map(PartitionRuntime& p, uint64_t guest, uint64_t host, uint64_t size, MapAttributes attributes);
 void stage2_unmap(PartitionRuntime& p, uint64_t guest, uint64_t size);
 
-// Partition `index`'s runtime state: made by start_partitions() for each loaded
+// Partition `index`'s runtime state: made by start_partition() for each loaded
 // partition as it starts; nullptr before that and for any other index.
 PartitionRuntime* runtime_of(size_t index);
 

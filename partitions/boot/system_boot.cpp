@@ -29,7 +29,7 @@ namespace {
 
 // Large tables the boot fills before reading: enumerate_all() clears the topology and
 // resets each entry it creates, read_description() zeroes the description, and
-// plan_partitions() sets every field of the plan it reads later.
+// begin_plan() and plan_partition() set every field of the plan read later.
 BULKHEAD_NOINIT constinit BootStorage<pci::PciTopology> pci_topology_storage;
 BULKHEAD_NOINIT constinit BootStorage<partitions::SystemDescription> description_storage;
 BULKHEAD_NOINIT constinit BootStorage<partitions::BootPlan> plan_storage;
@@ -176,19 +176,34 @@ const char* run_system(const BootContext& context) {
   machine.hypervisor_ranges[machine.hypervisor_range_count++] = context.firmware_dtb;
   const partitions::ScrubScope scrub = cold_boot_scrub(*context.platform);
   log::fact("scrub cold-boot {}", scrub == partitions::ScrubScope::all_ram ? "all-ram" : "payload-bss");
-  partitions::plan_partitions(description, package, machine, plan);
-  mark_boot_phase("plan");  // the partition report; the payloads' CRCs in the package
-  IdentityGuestLoader loader;
-  partitions::load_partitions(description, package, machine, loader, plan, scrub);
-  mark_boot_phase("load");  // scrubs, payload copies with their CRCs, guest device trees
-  log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
   PciHardware pci;
   pci.topology = &pci_topology;
   for (size_t i = 0; i < context.platform->pcie_host_count; ++i) {
     if (context.ecam_mapped[i]) pci.accessors[i] = &ecam_accessors[i];
   }
-  start_partitions(*context.platform, description, plan, pci, reloader);
-  mark_boot_phase("start");  // stage 2, virtual devices and buses, DMA contexts, CPU_ON of each boot vCPU
+  // One partition at a time: planned, loaded, started, then the next. The first guest
+  // does not wait for the others' checks and payloads.
+  partitions::PlanClaims claims;  // 1.3 KiB: fits the boot stack
+  partitions::begin_plan(description, plan);
+  IdentityGuestLoader loader;
+  bool prepared = false;
+  bool can_start = true;
+  for (size_t i = 0; i < plan.count; ++i) {
+    const char* name = description.partitions[i].name;
+    partitions::plan_partition(description, machine, plan, i, claims);
+    mark_boot_phase("plan", name);  // its report up to its payloads
+    partitions::load_partition(description, package, machine, loader, plan, i, scrub);
+    mark_boot_phase("load", name);  // its scrub, payload copies with their CRCs, its device tree
+    if (!plan.partitions[i].loaded || !can_start) continue;
+    if (!prepared) {
+      prepared = true;
+      can_start = prepare_partition_starts(*context.platform, reloader);
+      if (!can_start) continue;
+    }
+    start_partition(*context.platform, description, plan, i, pci);
+    mark_boot_phase("start", name);  // its stage 2, virtual devices and bus, DMA context, its boot CPU powered on
+  }
+  log::fact("partitions ready {} of {}", partitions::startable_count(plan), plan.count);
   return nullptr;
 }
 

@@ -68,7 +68,8 @@ def boot_timeline(run, image_name):
     for words in run.facts("boot-phase"):
         values = dict(zip(words[2::2], words[3::2]))
         end = int(values["ns"])
-        lines.append(f"benchmark boot-phase image {image_name} phase {words[1]} end-instructions {end} "
+        phase = words[1] + (f" partition {values['partition']}" if "partition" in values else "")
+        lines.append(f"benchmark boot-phase image {image_name} phase {phase} end-instructions {end} "
                      f"instructions {end - previous}")
         previous = end
     run.expect(lines, f"{image_name}: no boot-phase lines")

@@ -34,6 +34,21 @@ TEST_CASE("boot timeline: one line per phase, in the order marked, with ticks an
         "bulkhead: boot-phase start ticks 62500000 ns 1000000000\n");
 }
 
+TEST_CASE("boot timeline: a partition's phase names the partition at the end of its line") {
+  BootTimeline timeline;
+  CHECK(timeline.mark("plan", 100));
+  CHECK(timeline.mark("load", 200, "probe"));
+  CHECK(timeline.mark("start", 300, "probe"));
+  CapturedLines lines;
+  log::LineSink* previous = log::set_output(&lines);
+  timeline.report(1000000000);
+  log::set_output(previous);
+  CHECK(lines.text ==
+        "bulkhead: boot-phase plan ticks 100 ns 100\n"
+        "bulkhead: boot-phase load ticks 200 ns 200 partition probe\n"
+        "bulkhead: boot-phase start ticks 300 ns 300 partition probe\n");
+}
+
 TEST_CASE("boot timeline: a full timeline refuses more phases") {
   BootTimeline timeline;
   for (size_t i = 0; i < BootTimeline::max_phases; ++i) CHECK(timeline.mark("phase", i));

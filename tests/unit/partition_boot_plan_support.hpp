@@ -180,7 +180,7 @@ struct Run {
   FakeRam ram;
   void go(SystemDescription& description, TestPackage& package, const Machine& machine) {
     log::LineSink* previous = log::set_output(&lines);
-    plan_partitions(description, package.package, machine.facts, plan);
+    plan_partitions(description, machine.facts, plan);
     load_partitions(description, package.package, machine.facts, ram, plan);
     log::set_output(previous);
   }
