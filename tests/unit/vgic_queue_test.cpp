@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <initializer_list>
+#include <new>
+
 #include "core/vgic/list_register.hpp"
 #include "core/vgic/sgi.hpp"
 #include "core/vgic/virq_queue.hpp"
@@ -260,4 +264,29 @@ TEST_CASE("vgic queue: a watched LR the guest left alone is no transition") {
   LrTransition transitions[4];
   CHECK(queue.fold_back(lrs, 4, transitions) == 0);
   CHECK(queue.offered_pending(40));
+}
+
+TEST_CASE("vgic queue: entries are not constructed with the queue, and nothing reads one before it is added") {
+  // A queue default-initialised over garbage (as vcpu::Vm is at boot) behaves as a fresh one.
+  alignas(VirqQueue) static unsigned char storage[sizeof(VirqQueue)];
+  std::memset(storage, 0xa5, sizeof storage);
+  VirqQueue& dirty = *new (storage) VirqQueue;
+  VirqQueue clean;
+  for (VirqQueue* queue : {&dirty, &clean}) {
+    REQUIRE(queue->add_pending(virq(40, 0x80)));
+    REQUIRE(queue->set(virq(41, 0x40, true), LrState::pending_active));
+    REQUIRE(queue->add_pending_here(virq(42, 0x20)));
+    queue->drop(40);
+    REQUIRE(queue->add_pending(virq(43, 0x10)));
+  }
+  CHECK(dirty.size() == clean.size());
+  uint64_t dirty_lrs[4] = {};
+  uint64_t clean_lrs[4] = {};
+  const FillResult dirty_fill = dirty.fill(dirty_lrs, 4);
+  const FillResult clean_fill = clean.fill(clean_lrs, 4);
+  CHECK(dirty_fill.used == clean_fill.used);
+  CHECK(dirty_fill.maintenance_bits() == clean_fill.maintenance_bits());
+  for (size_t slot = 0; slot < 4; ++slot) CHECK(dirty_lrs[slot] == clean_lrs[slot]);
+  for (const uint16_t intid : {40, 41, 42, 43, 44}) CHECK(dirty.state_of(intid) == clean.state_of(intid));
+  dirty.~VirqQueue();
 }
