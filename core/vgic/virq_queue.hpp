@@ -203,6 +203,36 @@ class VirqQueue {
     flags_ |= flag_unwritten;
     return true;
   }
+  // The interrupt exit's fast path (`VirtualGic::refire`). A hardware-backed `intid`
+  // fires again after the guest acknowledged and deactivated the pend its LR offered
+  // (`empty_lrs`, ICH_ELRSR_EL2, says that LR is empty); that LR was the only live one and
+  // its entry the only one, written pending and in step. Folding the LR and queueing the
+  // new pend would leave the entry, the LR's recorded content and the check exactly as
+  // they are: the LR only needs writing again. Its slot, or no_list_register when the
+  // queue is in any other state (then nothing is changed: the full path runs).
+  static constexpr size_t no_list_register = max_list_registers;
+  [[gnu::always_inline]] size_t refire_slot(uint32_t intid, uint64_t empty_lrs) const {
+    if (flags_ != 0 || stale_ != 0 || overflow_ || (rare_ & rare_watched) != 0 || count_ != 1) {
+      return no_list_register;
+    }
+    const Entry& entry = entries_[0];
+    const uint8_t slot = entry.slot;
+    if (entry.virq.intid != intid || !entry.virq.hardware || entry.state != LrState::pending || slot == no_slot ||
+        live_ != uint32_t{1} << slot || ((empty_lrs >> slot) & 1) == 0) {
+      return no_list_register;
+    }
+    const Held& held = held_[slot];
+    if (held.intid != intid || held.state != LrState::pending || (held.value & ich_lr::hardware) == 0) {
+      return no_list_register;
+    }
+    return slot;
+  }
+  // refire_slot()'s LR is offered again: its value to write. As at any new exit, an
+  // acknowledgement check suspended since the last one is armed again (control_bits()).
+  uint64_t refire(size_t slot) {
+    rare_ = 0;
+    return held_[slot % max_list_registers].value;
+  }
   // Makes the interrupt pending (pending+active if it is active). False when full.
   bool add_pending(const Virq& virq) {
     const size_t index = find(virq.intid);
@@ -264,17 +294,21 @@ class VirqQueue {
   bool taken_at_once(const GuestInterruptMask& guest, uint16_t sampled_intid) const {
     if (guest.handling || checked_ == 0 || (checked_ & (checked_ - 1)) != 0) return false;
     const Held& checked = held_[__builtin_ctz(checked_)];
-    if (checked.intid != sampled_intid) return false;
-    const uint64_t value = checked.value;
-    const bool group1 = (value & ich_lr::group1) != 0;
-    const bool signalled = group1 ? !guest.irqs_masked && guest.group1_enabled : !guest.fiqs_masked && guest.group0_enabled;
-    const uint8_t priority = lr_priority(value);
-    if (!signalled || priority >= guest.priority_mask) return false;
+    if (checked.intid != sampled_intid || !signalled_at_once(guest, checked.value)) return false;
+    const uint8_t priority = lr_priority(checked.value);
     for (uint32_t others = live_ & ~checked_; others != 0; others &= others - 1) {
       const Held& held = held_[__builtin_ctz(others)];
       if (has_pending(held.state) && lr_priority(held.value) <= priority) return false;
     }
     return true;
+  }
+  // The guest, in no handler, is signalled the interrupt of an LR holding `value` as soon
+  // as it runs: unmasked, its group enabled, above the priority mask. With no other LR
+  // pending at its priority or a more urgent one, it takes it at once (taken_at_once).
+  static bool signalled_at_once(const GuestInterruptMask& guest, uint64_t value) {
+    const bool group1 = (value & ich_lr::group1) != 0;
+    const bool signalled = group1 ? !guest.irqs_masked && guest.group1_enabled : !guest.fiqs_masked && guest.group0_enabled;
+    return !guest.handling && signalled && lr_priority(value) < guest.priority_mask;
   }
   // The ICH_HCR_EL2 bits wanted besides En: maintenance requests and the check.
   uint64_t control_bits() const {
