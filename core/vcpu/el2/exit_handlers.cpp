@@ -14,6 +14,7 @@
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 #include "core/vcpu/el2/message_interrupts.hpp"
+#include "core/vcpu/el2/list_registers.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
 #include "core/vcpu/el2/vm_owner.hpp"
 #include "core/vcpu/exit.hpp"

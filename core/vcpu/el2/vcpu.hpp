@@ -148,11 +148,6 @@ void sync_list_registers(Vcpu& vcpu);  // for a guest that takes nothing at once
 // `guest_pstate`: the SPSR_EL2 it resumes with (its interrupt masks decide the
 // acknowledgement check, VirqQueue::taken_at_once).
 void sync_list_registers(Vcpu& vcpu, uint64_t guest_pstate);
-// The interrupt exit's fast path (VirtualGic::refire): the physical interrupt `intid`,
-// acknowledged and priority-dropped, fires again for the LR the guest has just finished
-// with: that LR is written again and ICH_HCR_EL2 set (for a guest resuming with
-// `guest_pstate`), with no fold or sync. False when it does not apply (nothing done).
-bool refire_list_register(Vcpu& vcpu, uint32_t intid, uint64_t guest_pstate);
 // First entry: every list register written from a rebuilt queue.
 void load_list_registers(Vcpu& vcpu);
 
