@@ -212,13 +212,13 @@ class VirqQueue {
   // queue is in any other state (then nothing is changed: the full path runs).
   static constexpr size_t no_list_register = max_list_registers;
   [[gnu::always_inline]] size_t refire_slot(uint32_t intid, uint64_t empty_lrs) const {
-    if (flags_ != 0 || stale_ != 0 || overflow_ || (rare_ & rare_watched) != 0 || count_ != 1) {
-      return no_list_register;
-    }
+    // The usual refusal first (another interrupt queued, or more than one), so that the
+    // full path pays little for having asked.
+    if (count_ != 1 || entries_[0].virq.intid != intid) return no_list_register;
     const Entry& entry = entries_[0];
     const uint8_t slot = entry.slot;
-    if (entry.virq.intid != intid || !entry.virq.hardware || entry.state != LrState::pending || slot == no_slot ||
-        live_ != uint32_t{1} << slot || ((empty_lrs >> slot) & 1) == 0) {
+    if (!entry.virq.hardware || entry.state != LrState::pending || slot == no_slot || live_ != uint32_t{1} << slot ||
+        ((empty_lrs >> slot) & 1) == 0 || flags_ != 0 || stale_ != 0 || overflow_ || (rare_ & rare_watched) != 0) {
       return no_list_register;
     }
     const Held& held = held_[slot];

@@ -151,10 +151,10 @@ class VirtualGic {
   [[gnu::always_inline]] bool refire(uint8_t vcpu, uint32_t physical_intid, uint64_t empty_lrs, WriteLr&& write_lr,
                                      ReadGuest&& read_guest, uint64_t& control) {
     constexpr uint64_t check_bits = ich_hcr::tall0 | ich_hcr::tall1;
-    if (vcpu >= vcpu_count() || needs_attention(vcpu)) return false;
+    if (vcpu >= vcpu_count()) return false;
     VirqQueue& vcpu_queue = queues_[vcpu];
     const size_t slot = vcpu_queue.refire_slot(physical_intid, empty_lrs);
-    if (slot == VirqQueue::no_list_register) return false;
+    if (slot == VirqQueue::no_list_register || needs_attention(vcpu)) return false;
     const InterruptState* irq = interrupt(vcpu, physical_intid);  // identity mapping
     if (irq == nullptr || !refires_unchanged(*irq, vcpu)) return false;
     const uint64_t value = vcpu_queue.refire(slot);
