@@ -405,7 +405,7 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
 
 // A physical interrupt acknowledged and priority-dropped in a guest's exit, for the VM
 // (not special, not the boot CPU's service's own) and not taken by the fast path.
-[[gnu::noinline]] void forward_interrupt(Vcpu& vcpu, Vm& vm, uint32_t intid) {
+inline void forward_interrupt(Vcpu& vcpu, Vm& vm, uint32_t intid) {
   vgic::Events& events = vcpu.events;
   events.clear();
   const bool forwarded = intid != arch::gic::kick_sgi && intid != arch::gic::maintenance_ppi &&
@@ -449,10 +449,14 @@ template <typename Handler>
 // interrupt firing again for the LR its guest has just finished with (a timer's next
 // tick) is put back there without a fold, a queue update or a sync
 // (refire_list_register). A VM going away stops before the acknowledgement, so the
-// interrupt stays pending for whoever runs next.
-[[gnu::noinline]] void handle_irq_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame) {
+// interrupt stays pending for whoever runs next. True, as handle_exit() returns (its tail
+// call).
+[[gnu::noinline]] bool handle_irq_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame) {
   vm.lock.lock_as(reinterpret_cast<uint64_t>(&vcpu));
-  if (vm.off || vm.restarting) return finish_exit(vcpu, vm, frame, [] {});
+  if (vm.off || vm.restarting) {
+    finish_exit(vcpu, vm, frame, [] {});
+    return true;
+  }
   const uint32_t intid = arch::gic::acknowledge();
   const bool special = arch::Intid(intid).is_special();
   if (!special) arch::gic::priority_drop(intid);
@@ -461,11 +465,12 @@ template <typename Handler>
   if (for_vm && refire_list_register(vcpu, intid, frame.spsr)) {
     vm.lock.unlock();
     if (vcpu.serves_system) boot::service_after_exit();
-    return;
+    return true;
   }
   finish_exit(vcpu, vm, frame, [&] {
     if (for_vm) forward_interrupt(vcpu, vm, intid);
   });
+  return true;
 }
 
 // The vCPU this CPU runs, or nullptr when it runs none.
@@ -483,10 +488,7 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   Vm& vm = *vcpu.vm;
   constexpr arch::ExceptionVector synchronous(arch::VectorSource::lower_aarch64, arch::VectorType::synchronous);
   constexpr arch::ExceptionVector irq(arch::VectorSource::lower_aarch64, arch::VectorType::irq);
-  if (vector.index() == irq.index()) {
-    handle_irq_exit(vcpu, vm, frame);
-    return true;
-  }
+  if (vector.index() == irq.index()) return handle_irq_exit(vcpu, vm, frame);
   run_exit(vcpu, vm, frame, [&] {
     if (vector.index() == synchronous.index()) {
       synchronous_handlers.by_class[arch::Esr(frame.esr).exception_class_index()](vcpu, vm, frame);
