@@ -203,18 +203,13 @@ class VirqQueue {
     flags_ |= flag_unwritten;
     return true;
   }
-  // The interrupt exit's fast path (`VirtualGic::refire`). A hardware-backed `intid`
-  // fires again after the guest acknowledged and deactivated the pend its LR offered
-  // (`empty_lrs`, ICH_ELRSR_EL2, says that LR is empty); that LR was the only live one and
-  // its entry the only one, written pending and in step. Folding the LR and queueing the
-  // new pend would leave the entry, the LR's recorded content and the check exactly as
-  // they are: the LR only needs writing again. Its slot, or no_list_register when the
-  // queue is in any other state (then nothing is changed: the full path runs).
+  // VirtualGic::refire: hardware-backed `intid` fires again after the guest finished
+  // with the pend its LR offered (`empty_lrs`: ICH_ELRSR_EL2), that LR the only live one,
+  // its entry the only one, pending and in step: a fold and the new pend would change
+  // nothing but that LR's write. Its slot, or no_list_register (nothing changed).
   static constexpr size_t no_list_register = max_list_registers;
   [[gnu::always_inline]] size_t refire_slot(uint32_t intid, uint64_t empty_lrs) const {
-    // The usual refusal first (another interrupt queued, or more than one), so that the
-    // full path pays little for having asked.
-    if (count_ != 1 || entries_[0].virq.intid != intid) return no_list_register;
+    if (count_ != 1 || entries_[0].virq.intid != intid) return no_list_register;  // the usual refusal first
     const Entry& entry = entries_[0];
     const uint8_t slot = entry.slot;
     if (!entry.virq.hardware || entry.state != LrState::pending || slot == no_slot || live_ != uint32_t{1} << slot ||
@@ -222,13 +217,10 @@ class VirqQueue {
       return no_list_register;
     }
     const Held& held = held_[slot];
-    if (held.intid != intid || held.state != LrState::pending || (held.value & ich_lr::hardware) == 0) {
-      return no_list_register;
-    }
-    return slot;
+    const bool in_step = held.intid == intid && held.state == LrState::pending && (held.value & ich_lr::hardware) != 0;
+    return in_step ? slot : no_list_register;
   }
-  // refire_slot()'s LR is offered again: its value to write. As at any new exit, an
-  // acknowledgement check suspended since the last one is armed again (control_bits()).
+  // refire_slot()'s LR value, to write again; a suspended check is armed again, as by a fold.
   uint64_t refire(size_t slot) {
     rare_ = 0;
     return held_[slot % max_list_registers].value;
@@ -302,9 +294,8 @@ class VirqQueue {
     }
     return true;
   }
-  // The guest, in no handler, is signalled the interrupt of an LR holding `value` as soon
-  // as it runs: unmasked, its group enabled, above the priority mask. With no other LR
-  // pending at its priority or a more urgent one, it takes it at once (taken_at_once).
+  // The guest, in no handler, is signalled an LR holding `value` as soon as it runs
+  // (unmasked, group enabled, above the priority mask): taken_at_once's test of one LR.
   static bool signalled_at_once(const GuestInterruptMask& guest, uint64_t value) {
     const bool group1 = (value & ich_lr::group1) != 0;
     const bool signalled = group1 ? !guest.irqs_masked && guest.group1_enabled : !guest.fiqs_masked && guest.group0_enabled;
