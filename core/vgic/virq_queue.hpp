@@ -203,6 +203,28 @@ class VirqQueue {
     flags_ |= flag_unwritten;
     return true;
   }
+  // VirtualGic::refire: hardware-backed `intid` fires again after the guest finished
+  // with the pend its LR offered (`empty_lrs`: ICH_ELRSR_EL2), that LR the only live one,
+  // its entry the only one, pending and in step: a fold and the new pend would change
+  // nothing but that LR's write. Its slot, or no_list_register (nothing changed).
+  static constexpr size_t no_list_register = max_list_registers;
+  [[gnu::always_inline]] size_t refire_slot(uint32_t intid, uint64_t empty_lrs) const {
+    if (count_ != 1 || entries_[0].virq.intid != intid) return no_list_register;  // the usual refusal first
+    const Entry& entry = entries_[0];
+    const uint8_t slot = entry.slot;
+    if (!entry.virq.hardware || entry.state != LrState::pending || slot == no_slot || live_ != uint32_t{1} << slot ||
+        ((empty_lrs >> slot) & 1) == 0 || flags_ != 0 || stale_ != 0 || overflow_ || (rare_ & rare_watched) != 0) {
+      return no_list_register;
+    }
+    const Held& held = held_[slot];
+    const bool in_step = held.intid == intid && held.state == LrState::pending && (held.value & ich_lr::hardware) != 0;
+    return in_step ? slot : no_list_register;
+  }
+  // refire_slot()'s LR value, to write again; a suspended check is armed again, as by a fold.
+  uint64_t refire(size_t slot) {
+    rare_ = 0;
+    return held_[slot % max_list_registers].value;
+  }
   // Makes the interrupt pending (pending+active if it is active). False when full.
   bool add_pending(const Virq& virq) {
     const size_t index = find(virq.intid);
@@ -264,17 +286,20 @@ class VirqQueue {
   bool taken_at_once(const GuestInterruptMask& guest, uint16_t sampled_intid) const {
     if (guest.handling || checked_ == 0 || (checked_ & (checked_ - 1)) != 0) return false;
     const Held& checked = held_[__builtin_ctz(checked_)];
-    if (checked.intid != sampled_intid) return false;
-    const uint64_t value = checked.value;
-    const bool group1 = (value & ich_lr::group1) != 0;
-    const bool signalled = group1 ? !guest.irqs_masked && guest.group1_enabled : !guest.fiqs_masked && guest.group0_enabled;
-    const uint8_t priority = lr_priority(value);
-    if (!signalled || priority >= guest.priority_mask) return false;
+    if (checked.intid != sampled_intid || !signalled_at_once(guest, checked.value)) return false;
+    const uint8_t priority = lr_priority(checked.value);
     for (uint32_t others = live_ & ~checked_; others != 0; others &= others - 1) {
       const Held& held = held_[__builtin_ctz(others)];
       if (has_pending(held.state) && lr_priority(held.value) <= priority) return false;
     }
     return true;
+  }
+  // The guest, in no handler, is signalled an LR holding `value` as soon as it runs
+  // (unmasked, group enabled, above the priority mask): taken_at_once's test of one LR.
+  static bool signalled_at_once(const GuestInterruptMask& guest, uint64_t value) {
+    const bool group1 = (value & ich_lr::group1) != 0;
+    const bool signalled = group1 ? !guest.irqs_masked && guest.group1_enabled : !guest.fiqs_masked && guest.group0_enabled;
+    return !guest.handling && signalled && lr_priority(value) < guest.priority_mask;
   }
   // The ICH_HCR_EL2 bits wanted besides En: maintenance requests and the check.
   uint64_t control_bits() const {

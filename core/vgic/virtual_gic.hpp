@@ -135,6 +135,36 @@ class VirtualGic {
     }
     return true;
   }
+  // The interrupt exit's fast path, tried before the fold: the physical interrupt
+  // `physical_intid` (acknowledged and priority-dropped on vCPU `vcpu`'s CPU) fires again
+  // for the one LR of `vcpu` that offered it pending, which the guest has acknowledged
+  // and deactivated since (`empty_lrs`: ICH_ELRSR_EL2). A hardware-backed interrupt
+  // pending by that one pend alone (its line, or its latch if edge), not active, enabled,
+  // delivered and routed to `vcpu`, with nothing marked for the fold, in a queue holding
+  // nothing else (VirqQueue::refire_slot): the fold would consume the pend and
+  // hardware_interrupt() restore it, so the model stays as it is. `write_lr(slot, value)`
+  // writes that LR again; `control` gets the ICH_HCR_EL2 bits wanted besides En, the
+  // acknowledgement check left off when `read_guest()` shows the guest takes it at once
+  // (as sync does). False when anything else holds: nothing changed, and the caller runs
+  // the full path (fold, hardware_interrupt, sync). Inline: the IRQ path compiles it in.
+  template <typename WriteLr, typename ReadGuest>
+  [[gnu::always_inline]] bool refire(uint8_t vcpu, uint32_t physical_intid, uint64_t empty_lrs, WriteLr&& write_lr,
+                                     ReadGuest&& read_guest, uint64_t& control) {
+    constexpr uint64_t check_bits = ich_hcr::tall0 | ich_hcr::tall1;
+    if (vcpu >= vcpu_count()) return false;
+    VirqQueue& vcpu_queue = queues_[vcpu];
+    const size_t slot = vcpu_queue.refire_slot(physical_intid, empty_lrs);
+    if (slot == VirqQueue::no_list_register || needs_attention(vcpu)) return false;
+    const InterruptState* irq = interrupt(vcpu, physical_intid);  // identity mapping
+    if (irq == nullptr || !refires_unchanged(*irq, vcpu)) return false;
+    const uint64_t value = vcpu_queue.refire(slot);
+    write_lr(slot, value);
+    control = vcpu_queue.control_bits();
+    // Its LR is the only live one, and the check (if any) is for it: the guest takes it
+    // at once exactly when it is signalled (VirqQueue::taken_at_once).
+    if ((control & check_bits) != 0 && VirqQueue::signalled_at_once(read_guest(), value)) control &= ~check_bits;
+    return true;
+  }
   // A message for SPI `intid` of the partition's MBI range arrived (the LPI an MSI of its
   // functions raised was taken on the CPU running `vcpu`): it becomes pending, edge
   // semantics, as a GICD_SETSPI_NSR write would make it. False when `intid` is not one of
@@ -255,6 +285,15 @@ class VirtualGic {
     virq.level_resample = line_pending && !irq.hardware;
     virq.checked = line_pending && irq.hardware;
     return virq;
+  }
+  // refire()'s condition on the interrupt: its fold (pend consumed, not active, left the
+  // queue, routing unchanged) followed by its new pend (hardware_interrupt) restores
+  // exactly this state.
+  bool refires_unchanged(const InterruptState& irq, uint8_t vcpu) const {
+    const bool pended_once = irq.edge ? irq.pending_latch : irq.line_asserted && !irq.pending_latch;
+    const bool routed_here = irq.intid < private_interrupt_count || irq.routed_vcpu == vcpu;
+    return irq.hardware && irq.target_vcpu == vcpu && routed_here && pended_once && !irq.active && !irq.repend &&
+           !irq.repend_line && !irq.deactivate_at_fold && irq.enabled && distributor_.group_enabled(irq.group1);
   }
   template <typename WriteLr>
   uint64_t sync_queue(uint8_t vcpu, size_t lr_count, WriteLr&& write_lr) {

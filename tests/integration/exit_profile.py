@@ -32,7 +32,7 @@ TRACED = re.compile(r"^(el2_vectors|exception_(entry|return)|guest_synchronous_(
 # save, exception_return and guest_synchronous_return restore). A data abort's exit
 # (handle_data_abort_exit) is one function, the emulation and the exit's lock and
 # list-register checks inlined together: it counts as handler.
-LR_WORK = re.compile(r"^bulkhead::vcpu::(fold|sync|load)_list_registers|^bulkhead::vgic::VirqQueue::|"
+LR_WORK = re.compile(r"^bulkhead::vcpu::(fold|sync|load|refire)_list_registers?|^bulkhead::vgic::VirqQueue::|"
                      r"^bulkhead::vgic::VirtualGic::(fold|sync|fill|rebuild)")
 DISPATCH = re.compile(r"^dispatch_el2_exception|^dispatch_guest_synchronous|^bulkhead::vcpu::handle_exit")
 ENTRY_SAVE = ("el2_vectors", "exception_entry", "guest_synchronous_entry")

@@ -310,9 +310,13 @@ bool Machine::fire_physical(Random& random) {
   Shadow& shadow = at(bank, intid);
   const uint8_t k = bank != no_vcpu ? bank : shadow.physical_cpu;
   trace("physical " + std::to_string(intid) + " fires on vcpu " + std::to_string(k));
-  exit(k, "irq", true, [&] {
+  const auto taken_at_el2 = [&] {
     shadow.physical_active = true;  // acknowledged and priority-dropped at EL2 (EOImode 1)
     pend(shadow);                   // for its vCPU, whichever it is (or none: latched)
+  };
+  if (refire(k, intid, taken_at_el2)) return true;
+  exit(k, "irq", true, [&] {
+    taken_at_el2();
     Events events;
     if (!gic.hardware_interrupt(k, intid, events)) violation("hardware_interrupt refused an owned interrupt");
     apply(events, k);

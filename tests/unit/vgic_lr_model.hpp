@@ -212,6 +212,10 @@ struct Options {
   // New pends (SGI, edge, ISPENDR) of an interrupt the guest acknowledged since its
   // vCPU's last exit (the vGIC still holds the old pend then).
   bool repend_before_fold = true;
+  // A traffic mix of ticking hardware timers: mostly guest steps and physical interrupts,
+  // the hardware PPIs' lines mostly asserted, the other sources rare. It reaches the
+  // interrupt exit's fast path (VirtualGic::refire) often.
+  bool ticking_timers = false;
   uint32_t tolerated = 0;  // bit n: Known(n) is counted, not reported
   unsigned trace_lines = 60;  // operations kept for a violation's report
 };
@@ -221,7 +225,7 @@ struct Stats {
            maintenance_exits = 0, noop_exits = 0, pending_active_lrs = 0, stale_acks = 0, kicks = 0,
            unrelated_exits_needed = 0, duplicate_acks = 0, eoi_maintenance_exits = 0, kept_actives = 0,
            icc_traps = 0, withdrawn_at_acknowledge = 0, unchecked_acks = 0, taken_at_once = 0,
-           hardware_level_at_once = 0;
+           hardware_level_at_once = 0, refires = 0;
   unsigned known[known_count] = {};
 };
 
@@ -327,6 +331,49 @@ class Machine {
       }
     }
     entered(k);
+  }
+
+  // The interrupt exit's fast path, tried first as handle_irq_exit() does
+  // (VirtualGic::refire): physical `intid` taken on vCPU k's CPU. When it applies, the
+  // exit ends there (`taken_at_el2` keeps the model's books, the LR written, ICH_HCR
+  // set) and this returns true; otherwise nothing changed and the caller runs exit().
+  template <typename TakenAtEl2>
+  bool refire(uint8_t k, uint16_t intid, TakenAtEl2&& taken_at_el2) {
+    CpuInterface& c = cpu[k];
+    unsigned writes = 0;
+    size_t written_slot = 0;
+    uint64_t written_value = 0;
+    uint64_t control = 0;
+    const bool taken = gic.refire(
+        k, intid, c.elrsr(),
+        [&](size_t slot, uint64_t value) {
+          ++writes;
+          written_slot = slot;
+          written_value = value;
+        },
+        [&] { return guest_mask(k); }, control);
+    if (!taken) {
+      if (writes != 0) violation("refire wrote an LR and then refused");
+      return false;
+    }
+    ++stats.exits;
+    ++stats.refires;
+    trace("exit vcpu " + std::to_string(k) + " (irq " + std::to_string(intid) + ", refire)");
+    exit_started(k);
+    after_icc_trap_[k] = false;
+    taken_at_el2();
+    if (writes != 1 || written_slot >= lrs_) {
+      violation("refire wrote " + std::to_string(writes) + " LRs (slot " + std::to_string(written_slot) + ")");
+    } else {
+      c.lr[written_slot] = written_value;
+    }
+    stats.lr_writes += writes;
+    c.hcr = ich_hcr::en | control;
+    neutralized_[k] = false;
+    trace("  refire vcpu " + std::to_string(k) + ": LRs " + lr_listing(k) + " ICH_HCR " + hex(c.hcr));
+    if (gic.needs_sync(k)) violation("vCPU " + std::to_string(k) + " needs a sync after a refire");
+    entered(k);
+    return true;
   }
 
   // What apply_events() does with what a vGIC call asked (`self`: the calling vCPU, or
@@ -464,7 +511,11 @@ class Machine {
   void withdrawn(uint8_t bank, uint16_t intid);
   void deactivate(uint8_t k, const CpuInterface::Taken& taken);
   void account_write(uint64_t address, unsigned width, uint64_t value);
-  void guest_step(uint8_t k, Random& random);
+  // One guest action, picked among the first `range` percent of the mix (75: only what
+  // guests do with their interrupts, no register writes or SGIs).
+  void guest_step(uint8_t k, Random& random, uint32_t range = 100);
+  // One step of the default traffic mix, `pick` in 0..99 choosing what.
+  void random_mix_step(uint8_t k, Random& random, uint32_t pick);
   // Whether the traffic the options leave out would include this register write.
   bool allowed_bit_write(uint64_t bit_register, uint8_t bank, uint16_t intid);
   // Whether a new pend would land while a guest has taken the interrupt's previous pend

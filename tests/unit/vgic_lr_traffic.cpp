@@ -29,6 +29,23 @@ void Machine::boot(Random& random) {
 void Machine::random_step(Random& random) {
   const uint32_t pick = random.below(100);
   const auto k = static_cast<uint8_t>(random.below(vcpus_));
+  if (!options_.ticking_timers) {
+    random_mix_step(k, random, pick);
+  } else if (pick < 40) {
+    guest_step(k, random, 75);  // acknowledge, EOI, deactivate, unmask, HVC, GICD read
+  } else if (pick < 75) {
+    fire_physical(random);
+  } else if (pick < 80) {
+    deliver_kick(k);
+  } else if (pick < 92) {
+    physical_line(k, hardware_ppis[0], random.percent(80));  // one timer per vCPU
+  } else {
+    random_mix_step(k, random, random.below(100));  // everything else, rarely
+  }
+  for (uint8_t j = 0; j < vcpus_; ++j) take_maintenance(j);
+}
+
+void Machine::random_mix_step(uint8_t k, Random& random, uint32_t pick) {
   if (pick < 45) {
     guest_step(k, random);
   } else if (pick < 55) {
@@ -45,7 +62,6 @@ void Machine::random_step(Random& random) {
     const Shadow& shadow = at(intid < 32 ? bank : no_vcpu, intid);
     physical_line(bank, intid, !shadow.physical_line);
   }
-  for (uint8_t j = 0; j < vcpus_; ++j) take_maintenance(j);
 }
 
 void Machine::drain(Random& random) {
@@ -121,8 +137,8 @@ Source Machine::random_virtual_source(Random& random) const {
   return source_of(lines[random.below(sizeof(lines) / sizeof(lines[0]))]);
 }
 
-void Machine::guest_step(uint8_t k, Random& random) {
-  const uint32_t pick = random.below(100);
+void Machine::guest_step(uint8_t k, Random& random, uint32_t range) {
+  const uint32_t pick = random.below(range);
   if (pick < 35) {
     guest_acknowledge(k);
   } else if (pick < 55) {

@@ -14,6 +14,7 @@
 #include "core/lib/log.hpp"
 #include "core/lib/psci.hpp"
 #include "core/vcpu/el2/message_interrupts.hpp"
+#include "core/vcpu/el2/list_registers.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
 #include "core/vcpu/el2/vm_owner.hpp"
 #include "core/vcpu/exit.hpp"
@@ -402,12 +403,9 @@ constexpr SynchronousHandlers synchronous_handlers = [] {
   return table;
 }();
 
-[[gnu::noinline]] void handle_irq(Vcpu& vcpu, Vm& vm) {
-  const uint32_t intid = arch::gic::acknowledge();
-  if (arch::Intid(intid).is_special()) return;
-  arch::gic::priority_drop(intid);
-  // The boot CPU's own (console input, EL2 timer, SMMU): its service acts after the exit.
-  if (vcpu.serves_system && boot::take_service_interrupt(intid)) return;
+// A physical interrupt acknowledged and priority-dropped in a guest's exit, for the VM
+// (not special, not the boot CPU's service's own) and not taken by the fast path.
+inline void forward_interrupt(Vcpu& vcpu, Vm& vm, uint32_t intid) {
   vgic::Events& events = vcpu.events;
   events.clear();
   const bool forwarded = intid != arch::gic::kick_sgi && intid != arch::gic::maintenance_ppi &&
@@ -430,16 +428,49 @@ namespace {
 // What every exit does around its handler, with the VM's lock held: fold what the guest
 // did to the live list registers, stop if the VM is going away, handle, write back the
 // list registers that changed (and the CPU's vGIC work); then, with no lock held, the
-// boot CPU's service step (it may deliver input to this VM).
+// boot CPU's service step (it may deliver input to this VM). finish_exit: the same once
+// the lock is held.
 template <typename Handler>
-[[gnu::always_inline]] inline void run_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame, Handler&& handler) {
-  vm.lock.lock_as(reinterpret_cast<uint64_t>(&vcpu));
+[[gnu::always_inline]] inline void finish_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame, Handler&& handler) {
   if (vcpu.queue->live_mask() != 0) fold_list_registers(vcpu);
   if (vm.off || vm.restarting) stop_exiting_vcpu(vcpu, vm);
   handler();
   if (vcpu.queue->needs_sync()) sync_list_registers(vcpu, frame.spsr);  // and the CPU's vGIC work, if any
   vm.lock.unlock();
   if (vcpu.serves_system) boot::service_after_exit();
+}
+template <typename Handler>
+[[gnu::always_inline]] inline void run_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame, Handler&& handler) {
+  vm.lock.lock_as(reinterpret_cast<uint64_t>(&vcpu));
+  finish_exit(vcpu, vm, frame, handler);
+}
+
+// The interrupt exit. The interrupt is acknowledged before the fold, so that a hardware
+// interrupt firing again for the LR its guest has just finished with (a timer's next
+// tick) is put back there without a fold, a queue update or a sync
+// (refire_list_register). A VM going away stops before the acknowledgement, so the
+// interrupt stays pending for whoever runs next. True, as handle_exit() returns (its tail
+// call).
+[[gnu::noinline]] bool handle_irq_exit(Vcpu& vcpu, Vm& vm, const ExceptionFrame& frame) {
+  vm.lock.lock_as(reinterpret_cast<uint64_t>(&vcpu));
+  if (vm.off || vm.restarting) {
+    finish_exit(vcpu, vm, frame, [] {});
+    return true;
+  }
+  const uint32_t intid = arch::gic::acknowledge();
+  const bool special = arch::Intid(intid).is_special();
+  if (!special) arch::gic::priority_drop(intid);
+  // The boot CPU's own (console input, EL2 timer, SMMU): its service acts after the exit.
+  const bool for_vm = !special && !(vcpu.serves_system && boot::take_service_interrupt(intid));
+  if (for_vm && refire_list_register(vcpu, intid, frame.spsr)) {
+    vm.lock.unlock();
+    if (vcpu.serves_system) boot::service_after_exit();
+    return true;
+  }
+  finish_exit(vcpu, vm, frame, [&] {
+    if (for_vm) forward_interrupt(vcpu, vm, intid);
+  });
+  return true;
 }
 
 // The vCPU this CPU runs, or nullptr when it runs none.
@@ -457,11 +488,10 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
   Vm& vm = *vcpu.vm;
   constexpr arch::ExceptionVector synchronous(arch::VectorSource::lower_aarch64, arch::VectorType::synchronous);
   constexpr arch::ExceptionVector irq(arch::VectorSource::lower_aarch64, arch::VectorType::irq);
+  if (vector.index() == irq.index()) return handle_irq_exit(vcpu, vm, frame);
   run_exit(vcpu, vm, frame, [&] {
     if (vector.index() == synchronous.index()) {
       synchronous_handlers.by_class[arch::Esr(frame.esr).exception_class_index()](vcpu, vm, frame);
-    } else if (vector.index() == irq.index()) {
-      handle_irq(vcpu, vm);
     } else {
       unexpected_exit(vcpu, vm, frame, vector.name());  // FIQ, SError, or an AArch32 EL1 (never set up)
     }

@@ -5,20 +5,10 @@
 #include "core/arch/aarch64/intid.hpp"
 #include "core/arch/aarch64/psr.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
+#include "core/vcpu/el2/list_registers.hpp"
 #include "core/vcpu/el2/vcpu.hpp"
 
 namespace bulkhead::vcpu {
-namespace {
-
-void write_ich_hcr(Vcpu& vcpu, uint64_t maintenance) {
-  const uint64_t value = arch::ich_hcr::en | maintenance;
-  if (value == vcpu.ich_hcr) return;
-  arch::sysreg::ich_hcr_el2::write(value);
-  vcpu.ich_hcr = value;
-}
-
-}  // namespace
-
 namespace {
 
 // One change the vGIC asked of the physical GIC. A PPI belongs to the CPU of its vCPU:
@@ -122,20 +112,7 @@ void sync_list_registers(Vcpu& vcpu) { sync_list_registers(vcpu, arch::psr::daif
 
 void sync_list_registers(Vcpu& vcpu, uint64_t guest_pstate) {
   const auto index = static_cast<uint8_t>(vcpu.index);
-  // Read only while an LR offers a hardware level interrupt pending: whether the guest
-  // takes it at once on entry (then its acknowledgement is not trapped).
-  const auto read_guest = [guest_pstate] {
-    vgic::GuestInterruptMask guest;
-    guest.irqs_masked = (guest_pstate & arch::psr::irq_mask) != 0;
-    guest.fiqs_masked = (guest_pstate & arch::psr::fiq_mask) != 0;
-    const uint64_t vmcr = arch::sysreg::ich_vmcr_el2::read();
-    guest.group0_enabled = (vmcr & arch::ich_vmcr::veng0) != 0;
-    guest.group1_enabled = (vmcr & arch::ich_vmcr::veng1) != 0;
-    guest.priority_mask = arch::ich_vmcr::priority_mask(vmcr);
-    // 5 priority bits: one active-priority register per group (as vcpu_entry.cpp resets them).
-    guest.handling = (arch::sysreg::ich_ap0r0_el2::read() | arch::sysreg::ich_ap1r0_el2::read()) != 0;
-    return guest;
-  };
+  const auto read_guest = [guest_pstate] { return guest_interrupt_mask(guest_pstate); };
   const uint64_t maintenance = vcpu.vm->gic.sync(
       index, vcpu.lr_count, [](size_t slot, uint64_t value) { arch::sysreg::write_list_register(slot, value); }, read_guest);
   write_ich_hcr(vcpu, maintenance);
