@@ -18,14 +18,18 @@ namespace bulkhead {
 
 template <typename T, size_t N>
 class UnsetArray {
-  static_assert(std::is_aggregate_v<T> || std::is_trivially_default_constructible_v<T>,
-                "T must be an implicit-lifetime type");
-  static_assert(std::is_trivially_destructible_v<T> && std::is_trivially_copyable_v<T>);
-
  public:
   // Leaves the bytes as they are (`= default` would too, but then `UnsetArray{}` and
-  // value-initialised owners would zero them; the owners are default-initialised).
-  UnsetArray() {}  // NOLINT(modernize-use-equals-default,cppcoreguidelines-pro-type-member-init)
+  // value-initialised owners would zero them). Not constexpr: GCC zeroes the whole of an
+  // object whose default constructor is constexpr before constructing it (so an owner
+  // that must stay constinit-constructible, as vpci::VirtualPciBus, cannot use this).
+  // The checks are here, not in the class body, so that T may be a class nested in the
+  // owner (complete only after it).
+  UnsetArray() {  // NOLINT(modernize-use-equals-default,cppcoreguidelines-pro-type-member-init)
+    static_assert(std::is_aggregate_v<T> || std::is_trivially_default_constructible_v<T>,
+                  "T must be an implicit-lifetime type");
+    static_assert(std::is_trivially_destructible_v<T> && std::is_trivially_copyable_v<T>);
+  }
 
   static constexpr size_t size() { return N; }
   T* data() { return std::launder(static_cast<T*>(static_cast<void*>(bytes_))); }
