@@ -52,7 +52,7 @@ inline void clean_invalidate_to_poc(const void* start, uint64_t size) {
   // Eight lines per iteration, one register stepping line by line (2.25 instructions a
   // line; an address computed per line from a base took 2.7): a partition's payload is
   // cleaned this way before its first instruction.
-  for (; end - address >= 8 * line;) {
+  for (; end - address >= 8 * line;) {  // NOLINT(bugprone-infinite-loop): the asm advances `address`
     asm volatile(
         "dc civac, %0\n add %0, %0, %1\n dc civac, %0\n add %0, %0, %1\n"
         "dc civac, %0\n add %0, %0, %1\n dc civac, %0\n add %0, %0, %1\n"
