@@ -25,6 +25,7 @@ class UnsetArray {
   // that must stay constinit-constructible, as vpci::VirtualPciBus, cannot use this).
   // The checks are here, not in the class body, so that T may be a class nested in the
   // owner (complete only after it).
+  // cppcheck-suppress uninitMemberVar
   UnsetArray() {  // NOLINT(modernize-use-equals-default,cppcoreguidelines-pro-type-member-init)
     static_assert(std::is_aggregate_v<T> || std::is_trivially_default_constructible_v<T>,
                   "T must be an implicit-lifetime type");
