@@ -27,7 +27,6 @@ bool PartitionMsi::configure(const MsiRoutingSetup& setup, its::Driver& its, con
   device_count_ = 0;
   lpi_base_ = 0;
   lpi_count_ = 0;
-  for (size_t i = 0; i < max_partition_message_vectors; ++i) routes_[i] = 0;
   clear_counts();
   if (setup.function_count > max_pci_devices || setup.vcpu_count == 0 || setup.vcpu_count > max_partition_cpus) {
     log::error("partition {} msi: {} functions and {} vCPUs", setup.partition, setup.function_count, setup.vcpu_count);
@@ -82,6 +81,8 @@ bool PartitionMsi::configure(const MsiRoutingSetup& setup, its::Driver& its, con
     device_count_ = 0;
     return false;
   }
+  // Only the offsets it owns are ever read (all below lpi_count_): no vector bound yet.
+  for (uint32_t offset = 0; offset < vectors; ++offset) store(offset, 0);
   lpi_base_ = base;
   lpi_count_ = vectors;
   return true;

@@ -25,6 +25,7 @@
 
 #include "core/its/driver.hpp"
 #include "core/its/hardware.hpp"
+#include "core/lib/unset_array.hpp"
 #include "core/vgic/virtual_gic.hpp"
 #include "partitions/description.hpp"
 #include "pci/topology.hpp"
@@ -48,7 +49,7 @@ struct MsiRoutingSetup {
 
 class PartitionMsi final : public pci::vpci::MsiRouter {
  public:
-  constexpr PartitionMsi() = default;
+  PartitionMsi() = default;
 
   // Reserves the ITTs and LPIs (see above). False, logged naming the partition and the
   // function, when it cannot; nothing is kept then.
@@ -118,7 +119,9 @@ class PartitionMsi final : public pci::vpci::MsiRouter {
   size_t device_count_ = 0;
   uint32_t lpi_base_ = 0;
   uint32_t lpi_count_ = 0;
-  uint32_t routes_[max_partition_message_vectors] = {};
+  // Offsets below lpi_count_ only, which configure() zeroes before it sets the count: not
+  // constructed with the partition (8 KiB; core/lib/unset_array.hpp).
+  UnsetArray<uint32_t, max_partition_message_vectors> routes_;
   uint64_t delivered_[max_pci_devices] = {};
   uint64_t dropped_ = 0;
 };

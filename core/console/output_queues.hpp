@@ -57,8 +57,16 @@ template <size_t Capacity>
 bool ByteRing<Capacity>::push(const uint8_t* head, size_t head_length, const uint8_t* tail, size_t tail_length) {
   if (head_length + tail_length > room()) return false;
   const size_t at = load(tail_);
-  for (size_t i = 0; i < head_length; ++i) bytes_[(at + i) & (Capacity - 1)] = head[i];
-  for (size_t i = 0; i < tail_length; ++i) bytes_[(at + head_length + i) & (Capacity - 1)] = tail[i];
+  // Each piece in at most two runs (before and after the wrap): no mask per byte (the
+  // boot's report lines go through here before the partitions' first instructions).
+  const auto put = [this](size_t from, const uint8_t* data, size_t length) {
+    const size_t offset = from & (Capacity - 1);
+    const size_t first = length < Capacity - offset ? length : Capacity - offset;
+    for (size_t i = 0; i < first; ++i) bytes_[offset + i] = data[i];
+    for (size_t i = first; i < length; ++i) bytes_[i - first] = data[i];
+  };
+  put(at, head, head_length);
+  put(at + head_length, tail, tail_length);
   __atomic_store_n(&tail_, at + head_length + tail_length, __ATOMIC_RELEASE);
   return true;
 }

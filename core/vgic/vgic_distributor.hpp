@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/unset_array.hpp"
 #include "core/vgic/interrupt.hpp"
 
 namespace bulkhead::vgic {
@@ -95,7 +96,9 @@ class VirtualDistributor {
   void write_router(InterruptState& irq, uint64_t router, Events& events);
 
   static constexpr uint8_t unowned = 0xff;
-  InterruptState spis_[max_owned_spis] = {};
+  // Slot i is written by configure() when it owns i < spi_count_, and nothing reaches a
+  // slot at or past spi_count_ (slot_of()): not constructed (core/lib/unset_array.hpp).
+  UnsetArray<InterruptState, max_owned_spis> spis_;
   size_t spi_count_ = 0;
   uint8_t slot_of_[last_spi + 1 - first_spi] = {};  // INTID - 32 -> index in spis_, or `unowned`
   uint32_t highest_spi_ = 0;

@@ -12,17 +12,20 @@ constexpr uint64_t sgi_priority_end = gicr::sgi_base + gic_bank::ipriorityr + pr
 void VirtualRedistributor::configure(const VirtualDistributor& distributor, uint8_t vcpu, uint32_t hardware_ppis) {
   distributor_ = &distributor;
   vcpu_ = vcpu;
+  // Each interrupt written once, already in its reset state (what reset() sets, a fresh
+  // InterruptState has but `edge`): one pass, before the partition's first instruction.
   for (uint32_t intid = 0; intid < private_interrupt_count; ++intid) {
-    InterruptState& irq = interrupts_[intid];
-    irq = InterruptState{};
+    InterruptState irq;
     irq.intid = static_cast<uint16_t>(intid);
     irq.target_vcpu = vcpu;
     irq.routed_vcpu = vcpu;
     irq.hardware = intid >= sgi_count && ((hardware_ppis >> intid) & 1u) != 0;
     irq.physical_intid = irq.hardware ? static_cast<uint16_t>(intid) : 0;
     irq.edge_at_reset = intid < sgi_count;
+    irq.edge = irq.edge_at_reset;
+    interrupts_[intid] = irq;
   }
-  reset();
+  processor_sleep_ = true;
 }
 
 void VirtualRedistributor::reset() {

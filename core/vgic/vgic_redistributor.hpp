@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/unset_array.hpp"
 #include "core/vgic/interrupt.hpp"
 
 namespace bulkhead::vgic {
@@ -47,7 +48,9 @@ class VirtualRedistributor {
 
   const VirtualDistributor* distributor_ = nullptr;
   const PhysicalInterrupts* physical_ = nullptr;
-  InterruptState interrupts_[private_interrupt_count] = {};
+  // Written whole by configure() before any access: a VM's 16 redistributors (of which
+  // usually one or two are configured) cost nothing to construct (core/lib/unset_array.hpp).
+  UnsetArray<InterruptState, private_interrupt_count> interrupts_;
   uint8_t vcpu_ = 0;
   bool processor_sleep_ = true;
 };

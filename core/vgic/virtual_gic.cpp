@@ -19,7 +19,7 @@ ConfigError VirtualGic::configure(const GicConfig& config) {
     redistributors_[vcpu].configure(distributor_, vcpu, config.hardware_ppis);
   }
   set_physical(physical_);
-  reset();
+  reset_queues();  // the distributor and the redistributors configured are in reset state
   return ConfigError::none;
 }
 
@@ -33,8 +33,12 @@ void VirtualGic::reset() {
   distributor_.reset();
   // The vCPUs past vcpu_count() are unreachable (every access and delivery checks the
   // count), and configure() sets up every vCPU a new count includes.
+  for (uint8_t vcpu = 0; vcpu < vcpu_count() && vcpu < max_vcpus; ++vcpu) redistributors_[vcpu].reset();
+  reset_queues();
+}
+
+void VirtualGic::reset_queues() {
   for (uint8_t vcpu = 0; vcpu < vcpu_count() && vcpu < max_vcpus; ++vcpu) {
-    redistributors_[vcpu].reset();
     queues_[vcpu].clear();
     ppi_follow_[vcpu] = 0;
     ppi_clear_pending_[vcpu] = 0;

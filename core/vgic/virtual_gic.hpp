@@ -427,6 +427,8 @@ class VirtualGic {
     queues_[vcpu % max_vcpus].request_sync();
   }
   // Every vCPU in `vcpus` (bit n: vCPU n) rebuilds its queue before it next runs.
+  // reset() but the interrupts themselves (configure() leaves them in their reset state).
+  void reset_queues();
   void mark_rebuild(uint32_t vcpus) {
     for (; vcpus != 0; vcpus &= vcpus - 1) queues_[__builtin_ctz(vcpus) % max_vcpus].request_rebuild();
   }

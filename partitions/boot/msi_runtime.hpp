@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/lib/unset_array.hpp"
 #include "core/vgic/vgic_distributor.hpp"
 #include "partitions/description.hpp"
 #include "partitions/msi_routing.hpp"
@@ -35,7 +36,10 @@ struct PartitionMessages {
   pci::vpci::MessageSetup setups[partitions::max_pci_devices];
   pci::vpci::MsiHandler msi[partitions::max_pci_devices];
   pci::vpci::MsixHandler msix[partitions::max_pci_devices];
-  pci::vpci::MsixVector vectors[partitions::max_partition_message_vectors];
+  // The guests' MSI-X tables, a slice per function: each MsixHandler writes its slice
+  // whole when it is configured and reads no other (32 KiB not constructed:
+  // core/lib/unset_array.hpp).
+  UnsetArray<pci::vpci::MsixVector, partitions::max_partition_message_vectors> vectors;
   PhysicalBars bars;
 };
 

@@ -1,6 +1,9 @@
 // Resetting a partition's PCI functions: see reset_runtime.hpp.
 #include "partitions/boot/reset_runtime.hpp"
 
+#include <new>
+#include <type_traits>
+
 #include "core/arch/aarch64/el2_sleep.hpp"
 #include "core/arch/aarch64/sysreg.hpp"
 #include "core/lib/log.hpp"
@@ -32,6 +35,8 @@ bool reset_partition_functions(PartitionRuntime& p, ResetOccasion occasion) {
   if (!pci.present) return true;
   const pci::PciTopology& topology = *pci.host.hardware().topology;
   // Jobs in plan order, only for functions that are reset; the rest are named as not reset.
+  static_assert(std::is_trivially_destructible_v<PartitionResets::Jobs>, "jobs are replaced, never destroyed");
+  resets.jobs = (new (resets.job_storage) PartitionResets::Jobs)->each;
   size_t count = 0;
   for (size_t i = 0; i < pci.function_count; ++i) {
     const partitions::AssignedFunction& assigned = p.plan->functions[i];

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <initializer_list>
+#include <new>
+
 #include "core/vgic/virtual_gic.hpp"
 
 using namespace bulkhead::vgic;
@@ -296,4 +300,64 @@ TEST_CASE("vgic gic: a second SGI while the first is still offered, then the vCP
   uint64_t restarted[4] = {};
   REQUIRE(gic.fill(1, restarted, 4).used == 1);
   CHECK(lr(restarted[0]).virtual_intid == 5);
+}
+
+namespace {
+// Every 32-bit register of the distributor and of the first four redistributor frames,
+// as the guest reads it (unhandled offsets included, with their value).
+void check_same_registers(const VirtualGic& left, const VirtualGic& right) {
+  const auto compare_frame = [&](uint64_t base, uint64_t size) {
+    for (uint64_t offset = 0; offset < size; offset += 4) {
+      uint64_t left_value = 0;
+      uint64_t right_value = 0;
+      const AccessResult left_result = left.read(base + offset, 4, left_value);
+      const AccessResult right_result = right.read(base + offset, 4, right_value);
+      if (left_result != right_result || left_value != right_value) {
+        FAIL_CHECK("the register at offset " << offset << " of the frame at " << base << " differs");
+        return;
+      }
+    }
+  };
+  compare_frame(distributor_base, VirtualDistributor::frame_size);
+  compare_frame(redistributor_base, 4 * VirtualRedistributor::frame_size);
+}
+}  // namespace
+
+TEST_CASE("vgic gic: its interrupt tables are not constructed with it, and nothing reads them before configure") {
+  // A VirtualGic default-initialised over garbage (as vcpu::Vm is at boot) behaves as a
+  // fresh one once configured: same registers, same delivery.
+  alignas(VirtualGic) static unsigned char storage[sizeof(VirtualGic)];
+  std::memset(storage, 0xa5, sizeof storage);
+  VirtualGic& dirty = *new (storage) VirtualGic;
+  static VirtualGic clean;
+  GicConfig config;
+  config.vcpu_count = 2;
+  config.distributor_base = distributor_base;
+  config.redistributor_base = redistributor_base;
+  config.spis = test_spis;
+  config.spi_count = 2;
+  config.hardware_ppis = (1u << 27) | (1u << 30);
+  config.messages = {64, 8};
+  for (VirtualGic* gic : {&dirty, &clean}) REQUIRE(gic->configure(config) == ConfigError::none);
+  check_same_registers(dirty, clean);
+  for (VirtualGic* gic : {&dirty, &clean}) {
+    Events events;
+    CHECK(gic->write(distributor_base + gicd::ctlr, 4, 0x13, events, 0) == AccessResult::handled);
+    CHECK(gic->write(distributor_base + gic_bank::isenabler + 4, 4, (1u << 1) | (1u << 8), events, 0) ==
+          AccessResult::handled);
+    CHECK(gic->write(redistributor_base + gicr::sgi_base + gic_bank::isenabler, 4, 0xffff, events, 0) ==
+          AccessResult::handled);
+    CHECK(gic->write(distributor_base + gic_bank::ispendr + 4, 4, 1u << 1, events, 0) == AccessResult::handled);
+    CHECK(gic->write(redistributor_base + gicr::sgi_base + gic_bank::ispendr, 4, 1u << 3, events, 0) ==
+          AccessResult::handled);
+  }
+  check_same_registers(dirty, clean);
+  uint64_t dirty_lrs[4] = {};
+  uint64_t clean_lrs[4] = {};
+  const FillResult dirty_fill = dirty.fill(0, dirty_lrs, 4);
+  const FillResult clean_fill = clean.fill(0, clean_lrs, 4);
+  CHECK(dirty_fill.used == clean_fill.used);
+  CHECK(dirty_fill.used == 2);
+  for (size_t slot = 0; slot < 4; ++slot) CHECK(dirty_lrs[slot] == clean_lrs[slot]);
+  dirty.~VirtualGic();
 }

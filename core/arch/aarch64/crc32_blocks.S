@@ -25,12 +25,9 @@ bulkhead_crc32_blocks:
   ret
   .size bulkhead_crc32_blocks, . - bulkhead_crc32_blocks
 
-// w0 = crc, x1 = destination, x2 = source, x3 = number of 64-byte blocks (> 0): copies
-// them and returns the CRC of what was copied.
-  .global bulkhead_copy_crc32_blocks
-  .type bulkhead_copy_crc32_blocks, %function
-bulkhead_copy_crc32_blocks:
-1: ldp x4, x5, [x2], #16
+// One 64-byte block of bulkhead_copy_crc32_blocks: x2 -> x1, into the CRC in w0.
+.macro copy_crc32_block
+  ldp x4, x5, [x2], #16
   ldp x6, x7, [x2], #16
   ldp x8, x9, [x2], #16
   ldp x10, x11, [x2], #16
@@ -46,7 +43,26 @@ bulkhead_copy_crc32_blocks:
   crc32x w0, w0, x9
   crc32x w0, w0, x10
   crc32x w0, w0, x11
+.endm
+
+// w0 = crc, x1 = destination, x2 = source, x3 = number of 64-byte blocks (> 0): copies
+// them and returns the CRC of what was copied. Eight blocks per iteration while eight
+// remain (a partition's payload goes through here before its first instruction: 16.25
+// instructions per 64 bytes instead of 18), then one at a time.
+  .global bulkhead_copy_crc32_blocks
+  .type bulkhead_copy_crc32_blocks, %function
+bulkhead_copy_crc32_blocks:
+  subs x3, x3, #8
+  b.lo 2f
+1: .rept 8
+  copy_crc32_block
+  .endr
+  subs x3, x3, #8
+  b.hs 1b
+2: adds x3, x3, #8
+  b.eq 4f
+3: copy_crc32_block
   subs x3, x3, #1
-  b.ne 1b
-  ret
+  b.ne 3b
+4: ret
   .size bulkhead_copy_crc32_blocks, . - bulkhead_copy_crc32_blocks

@@ -49,9 +49,18 @@ inline void clean_invalidate_to_poc(const void* start, uint64_t size) {
   const uint64_t line = data_cache_line_bytes();
   uint64_t address = reinterpret_cast<uint64_t>(start) & ~(line - 1);
   const uint64_t end = reinterpret_cast<uint64_t>(start) + size;
-  for (; address + 8 * line <= end; address += 8 * line) {
-#pragma GCC unroll 8
-    for (uint64_t i = 0; i < 8; ++i) asm volatile("dc civac, %0" ::"r"(address + i * line) : "memory");
+  // Eight lines per iteration, one register stepping line by line (2.25 instructions a
+  // line; an address computed per line from a base took 2.7): a partition's payload is
+  // cleaned this way before its first instruction.
+  for (; end - address >= 8 * line;) {  // NOLINT(bugprone-infinite-loop): the asm advances `address`
+    asm volatile(
+        "dc civac, %0\n add %0, %0, %1\n dc civac, %0\n add %0, %0, %1\n"
+        "dc civac, %0\n add %0, %0, %1\n dc civac, %0\n add %0, %0, %1\n"
+        "dc civac, %0\n add %0, %0, %1\n dc civac, %0\n add %0, %0, %1\n"
+        "dc civac, %0\n add %0, %0, %1\n dc civac, %0\n add %0, %0, %1"
+        : "+r"(address)
+        : "r"(line)
+        : "memory");
   }
   for (; address < end; address += line) asm volatile("dc civac, %0" ::"r"(address) : "memory");
   data_barrier();
