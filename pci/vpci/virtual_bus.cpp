@@ -109,10 +109,10 @@ bool VirtualPciBus::configure(const BusSetup& setup, VpciHost& host, SetupError&
 void VirtualPciBus::clear() {
   rt::fill(slot_entry_, 0, sizeof(slot_entry_));
   rt::fill(devfn_entry_, 0, sizeof(devfn_entry_));
-  for (size_t i = 0; i <= max_bus_functions; ++i) {
-    for (uint64_t& answer : header_answers_[i]) answer = i == 0 ? header_answered | 0xffffffffu : 0;
-    header_writes_ignored_[i] = i == 0 ? 0xffff : 0;
-  }
+  rt::fill(header_answers_, 0, sizeof(header_answers_));
+  rt::fill(header_writes_ignored_, 0, sizeof(header_writes_ignored_));
+  for (uint64_t& answer : header_answers_[0]) answer = header_answered | 0xffffffffu;  // absent: all ones
+  header_writes_ignored_[0] = 0xffff;
   function_count_ = 0;
   reserved_count_ = 0;
   io_decoder_count_ = 0;

@@ -208,7 +208,7 @@ class VirtualPciBus {
   // The type 0 header: 16 dwords. Offset bits of an ECAM access inside bus 0's headers:
   // device and function [19:12], the header's bytes [5:0].
   static constexpr unsigned header_dwords = 16;
-  static constexpr uint64_t header_bytes = header_dwords * 4;
+  static constexpr uint64_t header_bytes = uint64_t{header_dwords} * 4;
   static constexpr unsigned devfn_shift = 12;
   static constexpr uint32_t size_masks[8] = {0, 0xff, 0xffff, 0, 0xffffffffu, 0, 0, 0};  // by access size
   static constexpr uint64_t header_offset_bits = (uint64_t{0xff} << devfn_shift) | (header_bytes - 1);
