@@ -179,7 +179,7 @@ TEST_CASE("mmio direct: on registered regions the fast path gives the full test'
   }
 }
 
-TEST_CASE("mmio direct: any hint names a region; past the last, and after clear(), an empty one") {
+TEST_CASE("mmio direct: any hint names a region, past the last and after clear() an empty one") {
   MmioRegistry registry;
   for (unsigned hint = 0; hint < 256; ++hint) CHECK_FALSE(registry.hinted(static_cast<uint8_t>(hint)).contains(0));
   REQUIRE(registry.add(device_region("a", 0x1000, 0x1000)) == RegistrationError::none);

@@ -135,7 +135,7 @@ TEST_CASE("vpci header table: the writes it takes leave what config_write() woul
   CHECK_FALSE(f.bus->header_table_write(VpciFixture::ecam_offset(slot, 0x04), 0x2));
 }
 
-TEST_CASE("vpci header table: a reset reads the identity again; the pointer agrees after a capability is linked") {
+TEST_CASE("vpci header table: a reset reads the identity again, and the pointer agrees after a capability is linked") {
   TableFixture f;
   f.sim->poke16(0x02, 0x10d4);  // the function comes back from its reset as another device
   f.sim->poke32(0x2c, 0x00021af4);
