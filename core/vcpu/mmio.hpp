@@ -113,8 +113,7 @@ class MmioRegistry {
   RegistrationError add(const MmioRegion& region, const MmioRegion** conflict = nullptr);
   // Emptied slots hold empty regions again, which contain nothing (hinted()).
   void clear() {
-    for (MmioRegion& region : regions_) region = MmioRegion();
-    count_ = 0;
+    while (count_ > 0) regions_[--count_] = MmioRegion();
   }
 
   // The region holding `address`, or nullptr.

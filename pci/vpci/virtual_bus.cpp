@@ -111,7 +111,7 @@ void VirtualPciBus::clear() {
   rt::fill(devfn_entry_, 0, sizeof(devfn_entry_));
   rt::fill(header_answers_, 0, sizeof(header_answers_));
   rt::fill(header_writes_ignored_, 0, sizeof(header_writes_ignored_));
-  for (uint64_t& answer : header_answers_[0]) answer = header_answered | 0xffffffffu;  // absent: all ones
+  for (size_t dword = 0; dword < header_dwords; ++dword) header_answers_[0][dword] = header_answered | 0xffffffffu;  // absent
   header_writes_ignored_[0] = 0xffff;
   function_count_ = 0;
   reserved_count_ = 0;
@@ -308,14 +308,14 @@ void VirtualPciBus::read_identity(FunctionState& f) {
 void VirtualPciBus::refresh_header_image(FunctionState& f) {
   constexpr uint16_t fixed[] = {reg::vendor_device, reg::class_revision, reg::header_dword,       reg::cardbus_cis,
                                 reg::subsystem_ids, reg::rom_type0,      reg::capability_pointer, reg::reserved_dword};
-  constexpr uint16_t dropped[] = {reg::vendor_device, reg::class_revision, reg::subsystem_ids, reg::rom_type0};
+  constexpr auto dword_bit = [](uint16_t offset) { return static_cast<uint16_t>(1u << (offset / 4)); };
+  constexpr uint16_t dropped = dword_bit(reg::vendor_device) | dword_bit(reg::class_revision) |
+                               dword_bit(reg::subsystem_ids) | dword_bit(reg::rom_type0);
   const size_t index = 1 + static_cast<size_t>(&f - functions_);
   HeaderAnswers& answers = header_answers_[index];
-  for (uint64_t& answer : answers) answer = 0;
+  rt::fill(answers, 0, sizeof(answers));
   for (const uint16_t offset : fixed) answers[offset / 4] = header_answered | read_dword(f, offset);
-  uint16_t ignored = 0;
-  for (const uint16_t offset : dropped) ignored = static_cast<uint16_t>(ignored | 1u << (offset / 4));
-  header_writes_ignored_[index] = ignored;
+  header_writes_ignored_[index] = dropped;
 }
 
 // Virtual registers at power-on values, identity read again. The caller has removed the
