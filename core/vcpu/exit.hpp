@@ -109,12 +109,14 @@ constexpr bool emulatable_data_abort(arch::Esr esr) {
 // LDRB, STR W, STRH, STRB). Its load result needs only the access's bytes, zero-extended,
 // whatever the register's width, and the PC skips 4 bytes. The emulation fast path takes
 // these; the rest (8 bytes, LDRS*, a 16-bit T32 instruction) the full decode.
-constexpr bool simple_data_abort(arch::Esr esr) {
+// simple_data_abort() but for the size: one mask and compare.
+constexpr bool simple_data_abort_syndrome(arch::Esr esr) {
   constexpr uint64_t checked = arch::esr::il | arch::esr::isv | arch::esr::s1ptw | arch::esr::cm | arch::esr::fnv |
                                arch::esr::sse | (arch::esr::fsc_mask & ~uint64_t{arch::fault_status::level_mask});
   constexpr uint64_t expected = arch::esr::il | arch::esr::isv | arch::fault_status::translation_level0;
-  return (esr.value() & checked) == expected && esr.access_size() <= 4;
+  return (esr.value() & checked) == expected;
 }
+constexpr bool simple_data_abort(arch::Esr esr) { return simple_data_abort_syndrome(esr) && esr.access_size() <= 4; }
 constexpr unsigned simple_instruction_length = 4;
 
 // The access of an emulatable data abort (see emulatable_data_abort) at `address`.

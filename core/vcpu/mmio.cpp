@@ -11,9 +11,23 @@ const char* registration_error_name(RegistrationError error) {
     case RegistrationError::no_device: return "no device";
     case RegistrationError::no_widths: return "no access width allowed";
     case RegistrationError::overlap: return "overlaps another region";
+    case RegistrationError::two_devices: return "both a device and direct handlers";
+    case RegistrationError::direct_width: return "direct handlers take at most 4 bytes";
   }
   return "unknown";
 }
+
+namespace {
+
+// MmioRegion::whole_widths: an access of 1, 2 or 4 bytes aligned to its width inside a
+// region whose base and size are multiples of 4 ends inside it too.
+uint8_t whole_widths(const MmioRegion& region) {
+  constexpr uint64_t word = 4;
+  if (region.unaligned || region.base % word != 0 || region.size % word != 0) return 0;
+  return region.widths & (widths::bytes_1 | widths::bytes_2 | widths::bytes_4);
+}
+
+}  // namespace
 
 RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion** conflict) {
   if (region.size == 0) return RegistrationError::empty;
@@ -21,8 +35,12 @@ RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion**
   // wraps to 0, the last byte does not).
   const uint64_t last = region.base + (region.size - 1);
   if (last < region.base) return RegistrationError::wraps;
-  if (region.device == nullptr) return RegistrationError::no_device;
+  const bool direct = region.direct.read != nullptr && region.direct.write != nullptr;
+  const bool any_direct = region.direct.read != nullptr || region.direct.write != nullptr;
+  if (region.device != nullptr && any_direct) return RegistrationError::two_devices;
+  if (region.device == nullptr && !direct) return RegistrationError::no_device;
   if ((region.widths & widths::any) == 0) return RegistrationError::no_widths;
+  if (direct && (region.widths & widths::bytes_8) != 0) return RegistrationError::direct_width;
   size_t position = count_;
   for (size_t i = 0; i < count_; ++i) {
     const MmioRegion& other = regions_[i];
@@ -37,6 +55,7 @@ RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion**
   // Kept in address order: reports and tests see them as the guest's map.
   for (size_t i = count_; i > position; --i) regions_[i] = regions_[i - 1];
   regions_[position] = region;
+  regions_[position].whole_widths = whole_widths(region);
   ++count_;
   return RegistrationError::none;
 }

@@ -38,6 +38,37 @@ class MmioDevice {
   ~MmioDevice() = default;
 };
 
+// A region's direct handlers, for a device whose accesses never concern the interrupt
+// controller (the vPCI configuration space): plain calls with the offset inside the
+// region and 32 bits of data, no request, no events, no virtual call, so the trap path
+// that serves the region's simple accesses stays short. Such a region takes at most 4
+// bytes per access (add() refuses more).
+//
+// A direct read's answer, in one register: the result, and for a handled or unhandled
+// read the data, zero-extended from the access's width (it goes to the guest's register
+// as it is).
+class MmioDirectRead {
+ public:
+  static constexpr MmioDirectRead handled(uint32_t value) { return MmioDirectRead(value); }
+  static constexpr MmioDirectRead not_handled(MmioResult result, uint32_t value = 0) {
+    return MmioDirectRead(uint64_t{static_cast<uint8_t>(result)} << result_shift | value);
+  }
+  constexpr uint32_t value() const { return static_cast<uint32_t>(bits_); }
+  constexpr MmioResult result() const { return static_cast<MmioResult>(bits_ >> result_shift); }
+
+ private:
+  static constexpr unsigned result_shift = 32;
+  explicit constexpr MmioDirectRead(uint64_t bits) : bits_(bits) {}
+  uint64_t bits_;
+};
+using MmioDirectReadHandler = MmioDirectRead (*)(void* context, uint64_t offset, unsigned width);
+using MmioDirectWriteHandler = MmioResult (*)(void* context, uint64_t offset, unsigned width, uint32_t value);
+struct MmioDirectHandlers {
+  MmioDirectReadHandler read = nullptr;
+  MmioDirectWriteHandler write = nullptr;
+  void* context = nullptr;
+};
+
 // Access widths as a mask: bit n allows (1 << n)-byte accesses.
 namespace widths {
 constexpr uint8_t bytes_1 = 1u << 0;
@@ -54,24 +85,36 @@ struct MmioRegion {
   const char* name = "";
   uint64_t base = 0;
   uint64_t size = 0;
-  MmioDevice* device = nullptr;
+  MmioDevice* device = nullptr;  // nullptr: `direct` serves the region
   uint8_t widths = widths::any;
   bool unaligned = false;  // accept accesses not aligned to their width
+  // Set by MmioRegistry::add(), whatever the caller gave: the widths (1, 2, 4) whose
+  // aligned accesses the region always takes whole, because its base and size are
+  // multiples of 4 and it wants alignment. The fast path then checks only alignment.
+  uint8_t whole_widths = 0;
+  MmioDirectHandlers direct;
+  // (64 bytes in all on a 64-bit target: the registry's index is a shift. Callers name
+  // the fields they set.)
 
   constexpr bool contains(uint64_t address) const { return address - base < size; }
 };
 
-enum class RegistrationError : uint8_t { none, full, empty, wraps, no_device, no_widths, overlap };
+enum class RegistrationError : uint8_t { none, full, empty, wraps, no_device, no_widths, overlap, two_devices, direct_width };
 const char* registration_error_name(RegistrationError error);
 
 class MmioRegistry {
  public:
   static constexpr size_t capacity = 16;
+  static_assert((capacity & (capacity - 1)) == 0, "hinted() masks the hint");
 
-  // Refuses an empty or wrapping range, a missing device or width mask, and any overlap
-  // with a region already registered (`conflict` then names it).
+  // Refuses an empty or wrapping range, a missing width mask, a region with no device or
+  // incomplete direct handlers, or with both, direct handlers with 8-byte accesses, and any
+  // overlap with a region already registered (`conflict` then names it).
   RegistrationError add(const MmioRegion& region, const MmioRegion** conflict = nullptr);
-  void clear() { count_ = 0; }
+  // Emptied slots hold empty regions again, which contain nothing (hinted()).
+  void clear() {
+    while (count_ > 0) regions_[--count_] = MmioRegion();
+  }
 
   // The region holding `address`, or nullptr.
   const MmioRegion* find(uint64_t address) const {
@@ -83,7 +126,7 @@ class MmioRegistry {
   // The same, trying the region at index `hint` first and leaving the found region's
   // index there: a vCPU keeps one, since a driver's accesses tend to stay in one region.
   const MmioRegion* find(uint64_t address, uint8_t& hint) const {
-    if (hint < count_ && regions_[hint].contains(address)) return &regions_[hint];
+    if (hinted(hint).contains(address)) return &hinted(hint);
     for (size_t i = 0; i < count_; ++i) {
       if (!regions_[i].contains(address)) continue;
       hint = static_cast<uint8_t>(i);
@@ -105,6 +148,9 @@ class MmioRegistry {
     return (region.widths & width) != 0 && (region.unaligned || (address & (width - 1)) == 0) &&
            region.contains(address + width - 1);
   }
+  // The region at index `hint`, whatever the hint: a slot past the last region holds an
+  // empty one, which contains no address. No bounds compare on the trap path.
+  const MmioRegion& hinted(uint8_t hint) const { return regions_[hint & (capacity - 1)]; }
   size_t size() const { return count_; }
   const MmioRegion& at(size_t index) const { return regions_[index]; }
 
@@ -113,13 +159,28 @@ class MmioRegistry {
   size_t count_ = 0;
 };
 
+// A region's access through its direct handlers (MmioRegion::direct), as MmioDevice::access
+// would make it; request.width is at most 4 (add() sees to it).
+inline MmioResult direct_access(const MmioRegion& region, MmioRequest& request) {
+  const MmioDirectHandlers& direct = region.direct;
+  if (request.write) return direct.write(direct.context, request.offset, request.width, static_cast<uint32_t>(request.value));
+  const MmioDirectRead answer = direct.read(direct.context, request.offset, request.width);
+  request.value = answer.value();
+  return answer.result();
+}
+
 // Whether a data abort at `address` (in `region`, or none) takes the emulation fast path:
 // a simple access (simple_data_abort) the region accepts, by a guest whose data accesses
 // are little-endian (SCTLR_EL1 given). Everything else, refusals included, goes through
 // the full decode, which gives the reason.
 inline bool mmio_fast_path(const MmioRegion* region, arch::Esr esr, uint64_t sctlr_el1, uint64_t address) {
-  return region != nullptr && simple_data_abort(esr) && arch::sctlr::data_little_endian_everywhere(sctlr_el1) &&
-         MmioRegistry::accepts_simple(*region, address, esr.access_size());
+  if (region == nullptr || !simple_data_abort_syndrome(esr) || !arch::sctlr::data_little_endian_everywhere(sctlr_el1)) {
+    return false;
+  }
+  const unsigned width = esr.access_size();
+  // The registered region's widths: an aligned access fits (whole_widths). Else the full test.
+  if ((region->whole_widths & width) != 0) return (address & (width - 1)) == 0;
+  return width <= 4 && MmioRegistry::accepts_simple(*region, address, width);
 }
 
 }  // namespace bulkhead::vcpu

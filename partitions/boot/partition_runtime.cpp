@@ -104,8 +104,12 @@ bool register_regions(PartitionRuntime& p) {
   }
   if (p.partition->console != partitions::GuestConsole::virtual_uart) return true;
   p.uart_device.attach(p);
-  const vcpu::MmioRegion uart{"uart", partitions::guest_uart.range.base, partitions::guest_uart.range.size,
-                              &p.uart_device, uart_widths, false};
+  const vcpu::MmioRegion uart{.name = "uart",
+                              .base = partitions::guest_uart.range.base,
+                              .size = partitions::guest_uart.range.size,
+                              .device = &p.uart_device,
+                              .widths = uart_widths,
+                              .direct = {}};
   const vcpu::RegistrationError error = vm.mmio.add(uart);
   if (error == vcpu::RegistrationError::none) return true;
   log::error("partition {}: emulated region uart at {}: {}", vm.name, hex(uart.base), vcpu::registration_error_name(error));

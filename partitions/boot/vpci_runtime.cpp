@@ -21,11 +21,37 @@ vcpu::MmioResult answer(vcpu::MmioRequest& request, pci::vpci::ReadResult read) 
   return handled_if(read.ok);
 }
 
+// The ECAM window's direct handlers. The registry has checked the access (1, 2 or 4
+// bytes, aligned: the region's rules), as the bus's header table wants; what the table
+// does not answer goes through the bus's full decode, out of line so that the common
+// access needs no stack frame.
+[[gnu::noinline]] vcpu::MmioDirectRead ecam_read_decoded(pci::vpci::VirtualPciBus& bus, uint64_t offset, unsigned width) {
+  const pci::vpci::ReadResult read = bus.config_read(offset, static_cast<uint8_t>(width));
+  return read.ok ? vcpu::MmioDirectRead::handled(read.value) : vcpu::MmioDirectRead::not_handled(vcpu::MmioResult::refused);
+}
+
+[[gnu::noinline]] vcpu::MmioResult ecam_write_decoded(pci::vpci::VirtualPciBus& bus, uint64_t offset, unsigned width,
+                                                      uint32_t value) {
+  return handled_if(bus.config_write(offset, static_cast<uint8_t>(width), value));
+}
+
+vcpu::MmioDirectRead ecam_config_read(void* context, uint64_t offset, unsigned width) {
+  auto& bus = *static_cast<pci::vpci::VirtualPciBus*>(context);
+  uint32_t value = 0;
+  if (bus.header_table_read(offset, static_cast<uint8_t>(width), value)) return vcpu::MmioDirectRead::handled(value);
+  return ecam_read_decoded(bus, offset, width);
+}
+
+vcpu::MmioResult ecam_config_write(void* context, uint64_t offset, unsigned width, uint32_t value) {
+  auto& bus = *static_cast<pci::vpci::VirtualPciBus*>(context);
+  if (bus.header_table_write(offset, value)) return vcpu::MmioResult::handled;
+  return ecam_write_decoded(bus, offset, width, value);
+}
+
 }  // namespace
 
-vcpu::MmioResult PciEcamDevice::access(vcpu::MmioRequest& request, vgic::Events& /*events*/) {
-  if (request.write) return handled_if(bus_->config_write(request.offset, request.width, static_cast<uint32_t>(request.value)));
-  return answer(request, bus_->config_read(request.offset, request.width));
+vcpu::MmioDirectHandlers ecam_direct_handlers(pci::vpci::VirtualPciBus& bus) {
+  return {ecam_config_read, ecam_config_write, &bus};
 }
 
 vcpu::MmioResult PciIoDevice::access(vcpu::MmioRequest& request, vgic::Events& /*events*/) {
@@ -96,10 +122,16 @@ void PartitionPciHost::disable_bus_master(size_t function) {
 
 namespace {
 
-bool register_region(PartitionRuntime& p, const char* name, const AddressRange& range, PciRegionDevice& device) {
-  device.attach(p.pci.bus, range.base);
+// `device`, or else the ECAM window's direct handlers.
+bool register_region(PartitionRuntime& p, const char* name, const AddressRange& range, PciRegionDevice* device) {
   constexpr uint8_t config_widths = vcpu::widths::bytes_1 | vcpu::widths::bytes_2 | vcpu::widths::bytes_4;
-  const vcpu::MmioRegion region{name, range.base, range.size, &device, config_widths, false};
+  vcpu::MmioRegion region{
+      .name = name, .base = range.base, .size = range.size, .device = device, .widths = config_widths, .direct = {}};
+  if (device != nullptr) {
+    device->attach(p.pci.bus, range.base);
+  } else {
+    region.direct = ecam_direct_handlers(p.pci.bus);
+  }
   const vcpu::MmioRegion* conflict = nullptr;
   const vcpu::RegistrationError error = p.vm.mmio.add(region, &conflict);
   if (error == vcpu::RegistrationError::none) return true;
@@ -151,10 +183,10 @@ bool configure_partition_pci(PartitionRuntime& p, const PciHardware& hardware) {
     log::error("partition {}: virtual PCI bus: {}", p.partition->name, error.message);
     return false;
   }
-  return register_region(p, "pci-ecam", partitions::guest_pci_ecam.range, pci.ecam) &&
-         register_region(p, "pci-io", partitions::guest_pci_io.range, pci.io) &&
-         register_region(p, "pci-mmio32", partitions::guest_pci_mmio32.range, pci.mmio32) &&
-         register_region(p, "pci-mmio64", partitions::guest_pci_mmio64.range, pci.mmio64) &&
+  return register_region(p, "pci-ecam", partitions::guest_pci_ecam.range, nullptr) &&
+         register_region(p, "pci-io", partitions::guest_pci_io.range, &pci.io) &&
+         register_region(p, "pci-mmio32", partitions::guest_pci_mmio32.range, &pci.mmio32) &&
+         register_region(p, "pci-mmio64", partitions::guest_pci_mmio64.range, &pci.mmio64) &&
          prepare_dma(p, hardware) && configure_partition_msi(p, hardware);
 }
 

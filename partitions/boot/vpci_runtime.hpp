@@ -36,7 +36,8 @@ struct PartitionRuntime;
 
 // The regions of the virtual host bridge as devices of the VM's registry, one class per
 // kind of region, so that a trapped access costs one virtual call into the bus and no
-// dispatch on the kind.
+// dispatch on the kind. The ECAM window, the most frequent, is no device: its direct
+// handlers (vcpu::MmioDirectHandlers, ecam_direct_handlers()) call the bus.
 class PciRegionDevice : public vcpu::MmioDevice {
  public:
   // `base`: the guest-physical address the region is registered at.
@@ -51,11 +52,8 @@ class PciRegionDevice : public vcpu::MmioDevice {
   uint64_t base_ = 0;
 };
 
-// The ECAM window: configuration space.
-class PciEcamDevice final : public PciRegionDevice {
- public:
-  vcpu::MmioResult access(vcpu::MmioRequest& request, vgic::Events& events) override;
-};
+// The ECAM window (configuration space) of `bus`: its region's direct handlers.
+vcpu::MmioDirectHandlers ecam_direct_handlers(pci::vpci::VirtualPciBus& bus);
 
 // The I/O window: the functions' I/O BARs.
 class PciIoDevice final : public PciRegionDevice {
@@ -115,7 +113,6 @@ struct PartitionPci {
   pci::vpci::VirtualPciBus bus;
   PartitionPciHost host;
   PartitionBusMastering bus_mastering;
-  PciEcamDevice ecam;
   PciIoDevice io;
   PciWindowDevice mmio32;
   PciWindowDevice mmio64;

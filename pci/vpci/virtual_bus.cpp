@@ -12,7 +12,6 @@ namespace {
 
 constexpr uint64_t ecam_bus_shift = 20;
 constexpr uint64_t ecam_device_shift = 15;
-constexpr uint64_t ecam_function_shift = 12;
 constexpr uint64_t ecam_register_mask = 0xfff;
 constexpr uint16_t standard_config_end = 0x100;
 // Type 0, multi-function bit clear: every slot holds exactly one function (function 0),
@@ -91,6 +90,7 @@ bool VirtualPciBus::configure(const BusSetup& setup, VpciHost& host, SetupError&
     setup_bars(f);
     link_capabilities(f);
     slot_entry_[wanted.slot] = static_cast<uint8_t>(++function_count_);
+    devfn_entry_[wanted.slot << (ecam_device_shift - devfn_shift)] = slot_entry_[wanted.slot];
   }
   partition_ = name;
   legacy_intx_ = setup.legacy_intx;
@@ -108,6 +108,11 @@ bool VirtualPciBus::configure(const BusSetup& setup, VpciHost& host, SetupError&
 
 void VirtualPciBus::clear() {
   rt::fill(slot_entry_, 0, sizeof(slot_entry_));
+  rt::fill(devfn_entry_, 0, sizeof(devfn_entry_));
+  rt::fill(header_answers_, 0, sizeof(header_answers_));
+  rt::fill(header_writes_ignored_, 0, sizeof(header_writes_ignored_));
+  for (size_t dword = 0; dword < header_dwords; ++dword) header_answers_[0][dword] = header_answered | 0xffffffffu;  // absent
+  header_writes_ignored_[0] = 0xffff;
   function_count_ = 0;
   reserved_count_ = 0;
   io_decoder_count_ = 0;
@@ -125,8 +130,8 @@ VirtualPciBus::FunctionState* VirtualPciBus::function_in_slot(uint8_t slot) {
 
 // Bus 0, function 0 of an occupied slot; anything else is absent.
 VirtualPciBus::FunctionState* VirtualPciBus::function_at(uint64_t ecam_offset) {
-  if ((ecam_offset >> ecam_bus_shift) != 0 || ((ecam_offset >> ecam_function_shift) & 0x7) != 0) return nullptr;
-  const uint8_t entry = slot_entry_[(ecam_offset >> ecam_device_shift) & (bus_slots - 1)];
+  if ((ecam_offset >> ecam_bus_shift) != 0) return nullptr;
+  const uint8_t entry = devfn_entry_[(ecam_offset >> devfn_shift) & 0xff];
   return entry == 0 ? nullptr : &functions_[entry - 1];
 }
 
@@ -294,6 +299,23 @@ void VirtualPciBus::read_identity(FunctionState& f) {
   f.identity.vendor_device = host_->config_read(*f.physical, reg::vendor_device, AccessWidth::word);
   f.identity.class_revision = host_->config_read(*f.physical, reg::class_revision, AccessWidth::word);
   f.identity.subsystem = host_->config_read(*f.physical, reg::subsystem_ids, AccessWidth::word);
+  refresh_header_image(f);
+}
+
+// The function's fixed header dwords as read_dword() answers them (none of them reads the
+// device), and the ones write_dword() drops whole. Again whenever what they show changes:
+// its identity (setup, reset) and its capability list.
+void VirtualPciBus::refresh_header_image(FunctionState& f) {
+  constexpr uint16_t fixed[] = {reg::vendor_device, reg::class_revision, reg::header_dword,       reg::cardbus_cis,
+                                reg::subsystem_ids, reg::rom_type0,      reg::capability_pointer, reg::reserved_dword};
+  constexpr auto dword_bit = [](uint16_t offset) { return static_cast<uint16_t>(1u << (offset / 4)); };
+  constexpr uint16_t dropped = dword_bit(reg::vendor_device) | dword_bit(reg::class_revision) |
+                               dword_bit(reg::subsystem_ids) | dword_bit(reg::rom_type0);
+  const size_t index = 1 + static_cast<size_t>(&f - functions_);
+  HeaderAnswers& answers = header_answers_[index];
+  rt::fill(answers, 0, sizeof(answers));
+  for (const uint16_t offset : fixed) answers[offset / 4] = header_answered | read_dword(f, offset);
+  header_writes_ignored_[index] = dropped;
 }
 
 // Virtual registers at power-on values, identity read again. The caller has removed the

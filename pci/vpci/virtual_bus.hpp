@@ -123,6 +123,29 @@ class VirtualPciBus {
   ReadResult config_read(uint64_t offset, uint8_t size);
   bool config_write(uint64_t offset, uint8_t size, uint32_t value);
 
+  // The trap path's shortcut for an access the caller has checked (the MMIO registry does
+  // for the ECAM window): `size` 1, 2 or 4 and `offset` aligned to it. The header's fixed
+  // dwords and absent functions are answered from a table (header_answers_), with no decode:
+  // true when done (a read's `value` set, zero-extended), false when the access needs
+  // config_read() / config_write(). Either way the guest sees the same.
+  bool header_table_read(uint64_t offset, uint8_t size, uint32_t& value) const {
+    if ((offset & ~header_offset_bits) != 0) return false;
+    const uint64_t answer = header_answers_[devfn_entry_[offset >> devfn_shift]][(offset >> 2) & (header_dwords - 1)];
+    if ((answer & header_answered) == 0) return false;
+    value = (static_cast<uint32_t>(answer) >> (8 * (offset & 3))) & size_masks[size & 7];
+    return true;
+  }
+  bool header_table_write(uint64_t offset, uint32_t value) {
+    if ((offset & ~header_offset_bits) != 0) return false;
+    const uint8_t entry = devfn_entry_[offset >> devfn_shift];
+    const auto dword = static_cast<unsigned>(offset >> 2) & (header_dwords - 1);
+    if (((header_writes_ignored_[entry] >> dword) & 1u) != 0) return true;
+    // Interrupt Line, the guest's scratch byte (the rest of its dword is read-only).
+    if (entry == 0 || (offset & (header_bytes - 1)) != pci::reg::interrupt_dword) return false;
+    functions_[entry - 1].interrupt_line = static_cast<uint8_t>(value);
+    return true;
+  }
+
   // A guest access at `offset` (the I/O port) inside the virtual I/O window. Inside an
   // I/O BAR of a function with I/O decode on it reaches the physical BAR; elsewhere reads
   // are all ones and writes are dropped. Misaligned or odd sizes are refused.
@@ -182,6 +205,23 @@ class VirtualPciBus {
     CapabilityHandler* handler = nullptr;  // MSI, MSI-X
   };
 
+  // The type 0 header: 16 dwords. Offset bits of an ECAM access inside bus 0's headers:
+  // device and function [19:12], the header's bytes [5:0].
+  static constexpr unsigned header_dwords = 16;
+  static constexpr uint64_t header_bytes = uint64_t{header_dwords} * 4;
+  static constexpr unsigned devfn_shift = 12;
+  static constexpr uint32_t size_masks[8] = {0, 0xff, 0xffff, 0, 0xffffffffu, 0, 0, 0};  // by access size
+  static constexpr uint64_t header_offset_bits = (uint64_t{0xff} << devfn_shift) | (header_bytes - 1);
+
+  // The trap path's table (header_table_read/write), by function: index 0 is every absent
+  // function (all ones, writes dropped), index n is functions_[n - 1]. Per header dword,
+  // what it reads when fixed (identity, header type, capability pointer, hidden ROM,
+  // CardBus and reserved dwords) with header_answered set, and whether writes to it do
+  // nothing at all. A dword without header_answered goes through the full decode, so a
+  // zeroed table is always correct, only slower.
+  static constexpr uint64_t header_answered = uint64_t{1} << 32;
+  using HeaderAnswers = uint64_t[header_dwords];
+
   // The read-only identity dwords, kept so a guest's most frequent reads (vendor and
   // device ID) cost no physical access.
   struct Identity {
@@ -239,6 +279,7 @@ class VirtualPciBus {
   void reset_every_function(bool quarantine);
   void reset_state(FunctionState& f);
   void read_identity(FunctionState& f);
+  void refresh_header_image(FunctionState& f);
   void clear();
   FunctionState* function_at(uint64_t ecam_offset);
   FunctionState* function_in_slot(uint8_t slot);
@@ -269,6 +310,10 @@ class VirtualPciBus {
     host_->log(line.c_str());
   }
 
+  // First, so the trap path reaches them with plain offsets.
+  HeaderAnswers header_answers_[max_bus_functions + 1] = {};
+  uint16_t header_writes_ignored_[max_bus_functions + 1] = {};
+  uint8_t devfn_entry_[256] = {};  // slot_entry_ by device and function (bus 0; function 0 only)
   VpciHost* host_ = nullptr;
   const char* partition_ = "";
   bool legacy_intx_ = false;

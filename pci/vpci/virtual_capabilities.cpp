@@ -61,6 +61,7 @@ void VirtualPciBus::link_capabilities(FunctionState& f) {
   }
   f.capability_count = count;
   f.first_capability = count != 0 ? found[0].offset : 0;
+  refresh_header_image(f);
 }
 
 const VirtualPciBus::CapabilityState* VirtualPciBus::capability_at(const FunctionState& f, uint16_t offset) const {

@@ -124,9 +124,10 @@ def classify(symbols, pcs):
         return "null-hvc"
     if any("VirtualDistributor::read" in name for name in names):
         return "gicd-read"
-    if any("VirtualPciBus::config_read" in name for name in names):
+    # The ECAM window's direct handlers (their fixed header registers inlined), or the bus's full decode.
+    if any("ecam_config_read" in name or "VirtualPciBus::config_read" in name for name in names):
         return "ecam-read"
-    if any("VirtualPciBus::config_write" in name for name in names):
+    if any("ecam_config_write" in name or "VirtualPciBus::config_write" in name for name in names):
         return "ecam-write"
     return None
 

@@ -109,7 +109,8 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   }
   vgic::Events& events = vcpu.events;
   events.clear();
-  const MmioResult result = region->device->access(request, events);
+  const MmioResult result =
+      region->device != nullptr ? region->device->access(request, events) : direct_access(*region, request);
   if (result != MmioResult::handled) {
     if (result == MmioResult::refused) {
       return refuse_access(vm, frame, data_abort_access(esr, address), MmioRefusal::none, region);
@@ -141,6 +142,45 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   if (has_effects(vcpu.events, vcpu.index)) apply_events(vm, vcpu.events, &vcpu);
 }
 
+// finish_unhandled_mmio for a region's direct handlers (emulate_direct_mmio): the request
+// they were not given. No events either: none to apply.
+[[gnu::noinline, gnu::cold]] void finish_unhandled_direct(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
+                                                          uint64_t offset, uint32_t value, MmioResult result) {
+  const arch::Esr esr(frame.esr);
+  MmioRequest request;
+  request.offset = offset;
+  request.value = value;
+  request.width = static_cast<uint8_t>(esr.access_size());
+  request.write = esr.write();
+  request.vcpu = static_cast<uint8_t>(vcpu.index);
+  vcpu.events.clear();
+  finish_unhandled_mmio(vcpu, vm, frame, vm.mmio.at(vcpu.mmio_hint), request, result);
+}
+
+// The fast path's access to a region with direct handlers: the handler's call and the
+// register, nothing else (no request, no events to clear or apply). find() left the
+// region's index in the hint, for the unhandled case.
+[[gnu::always_inline]] inline void emulate_direct_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
+                                                       const MmioRegion& region, uint64_t offset, arch::Esr esr) {
+  const unsigned width = esr.access_size();
+  const unsigned reg = esr.transfer_register();
+  const MmioDirectHandlers& direct = region.direct;
+  if (esr.write()) {
+    const auto value = static_cast<uint32_t>(simple_store_data(reg == 31 ? 0 : frame.x[reg], width));  // 31: XZR
+    const MmioResult result = direct.write(direct.context, offset, width, value);
+    if (result != MmioResult::handled) return finish_unhandled_direct(vcpu, vm, frame, offset, value, result);
+  } else {
+    const MmioDirectRead answer = direct.read(direct.context, offset, width);
+    if (answer.result() != MmioResult::handled) {
+      return finish_unhandled_direct(vcpu, vm, frame, offset, answer.value(), answer.result());
+    }
+    // Zero-extended already (the handlers' contract).
+    const unsigned done_reg = arch::Esr(frame.esr).transfer_register();
+    if (done_reg != 31) frame.x[done_reg] = answer.value();
+  }
+  frame.elr += simple_instruction_length;
+}
+
 // The region of a trapped access when it is not the vCPU's last one: the registry's
 // search, which moves the hint.
 [[gnu::noinline]] const MmioRegion* search_region(const Vm& vm, Vcpu& vcpu, uint64_t address) {
@@ -148,12 +188,10 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
 }
 
 // The region of a trapped access: the one the vCPU's last access hit first (one compare,
-// the region pointer computed once), else the search.
+// the region pointer computed once, no bounds check: MmioRegistry::hinted), else the search.
 [[gnu::always_inline]] inline const MmioRegion* find_region(const Vm& vm, Vcpu& vcpu, uint64_t address) {
-  if (vcpu.mmio_hint < vm.mmio.size()) {
-    const MmioRegion& last = vm.mmio.at(vcpu.mmio_hint);
-    if (last.contains(address)) return &last;
-  }
+  const MmioRegion& last = vm.mmio.hinted(vcpu.mmio_hint);
+  if (last.contains(address)) return &last;
   return search_region(vm, vcpu, address);
 }
 
@@ -172,6 +210,7 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   if (!mmio_fast_path(region, esr, arch::sysreg::sctlr_el1::read(), address)) {
     return handle_mmio_decoded(vcpu, vm, frame, region, address);
   }
+  if (region->device == nullptr) return emulate_direct_mmio(vcpu, vm, frame, *region, address - region->base, esr);
   const unsigned width = esr.access_size();
   MmioRequest request;
   request.offset = address - region->base;

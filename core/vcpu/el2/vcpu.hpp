@@ -52,13 +52,18 @@ struct Vm {
   const vgic::OwnedSpi* spis = nullptr;
   size_t spi_count = 0;
 
+  // What every exit reads first, ahead of the vGIC's large state: close to the start, so
+  // the trap path reaches them with plain offsets.
+  arch::SpinLock lock;
+  bool off = false;
+  bool restarting = false;  // its vCPUs stop at their next exit; one of them reloads it
+  MmioRegistry mmio;
+
   vgic::VirtualGic gic;
   PhysicalGicView physical_gic;
   psci_guest::PartitionPsci psci;
-  MmioRegistry mmio;
   GicRegionDevice gic_distributor;
   GicRegionDevice gic_redistributors;
-  arch::SpinLock lock;
 
   // Its RAM, as the hypervisor reaches it (EL2 maps host RAM at its physical address):
   // set/way emulation cleans and invalidates it by address.
@@ -67,8 +72,6 @@ struct Vm {
 
   uint32_t faults = 0;     // accesses and fetches nothing maps, refused accesses
   uint32_t unhandled = 0;  // accesses an emulated device does not implement
-  bool off = false;
-  bool restarting = false;  // its vCPUs stop at their next exit; one of them reloads it
 };
 
 // The physical CPU's view of the vCPU it runs (TPIDR_EL2 points at it).

@@ -113,9 +113,18 @@ bool register_gic_regions(Vm& vm, uint64_t distributor_base, uint64_t redistribu
   vm.gic_distributor.attach(vm.gic, distributor_base, true);
   vm.gic_redistributors.attach(vm.gic, redistributor_base, false);
   const MmioRegion regions[2] = {
-      {"gic-distributor", distributor_base, vgic::VirtualDistributor::frame_size, &vm.gic_distributor, gic_widths, false},
-      {"gic-redistributors", redistributor_base, uint64_t{vm.vcpu_count} * vgic::VirtualRedistributor::frame_size,
-       &vm.gic_redistributors, gic_widths, false}};
+      {.name = "gic-distributor",
+       .base = distributor_base,
+       .size = vgic::VirtualDistributor::frame_size,
+       .device = &vm.gic_distributor,
+       .widths = gic_widths,
+       .direct = {}},
+      {.name = "gic-redistributors",
+       .base = redistributor_base,
+       .size = uint64_t{vm.vcpu_count} * vgic::VirtualRedistributor::frame_size,
+       .device = &vm.gic_redistributors,
+       .widths = gic_widths,
+       .direct = {}}};
   for (const MmioRegion& region : regions) {
     const MmioRegion* conflict = nullptr;
     const RegistrationError error = vm.mmio.add(region, &conflict);
