@@ -66,6 +66,7 @@
 #include <new>
 
 #include "core/lib/bits.hpp"
+#include "core/lib/unset_array.hpp"
 #include "core/vgic/interrupt.hpp"
 #include "core/vgic/list_register.hpp"
 
@@ -493,7 +494,9 @@ class VirqQueue {
     Slot slots_[capacity];
   };
   EntryStore entries_;
-  uint64_t scratch_[max_list_registers] = {};  // a full placement's LR values (sync's fallback)
+  // A full placement's LR values (sync's fallback): place_all() writes every LR it is
+  // given before sync reads them, so the queue's construction leaves them unset.
+  UnsetArray<uint64_t, max_list_registers> scratch_;
   size_t count_ = 0;
   Held held_[max_list_registers] = {};
   uint32_t live_ = 0;
@@ -583,7 +586,7 @@ uint64_t VirqQueue::sync(size_t lr_count, WriteLr&& write_lr) {
   }
   if (waiting > static_cast<size_t>(count_ones(free))) {
     // Everything does not fit: place by urgency, as from scratch.
-    place_all(scratch_, lr_count, nullptr);
+    place_all(scratch_.data(), lr_count, nullptr);
     for (size_t slot = 0; slot < lr_count; ++slot) write_lr(slot, scratch_[slot]);
     return control_bits();
   }

@@ -109,8 +109,8 @@ bool VirtualPciBus::configure(const BusSetup& setup, VpciHost& host, SetupError&
 void VirtualPciBus::clear() {
   rt::fill(slot_entry_, 0, sizeof(slot_entry_));
   rt::fill(devfn_entry_, 0, sizeof(devfn_entry_));
-  rt::fill(header_answers_, 0, sizeof(header_answers_));
-  rt::fill(header_writes_ignored_, 0, sizeof(header_writes_ignored_));
+  // Only the absent functions' row: a function's row is written whole
+  // (refresh_header_image) before devfn_entry_ leads to it.
   for (size_t dword = 0; dword < header_dwords; ++dword) header_answers_[0][dword] = header_answered | 0xffffffffu;  // absent
   header_writes_ignored_[0] = 0xffff;
   function_count_ = 0;
