@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/vcpu/mmio.hpp"
+#include "tests/unit/mmio_support.hpp"
 
 using namespace bulkhead;
 using vcpu::MmioDirectRead;
@@ -18,12 +19,6 @@ using vcpu::RegistrationError;
 namespace widths = vcpu::widths;
 
 namespace {
-
-class NullDevice final : public vcpu::MmioDevice {
- public:
-  MmioResult access(vcpu::MmioRequest&, vgic::Events&) override { return MmioResult::handled; }
-};
-NullDevice device;
 
 // A direct device that records its last call.
 struct Recorder {
@@ -63,14 +58,7 @@ MmioRegion direct_region(const char* name, uint64_t base, uint64_t size, Recorde
 
 MmioRegion device_region(const char* name, uint64_t base, uint64_t size, uint8_t allowed = widths::any,
                          bool unaligned = false) {
-  MmioRegion r;
-  r.name = name;
-  r.base = base;
-  r.size = size;
-  r.device = &device;
-  r.widths = allowed;
-  r.unaligned = unaligned;
-  return r;
+  return test::null_device_region(name, base, size, allowed, unaligned);
 }
 
 constexpr uint64_t isv = uint64_t{1} << 24;
@@ -86,7 +74,7 @@ TEST_CASE("mmio direct: a region takes a device or direct handlers, never both, 
   Recorder recorder;
   MmioRegistry registry;
   MmioRegion both = direct_region("both", 0x1000, 0x1000, recorder);
-  both.device = &device;
+  both.device = &test::null_mmio_device;
   CHECK(registry.add(both) == RegistrationError::two_devices);
   MmioRegion half = direct_region("half", 0x1000, 0x1000, recorder);
   half.direct.write = nullptr;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/vcpu/mmio.hpp"
+#include "tests/unit/mmio_support.hpp"
 
 using namespace bulkhead;
 using vcpu::MmioRefusal;
@@ -19,21 +20,9 @@ namespace widths = vcpu::widths;
 
 namespace {
 
-class NullDevice final : public vcpu::MmioDevice {
- public:
-  vcpu::MmioResult access(vcpu::MmioRequest&, vgic::Events&) override { return vcpu::MmioResult::handled; }
-};
-NullDevice device;
-
+// The registry's regions, all of one device that answers everything.
 MmioRegion region(const char* name, uint64_t base, uint64_t size, uint8_t allowed = widths::any, bool unaligned = false) {
-  MmioRegion r;
-  r.name = name;
-  r.base = base;
-  r.size = size;
-  r.device = &device;
-  r.widths = allowed;
-  r.unaligned = unaligned;
-  return r;
+  return test::null_device_region(name, base, size, allowed, unaligned);
 }
 
 vcpu::MmioAccess access(uint64_t address, uint8_t width) {
