@@ -129,13 +129,12 @@ size_t attach_handlers(PartitionRuntime& p, size_t index, const pci::Function& f
     return vectors;
   }
   // Its slice of the tables starts as a fresh one (vectors is not constructed): the
-  // handler resets it once configured, but one refused late keeps it and resets it later.
+  // handler resets it once configured, but one refused late keeps it and resets it later,
+  // so the slice stays its own either way and the next function's starts after it.
   for (size_t v = vector_used; v < vector_used + table_size; ++v) messages.vectors[v] = pci::vpci::MsixVector{};
-  if (messages.msix[index].configure(message, p.pci.bus, &messages.vectors[vector_used], table_size)) {
-    vector_used += table_size;
-    vectors += table_size;
-  }
-  return vectors;
+  const bool configured = messages.msix[index].configure(message, p.pci.bus, &messages.vectors[vector_used], table_size);
+  vector_used += table_size;
+  return configured ? vectors + table_size : vectors;
 }
 
 }  // namespace
