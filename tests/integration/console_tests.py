@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The shared console under a flood (issue 15), end to end: tests/configs/probe-console-flood.dts
-runs the probe guest twice (tests/guests/probe/test_console_flood.cpp). `flood` (2 vCPUs)
-floods its UART from both vCPUs for 2.5 s after 1 s of quiet, and makes the hypervisor
+runs the probe guest twice (tests/guests/probe/test_console_flood.cpp). `flood` floods its
+UART from two vCPUs for 2.5 s after 1 s of quiet (its third spins on CPU 0, the drainer), and makes the hypervisor
 log faults and unhandled GICD accesses about it; `witness`, on its own CPU, prints a
 line every 10 ms stamped with the physical counter (when it began the line, and when it
 had written the one before), and echoes what is typed to it.
