@@ -494,9 +494,7 @@ class VirqQueue {
     Slot slots_[capacity];
   };
   EntryStore entries_;
-  // A full placement's LR values (sync's fallback): place_all() writes every LR it is
-  // given before sync reads them, so the queue's construction leaves them unset.
-  UnsetArray<uint64_t, max_list_registers> scratch_;
+  UnsetArray<uint64_t, max_list_registers> scratch_;  // sync's fallback placement (place_all writes it)
   size_t count_ = 0;
   Held held_[max_list_registers] = {};
   uint32_t live_ = 0;

@@ -15,17 +15,21 @@ constexpr OwnedSpi test_spis[] = {{33, false, false}, {40, true, false}};
 
 // A partition with two vCPUs, a virtual UART (SPI 33), a passed-through device (SPI 40)
 // and the timer PPIs backed by hardware; the guest has done what Linux does at boot.
+GicConfig partition_config() {
+  GicConfig config;
+  config.vcpu_count = 2;
+  config.distributor_base = distributor_base;
+  config.redistributor_base = redistributor_base;
+  config.spis = test_spis;
+  config.spi_count = 2;
+  config.hardware_ppis = (1u << 27) | (1u << 30);
+  return config;
+}
+
 struct Partition {
   VirtualGic gic;
   explicit Partition(bool guest_initialised = true) {
-    GicConfig config;
-    config.vcpu_count = 2;
-    config.distributor_base = distributor_base;
-    config.redistributor_base = redistributor_base;
-    config.spis = test_spis;
-    config.spi_count = 2;
-    config.hardware_ppis = (1u << 27) | (1u << 30);
-    REQUIRE(gic.configure(config) == ConfigError::none);
+    REQUIRE(gic.configure(partition_config()) == ConfigError::none);
     if (!guest_initialised) return;
     write(distributor_base + gicd::ctlr, 0x13);
     write(distributor_base + gic_bank::isenabler + 4, (1u << 1) | (1u << 8));
@@ -330,13 +334,7 @@ TEST_CASE("vgic gic: its interrupt tables are not constructed with it, and nothi
   std::memset(storage, 0xa5, sizeof storage);
   VirtualGic& dirty = *new (storage) VirtualGic;
   static VirtualGic clean;
-  GicConfig config;
-  config.vcpu_count = 2;
-  config.distributor_base = distributor_base;
-  config.redistributor_base = redistributor_base;
-  config.spis = test_spis;
-  config.spi_count = 2;
-  config.hardware_ppis = (1u << 27) | (1u << 30);
+  GicConfig config = partition_config();
   config.messages = {64, 8};
   for (VirtualGic* gic : {&dirty, &clean}) REQUIRE(gic->configure(config) == ConfigError::none);
   check_same_registers(dirty, clean);
