@@ -10,6 +10,7 @@
 // tolerated; vgic_lr_fast_path_test.cpp has one targeted test per defect the model found.
 #include <doctest/doctest.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -64,29 +65,47 @@ void add(lr_model::Stats& total, const lr_model::Stats& run) {
   for (size_t i = 0; i < lr_model::known_count; ++i) total.known[i] += run.known[i];
 }
 
+// One model run per LR count (1, 2, 4, 16), vCPU count and seed in [first_seed, last_seed]
+// (each run's seed derived from all three), handed to `each` with its options.
+struct Sweep {
+  std::initializer_list<uint8_t> vcpus;
+  uint64_t first_seed = 1;
+  uint64_t last_seed = 1;
+  uint64_t seed_scale = 1000;
+  unsigned steps = 1500;
+  bool ticking_timers = false;
+};
+
+template <typename Each>
+void sweep(const Sweep& sweep, Each each) {
+  for (const unsigned lrs : {1u, 2u, 4u, 16u}) {
+    for (const uint8_t vcpus : sweep.vcpus) {
+      for (uint64_t seed = sweep.first_seed; seed <= sweep.last_seed; ++seed) {
+        lr_model::Options options;
+        options.vcpus = vcpus;
+        options.lrs = lrs;
+        options.seed = seed * sweep.seed_scale + uint64_t{lrs} * 10 + vcpus;
+        options.steps = sweep.steps;
+        options.ticking_timers = sweep.ticking_timers;
+        each(options, run(options));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("vgic lr model: random interrupt traffic through fold and sync keeps every invariant") {
   lr_model::Stats total;
   unsigned runs_with_known = 0;
-  for (const unsigned lrs : {1u, 2u, 4u, 16u}) {
-    for (const uint8_t vcpus : {uint8_t{1}, uint8_t{2}, uint8_t{3}}) {
-      for (uint64_t seed = 1; seed <= 8; ++seed) {
-        lr_model::Options options;
-        options.vcpus = vcpus;
-        options.lrs = lrs;
-        options.seed = seed * 1000 + uint64_t{lrs} * 10 + vcpus;
-        options.steps = 1500;
-        const Run result = run(options);
-        CAPTURE(describe(options));
-        for (const std::string& violation : result.violations) FAIL_CHECK(violation);
-        add(total, result.stats);
-        unsigned known = 0;
-        for (const unsigned count : result.stats.known) known += count;
-        runs_with_known += known != 0 ? 1 : 0;
-      }
-    }
-  }
+  sweep({.vcpus = {1, 2, 3}, .first_seed = 1, .last_seed = 8}, [&](const lr_model::Options& options, const Run& result) {
+    CAPTURE(describe(options));
+    for (const std::string& violation : result.violations) FAIL_CHECK(violation);
+    add(total, result.stats);
+    unsigned known = 0;
+    for (const unsigned count : result.stats.known) known += count;
+    runs_with_known += known != 0 ? 1 : 0;
+  });
   MESSAGE("exits " << total.exits << ", syncs " << total.syncs << ", LR writes " << total.lr_writes
                    << ", overflowing syncs " << total.overflow_syncs << ", acks " << total.acks << " (hardware "
                    << total.hardware_acks << ", from stale LRs " << total.stale_acks << "), maintenance exits "
@@ -120,22 +139,12 @@ TEST_CASE("vgic lr model: random interrupt traffic through fold and sync keeps e
 // among everything else, under every check above.
 TEST_CASE("vgic lr model: ticking hardware timers through the refire fast path keep every invariant") {
   lr_model::Stats total;
-  for (const unsigned lrs : {1u, 2u, 4u, 16u}) {
-    for (const uint8_t vcpus : {uint8_t{1}, uint8_t{2}, uint8_t{3}}) {
-      for (uint64_t seed = 1; seed <= 6; ++seed) {
-        lr_model::Options options;
-        options.vcpus = vcpus;
-        options.lrs = lrs;
-        options.seed = seed * 7000 + uint64_t{lrs} * 10 + vcpus;
-        options.steps = 1500;
-        options.ticking_timers = true;
-        const Run result = run(options);
-        CAPTURE(describe(options));
-        for (const std::string& violation : result.violations) FAIL_CHECK(violation);
-        add(total, result.stats);
-      }
-    }
-  }
+  const Sweep ticking{.vcpus = {1, 2, 3}, .first_seed = 1, .last_seed = 6, .seed_scale = 7000, .ticking_timers = true};
+  sweep(ticking, [&](const lr_model::Options& options, const Run& result) {
+    CAPTURE(describe(options));
+    for (const std::string& violation : result.violations) FAIL_CHECK(violation);
+    add(total, result.stats);
+  });
   MESSAGE("exits " << total.exits << ", through the refire fast path " << total.refires << ", hardware acks "
                    << total.hardware_acks << ", hardware level taken at once " << total.hardware_level_at_once
                    << ", ICC traps " << total.icc_traps);
@@ -148,26 +157,16 @@ TEST_CASE("vgic lr model: ticking hardware timers through the refire fast path k
 TEST_CASE("vgic lr model: longer runs with every race and no known defect tolerated") {
   unsigned failing = 0;
   unsigned runs = 0;
-  for (const unsigned lrs : {1u, 2u, 4u, 16u}) {
-    for (const uint8_t vcpus : {uint8_t{2}, uint8_t{3}, uint8_t{4}}) {
-      for (uint64_t seed = 9; seed <= 12; ++seed) {
-        lr_model::Options options;
-        options.vcpus = vcpus;
-        options.lrs = lrs;
-        options.seed = seed * 1000 + uint64_t{lrs} * 10 + vcpus;
-        options.steps = 4000;
-        const Run result = run(options);
-        ++runs;
-        if (!result.violations.empty()) {
+  sweep({.vcpus = {2, 3, 4}, .first_seed = 9, .last_seed = 12, .steps = 4000},
+        [&](const lr_model::Options& options, const Run& result) {
+          ++runs;
+          if (result.violations.empty()) return;
           ++failing;
           if (failing <= 3) {
             CAPTURE(describe(options));
             FAIL_CHECK(result.violations.front());
           }
-        }
-      }
-    }
-  }
+        });
   MESSAGE(failing << " of " << runs << " runs violate an invariant");
   CHECK(failing == 0);
 }
