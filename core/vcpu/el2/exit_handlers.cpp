@@ -174,7 +174,8 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
     if (answer.result() != MmioResult::handled) {
       return finish_unhandled_direct(vcpu, vm, frame, offset, answer.value(), answer.result());
     }
-    // Zero-extended already (the handlers' contract).
+    // Zero-extended already (the handlers' contract). The register number read again from
+    // the frame rather than `reg` kept across the call: one callee-saved register fewer.
     const unsigned done_reg = arch::Esr(frame.esr).transfer_register();
     if (done_reg != 31) frame.x[done_reg] = answer.value();
   }
