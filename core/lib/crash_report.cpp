@@ -12,10 +12,10 @@ void report_crash(unsigned cpu_index, uint64_t mpidr, unsigned vector, const Exc
             exception_class_name(ec), hex(ec, 2));
   if (arch::far_is_valid(esr.exception_class())) {
     log::fact("crash cpu {} esr {} far {} elr {} spsr {} sp {}", cpu_index, hex(frame.esr), hex(frame.far),
-              hex(frame.elr), hex(frame.spsr), hex(frame.sp));
+              hex(frame.elr), hex(frame.spsr), hex(frame.sp()));
   } else {
     log::fact("crash cpu {} esr {} far unknown elr {} spsr {} sp {}", cpu_index, hex(frame.esr), hex(frame.elr),
-              hex(frame.spsr), hex(frame.sp));
+              hex(frame.spsr), hex(frame.sp()));
   }
   for (unsigned r = 0; r < 31; r += 4) {
     if (r + 3 < 31) {

@@ -23,7 +23,7 @@ TEST_CASE("crash report: decodes a data abort and prints every register") {
   frame.far = 0xdead0000;
   frame.elr = 0x40201234;
   frame.spsr = 0x3c9;
-  frame.sp = 0x40280000;
+  frame.x[31] = 0x40280000;  // the interrupted stack pointer (sp())
   CapturedLines captured;
   log::LineSink* previous = log::set_output(&captured);
   report_crash(1, 0x1, 4, frame);

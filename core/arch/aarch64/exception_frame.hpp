@@ -15,12 +15,17 @@
 namespace bulkhead {
 
 struct ExceptionFrame {
-  uint64_t x[31];
-  uint64_t sp;  // the interrupted EL2 stack pointer (meaningless for a guest's exit)
+  // x[0] to x[30]: the general registers. x[31]: for a guest's synchronous exception 0,
+  // so that its trap path reads a transfer register 31 (XZR) from here as 0, and a load to
+  // XZR lands here harmlessly (it is not restored); for every other exception the
+  // interrupted EL2 stack pointer (sp(); meaningless for a guest's exit).
+  uint64_t x[32];
   uint64_t elr;
   uint64_t spsr;
   uint64_t esr;
   uint64_t far;
+
+  constexpr uint64_t sp() const { return x[31]; }
 };
 static_assert(sizeof(ExceptionFrame) == BULKHEAD_FRAME_SIZE);
 static_assert(offsetof(ExceptionFrame, x) + sizeof(uint64_t) * 30 == BULKHEAD_FRAME_X30);

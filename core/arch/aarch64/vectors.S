@@ -45,8 +45,11 @@ el2_vectors:
   vector 14
   vector 15
 
-// The rest of the frame, x0/x1 being saved by the vector. Leaves ESR_EL2 in x1.
-.macro save_frame
+// The rest of the frame, x0/x1 being saved by the vector. Leaves ESR_EL2 in x1. The slot
+// after x30 (ExceptionFrame::x[31]) gets the interrupted stack pointer, or for a guest's
+// synchronous exception (guest=1) zero: its trap path reads transfer register 31 (XZR)
+// from there.
+.macro save_frame guest=0
   stp x2, x3, [sp, #16]
   stp x4, x5, [sp, #32]
   stp x6, x7, [sp, #48]
@@ -61,8 +64,12 @@ el2_vectors:
   stp x24, x25, [sp, #192]
   stp x26, x27, [sp, #208]
   stp x28, x29, [sp, #224]
+.if \guest
+  stp x30, xzr, [sp, #BULKHEAD_FRAME_X30]
+.else
   add x1, sp, #FRAME_SIZE
   stp x30, x1, [sp, #BULKHEAD_FRAME_X30]
+.endif
   mrs x1, elr_el2
   mrs x2, spsr_el2
   stp x1, x2, [sp, #BULKHEAD_FRAME_ELR]
@@ -107,7 +114,7 @@ exception_return:
 // A guest's synchronous exception: x1 = ESR_EL2 after save_frame. False from the
 // dispatcher: this CPU runs no vCPU, and dispatch_el2_exception reports it.
 guest_synchronous_entry:
-  save_frame
+  save_frame guest=1
   mov x0, sp
   bl dispatch_guest_synchronous
   tbz w0, #0, 1f  // a bool: its low byte is 0 or 1, the rest undefined (AAPCS64)
