@@ -27,6 +27,25 @@ uint8_t whole_widths(const MmioRegion& region) {
   return region.widths & (widths::bytes_1 | widths::bytes_2 | widths::bytes_4);
 }
 
+// MmioRegion::fast_accesses by whole widths (a mask of 1, 2 and 4): every aligned address
+// of each width. A table, as partition starts register their regions on the boot's clock.
+constexpr uint16_t fast_accesses_of_width(unsigned size_log2) {
+  uint16_t bits = 0;
+  for (unsigned low = 0; low < 4; low += 1u << size_log2) bits |= static_cast<uint16_t>(1u << fast_access_index(size_log2, low));
+  return bits;
+}
+constexpr auto fast_accesses_by_whole = [] {
+  struct Table {
+    uint16_t bits[8] = {};
+  } table;
+  for (unsigned whole = 0; whole < 8; ++whole) {
+    for (unsigned size_log2 = 0; size_log2 < 3; ++size_log2) {
+      if ((whole >> size_log2) & 1) table.bits[whole] |= fast_accesses_of_width(size_log2);
+    }
+  }
+  return table;
+}();
+
 }  // namespace
 
 RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion** conflict) {
@@ -56,6 +75,7 @@ RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion**
   for (size_t i = count_; i > position; --i) regions_[i] = regions_[i - 1];
   regions_[position] = region;
   regions_[position].whole_widths = whole_widths(region);
+  regions_[position].fast_accesses = fast_accesses_by_whole.bits[regions_[position].whole_widths & 7];
   ++count_;
   return RegistrationError::none;
 }

@@ -40,29 +40,34 @@ class MmioDevice {
 
 // A region's direct handlers, for a device whose accesses never concern the interrupt
 // controller (the vPCI configuration space): plain calls with the offset inside the
-// region and 32 bits of data, no request, no events, no virtual call, so the trap path
-// that serves the region's simple accesses stays short. Such a region takes at most 4
-// bytes per access (add() refuses more).
+// region, no request, no events, no virtual call, so the trap path that serves the
+// region's simple accesses stays short. Such a region takes at most 4 bytes per access
+// (add() refuses more). A write gets the guest's register as it is: only its low `width`
+// bytes are the data, the handler masks what it keeps (most keep a byte or nothing).
 //
-// A direct read's answer, in one register: the result, and for a handled or unhandled
-// read the data, zero-extended from the access's width (it goes to the guest's register
-// as it is).
+// A direct read's answer, in one register: handled, the data zero-extended from the
+// access's width (it goes to the guest's register as it is); otherwise bit 63 set, with
+// the result and, for an unhandled read, the data below it. One bit test on the trap path.
 class MmioDirectRead {
  public:
   static constexpr MmioDirectRead handled(uint32_t value) { return MmioDirectRead(value); }
   static constexpr MmioDirectRead not_handled(MmioResult result, uint32_t value = 0) {
-    return MmioDirectRead(uint64_t{static_cast<uint8_t>(result)} << result_shift | value);
+    return MmioDirectRead(not_handled_bit | uint64_t{static_cast<uint8_t>(result)} << result_shift | value);
   }
+  constexpr bool is_handled() const { return (bits_ & not_handled_bit) == 0; }
+  // What a handled read puts in the guest's register.
+  constexpr uint64_t register_value() const { return bits_; }
   constexpr uint32_t value() const { return static_cast<uint32_t>(bits_); }
-  constexpr MmioResult result() const { return static_cast<MmioResult>(bits_ >> result_shift); }
+  constexpr MmioResult result() const { return static_cast<MmioResult>(static_cast<uint8_t>(bits_ >> result_shift)); }
 
  private:
   static constexpr unsigned result_shift = 32;
+  static constexpr uint64_t not_handled_bit = uint64_t{1} << 63;
   explicit constexpr MmioDirectRead(uint64_t bits) : bits_(bits) {}
   uint64_t bits_;
 };
 using MmioDirectReadHandler = MmioDirectRead (*)(void* context, uint64_t offset, unsigned width);
-using MmioDirectWriteHandler = MmioResult (*)(void* context, uint64_t offset, unsigned width, uint32_t value);
+using MmioDirectWriteHandler = MmioResult (*)(void* context, uint64_t offset, unsigned width, uint64_t guest_register);
 struct MmioDirectHandlers {
   MmioDirectReadHandler read = nullptr;
   MmioDirectWriteHandler write = nullptr;
@@ -81,6 +86,11 @@ constexpr bool allows(uint8_t mask, unsigned width) {
 }
 }  // namespace widths
 
+// MmioRegion::fast_accesses's bit for an access of 1 << `size_log2` bytes at `address`.
+constexpr unsigned fast_access_index(unsigned size_log2, uint64_t address) {
+  return size_log2 * 4 + static_cast<unsigned>(address & 3);
+}
+
 struct MmioRegion {
   const char* name = "";
   uint64_t base = 0;
@@ -90,14 +100,19 @@ struct MmioRegion {
   bool unaligned = false;  // accept accesses not aligned to their width
   // Set by MmioRegistry::add(), whatever the caller gave: the widths (1, 2, 4) whose
   // aligned accesses the region always takes whole, because its base and size are
-  // multiples of 4 and it wants alignment. The fast path then checks only alignment.
+  // multiples of 4 and it wants alignment.
   uint8_t whole_widths = 0;
+  // The same as the fast path asks it, one bit test instead of a width and an alignment
+  // test: bit fast_access_index(log2(width), address) is set when an access of that
+  // width at such an address is aligned and whole.
+  uint16_t fast_accesses = 0;
   MmioDirectHandlers direct;
   // (64 bytes in all on a 64-bit target: the registry's index is a shift. Callers name
   // the fields they set.)
 
   constexpr bool contains(uint64_t address) const { return address - base < size; }
 };
+static_assert(sizeof(void*) != 8 || sizeof(MmioRegion) == 64, "MmioRegistry::hinted indexes regions by a shift");
 
 enum class RegistrationError : uint8_t { none, full, empty, wraps, no_device, no_widths, overlap, two_devices, direct_width };
 const char* registration_error_name(RegistrationError error);
@@ -163,7 +178,7 @@ class MmioRegistry {
 // would make it; request.width is at most 4 (add() sees to it).
 inline MmioResult direct_access(const MmioRegion& region, MmioRequest& request) {
   const MmioDirectHandlers& direct = region.direct;
-  if (request.write) return direct.write(direct.context, request.offset, request.width, static_cast<uint32_t>(request.value));
+  if (request.write) return direct.write(direct.context, request.offset, request.width, request.value);
   const MmioDirectRead answer = direct.read(direct.context, request.offset, request.width);
   request.value = answer.value();
   return answer.result();
@@ -177,9 +192,9 @@ inline bool mmio_fast_path(const MmioRegion* region, arch::Esr esr, uint64_t sct
   if (region == nullptr || !simple_data_abort_syndrome(esr) || !arch::sctlr::data_little_endian_everywhere(sctlr_el1)) {
     return false;
   }
+  // An aligned access of a width the region takes whole (fast_accesses). Else the full test.
+  if (((region->fast_accesses >> fast_access_index(esr.access_size_log2(), address)) & 1) != 0) return true;
   const unsigned width = esr.access_size();
-  // The registered region's widths: an aligned access fits (whole_widths). Else the full test.
-  if ((region->whole_widths & width) != 0) return (address & (width - 1)) == 0;
   return width <= 4 && MmioRegistry::accepts_simple(*region, address, width);
 }
 

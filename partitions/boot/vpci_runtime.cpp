@@ -3,6 +3,7 @@
 
 #include "core/lib/log.hpp"
 #include "core/lib/runtime.hpp"
+#include "core/vcpu/register_access.hpp"
 #include "partitions/boot/runtime_state.hpp"
 #include "partitions/boot/smmu_boot.hpp"
 #include "partitions/dma_streams.hpp"
@@ -31,7 +32,8 @@ vcpu::MmioResult answer(vcpu::MmioRequest& request, pci::vpci::ReadResult read) 
 }
 
 [[gnu::noinline]] vcpu::MmioResult ecam_write_decoded(pci::vpci::VirtualPciBus& bus, uint64_t offset, unsigned width,
-                                                      uint32_t value) {
+                                                      uint64_t guest_register) {
+  const auto value = static_cast<uint32_t>(vcpu::simple_store_data(guest_register, width));
   return handled_if(bus.config_write(offset, static_cast<uint8_t>(width), value));
 }
 
@@ -42,10 +44,10 @@ vcpu::MmioDirectRead ecam_config_read(void* context, uint64_t offset, unsigned w
   return ecam_read_decoded(bus, offset, width);
 }
 
-vcpu::MmioResult ecam_config_write(void* context, uint64_t offset, unsigned width, uint32_t value) {
+vcpu::MmioResult ecam_config_write(void* context, uint64_t offset, unsigned width, uint64_t guest_register) {
   auto& bus = *static_cast<pci::vpci::VirtualPciBus*>(context);
-  if (bus.header_table_write(offset, value)) return vcpu::MmioResult::handled;
-  return ecam_write_decoded(bus, offset, width, value);
+  if (bus.header_table_write(offset, guest_register)) return vcpu::MmioResult::handled;
+  return ecam_write_decoded(bus, offset, width, guest_register);
 }
 
 }  // namespace

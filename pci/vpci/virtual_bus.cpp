@@ -162,7 +162,7 @@ uint32_t VirtualPciBus::read_computed_dword(FunctionState& f, uint16_t offset) {
   if (offset == reg::interrupt_dword) {
     const uint32_t pin =
         legacy_intx_ ? host_->config_read(*f.physical, reg::interrupt_dword + 1, AccessWidth::byte) & 0xff : 0;
-    return f.interrupt_line | pin << interrupt_pin_shift;
+    return interrupt_line(f) | pin << interrupt_pin_shift;
   }
   if (is_bar_register(offset)) return read_bar(f, static_cast<uint8_t>((offset - reg::bar0) / 4));
   if (offset >= reg::standard_capabilities_first && offset < standard_config_end) {
@@ -186,7 +186,7 @@ uint32_t VirtualPciBus::read_computed_dword(FunctionState& f, uint16_t offset) {
     case reg::capability_pointer:  // the pointer is read-only; 0x35..0x37 are reserved
       return (mask & ~capability_pointer_byte) == 0;
     case reg::interrupt_dword:  // Interrupt Line is the guest's scratch byte; pin, Min_Gnt, Max_Lat read-only
-      if ((mask & interrupt_line_byte) != 0) f.interrupt_line = static_cast<uint8_t>(value);
+      if ((mask & interrupt_line_byte) != 0) interrupt_line(f) = static_cast<uint8_t>(value);
       return true;
     default:
       return write_emulated_dword(f, offset, value, mask);
@@ -323,7 +323,7 @@ void VirtualPciBus::refresh_header_image(FunctionState& f) {
 void VirtualPciBus::reset_state(FunctionState& f) {
   read_identity(f);
   f.guest_command = 0;
-  f.interrupt_line = 0;
+  interrupt_line(f) = 0;
   f.unhandled_write_logged = false;
   f.bus_master_logged = false;
   for (BarState& bar : f.bars) {

@@ -135,14 +135,16 @@ class VirtualPciBus {
     value = (static_cast<uint32_t>(answer) >> (8 * (offset & 3))) & size_masks[size & 7];
     return true;
   }
-  bool header_table_write(uint64_t offset, uint32_t value) {
+  // `value`: the guest's register; only Interrupt Line's byte is kept from it.
+  bool header_table_write(uint64_t offset, uint64_t value) {
     if ((offset & ~header_offset_bits) != 0) return false;
     const uint8_t entry = devfn_entry_[offset >> devfn_shift];
     const auto dword = static_cast<unsigned>(offset >> 2) & (header_dwords - 1);
+    // Absent functions (entry 0) ignore every write: they end here.
     if (((header_writes_ignored_[entry] >> dword) & 1u) != 0) return true;
     // Interrupt Line, the guest's scratch byte (the rest of its dword is read-only).
-    if (entry == 0 || (offset & (header_bytes - 1)) != pci::reg::interrupt_dword) return false;
-    functions_[entry - 1].interrupt_line = static_cast<uint8_t>(value);
+    if ((offset & (header_bytes - 1)) != pci::reg::interrupt_dword) return false;
+    interrupt_lines_[entry] = static_cast<uint8_t>(value);
     return true;
   }
 
@@ -237,7 +239,6 @@ class VirtualPciBus {
     uint16_t guest_command = 0;
     uint16_t physical_command = 0;
     uint16_t quarantine_command = 0;  // as enumeration left it
-    uint8_t interrupt_line = 0;
     bool unhandled_write_logged = false;
     bool bus_master_logged = false;
     BarState bars[bar_slots];
@@ -280,6 +281,7 @@ class VirtualPciBus {
   void reset_state(FunctionState& f);
   void read_identity(FunctionState& f);
   void refresh_header_image(FunctionState& f);
+  uint8_t& interrupt_line(const FunctionState& f) { return interrupt_lines_[&f - functions_ + 1]; }
   void clear();
   FunctionState* function_at(uint64_t ecam_offset);
   FunctionState* function_in_slot(uint8_t slot);
@@ -313,6 +315,9 @@ class VirtualPciBus {
   // First, so the trap path reaches them with plain offsets.
   HeaderAnswers header_answers_[max_bus_functions + 1] = {};
   uint16_t header_writes_ignored_[max_bus_functions + 1] = {};
+  // Each function's Interrupt Line (the guest's scratch byte), by the same index: the
+  // header table's write path stores it with no function lookup.
+  uint8_t interrupt_lines_[max_bus_functions + 1] = {};
   uint8_t devfn_entry_[256] = {};  // slot_entry_ by device and function (bus 0; function 0 only)
   VpciHost* host_ = nullptr;
   const char* partition_ = "";

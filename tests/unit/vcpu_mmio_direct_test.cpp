@@ -24,7 +24,7 @@ namespace {
 struct Recorder {
   uint64_t offset = 0;
   unsigned width = 0;
-  uint32_t written = 0;
+  uint64_t written = 0;
   bool wrote = false;
   MmioResult result = MmioResult::handled;
 };
@@ -36,7 +36,7 @@ MmioDirectRead recorded_read(void* context, uint64_t offset, unsigned width) {
   if (r.result != MmioResult::handled) return MmioDirectRead::not_handled(r.result, 0x77);
   return MmioDirectRead::handled(0xa5a5u & ((1u << (8 * width)) - 1));
 }
-MmioResult recorded_write(void* context, uint64_t offset, unsigned width, uint32_t value) {
+MmioResult recorded_write(void* context, uint64_t offset, unsigned width, uint64_t value) {
   auto& r = *static_cast<Recorder*>(context);
   r.offset = offset;
   r.width = width;
@@ -116,24 +116,33 @@ TEST_CASE("mmio direct: direct_access() makes the device interface's request of 
   // The answer's two halves, packed in one register.
   CHECK(MmioDirectRead::handled(0xffffffffu).value() == 0xffffffffu);
   CHECK(MmioDirectRead::handled(0xffffffffu).result() == MmioResult::handled);
+  CHECK(MmioDirectRead::handled(0xffffffffu).is_handled());
+  CHECK(MmioDirectRead::handled(0xffffffffu).register_value() == 0xffffffffu);  // zero-extended, as the guest gets it
   CHECK(MmioDirectRead::not_handled(MmioResult::refused).result() == MmioResult::refused);
   CHECK(MmioDirectRead::not_handled(MmioResult::refused).value() == 0);
+  CHECK_FALSE(MmioDirectRead::not_handled(MmioResult::refused).is_handled());
+  CHECK_FALSE(MmioDirectRead::not_handled(MmioResult::unhandled, 0xffffffffu).is_handled());
+  CHECK(MmioDirectRead::not_handled(MmioResult::unhandled, 0xffffffffu).result() == MmioResult::unhandled);
+  CHECK(MmioDirectRead::not_handled(MmioResult::unhandled, 0xffffffffu).value() == 0xffffffffu);
 }
 
-TEST_CASE("mmio direct: whole_widths is set by add() for regions of whole words only, whatever the caller gave") {
+TEST_CASE("mmio direct: whole_widths and fast_accesses are set by add() for regions of whole words only, whatever the caller gave") {
   struct Case {
     uint64_t base;
     uint64_t size;
     uint8_t allowed;
     bool unaligned;
     uint8_t whole;
+    uint16_t fast;  // bit 4 * log2(width) + (address & 3)
   };
   const Case cases[] = {
-      {0x08000000, 0x10000, widths::any, false, widths::bytes_1 | widths::bytes_2 | widths::bytes_4},
-      {0x08000000, 0x10000, widths::bytes_4 | widths::bytes_8, false, widths::bytes_4},
-      {0x09000000, 0x6, widths::any, false, 0},  // ends mid-word
-      {0x09000002, 0x8, widths::any, false, 0},  // starts mid-word
-      {0x09000000, 0x1000, widths::any, true, 0},
+      // Bytes at any address (bits 0-3), halfwords at 0 and 2 (4, 6), words at 0 (8).
+      {0x08000000, 0x10000, widths::any, false, widths::bytes_1 | widths::bytes_2 | widths::bytes_4, 0x15f},
+      {0x08000000, 0x10000, widths::bytes_4 | widths::bytes_8, false, widths::bytes_4, 0x100},
+      {0x08000000, 0x10000, widths::bytes_2, false, widths::bytes_2, 0x50},
+      {0x09000000, 0x6, widths::any, false, 0, 0},  // ends mid-word
+      {0x09000002, 0x8, widths::any, false, 0, 0},  // starts mid-word
+      {0x09000000, 0x1000, widths::any, true, 0, 0},
   };
   for (const Case& c : cases) {
     CAPTURE(c.base);
@@ -141,8 +150,10 @@ TEST_CASE("mmio direct: whole_widths is set by add() for regions of whole words 
     MmioRegistry registry;
     MmioRegion region = device_region("r", c.base, c.size, c.allowed, c.unaligned);
     region.whole_widths = 0xff;  // not the caller's to set
+    region.fast_accesses = 0xffff;
     REQUIRE(registry.add(region) == RegistrationError::none);
     CHECK(registry.at(0).whole_widths == c.whole);
+    CHECK(registry.at(0).fast_accesses == c.fast);
   }
 }
 

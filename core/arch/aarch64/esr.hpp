@@ -155,7 +155,8 @@ class Esr {
 
   // Data and instruction aborts.
   constexpr bool syndrome_valid() const { return (value_ & esr::isv) != 0; }
-  constexpr unsigned access_size() const { return 1u << ((value_ >> esr::sas_shift) & 3); }
+  constexpr unsigned access_size() const { return 1u << access_size_log2(); }
+  constexpr unsigned access_size_log2() const { return static_cast<unsigned>((value_ >> esr::sas_shift) & 3); }
   constexpr bool sign_extend() const { return (value_ & esr::sse) != 0; }
   constexpr unsigned transfer_register() const { return static_cast<unsigned>((value_ >> esr::srt_shift) & 0x1f); }
   constexpr bool sixty_four_bit_register() const { return (value_ & esr::sf) != 0; }

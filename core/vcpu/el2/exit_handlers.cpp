@@ -143,41 +143,43 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
 }
 
 // finish_unhandled_mmio for a region's direct handlers (emulate_direct_mmio): the request
-// they were not given. No events either: none to apply.
+// they were not given, made again from the frame and the registers (nothing kept across
+// the handler's call), for a read with the data the handler returned. No events either:
+// none to apply.
 [[gnu::noinline, gnu::cold]] void finish_unhandled_direct(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
-                                                          uint64_t offset, uint32_t value, MmioResult result) {
+                                                          uint32_t read_value, MmioResult result) {
   const arch::Esr esr(frame.esr);
+  const unsigned reg = esr.transfer_register();
+  const MmioRegion& region = vm.mmio.at(vcpu.mmio_hint);
   MmioRequest request;
-  request.offset = offset;
-  request.value = value;
+  request.offset = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far) - region.base;
   request.width = static_cast<uint8_t>(esr.access_size());
   request.write = esr.write();
+  request.value = !request.write ? read_value : simple_store_data(reg == 31 ? 0 : frame.x[reg], request.width);
   request.vcpu = static_cast<uint8_t>(vcpu.index);
   vcpu.events.clear();
-  finish_unhandled_mmio(vcpu, vm, frame, vm.mmio.at(vcpu.mmio_hint), request, result);
+  finish_unhandled_mmio(vcpu, vm, frame, region, request, result);
 }
 
 // The fast path's access to a region with direct handlers: the handler's call and the
-// register, nothing else (no request, no events to clear or apply). find() left the
-// region's index in the hint, for the unhandled case.
+// register, nothing else (no request, no events to clear or apply; a write's register
+// goes unmasked, the handler keeps what it needs). find() left the region's index in the
+// hint, and HPFAR_EL2 and the frame still give the address, for the unhandled case.
 [[gnu::always_inline]] inline void emulate_direct_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
                                                        const MmioRegion& region, uint64_t offset, arch::Esr esr) {
   const unsigned width = esr.access_size();
-  const unsigned reg = esr.transfer_register();
   const MmioDirectHandlers& direct = region.direct;
   if (esr.write()) {
-    const auto value = static_cast<uint32_t>(simple_store_data(reg == 31 ? 0 : frame.x[reg], width));  // 31: XZR
-    const MmioResult result = direct.write(direct.context, offset, width, value);
-    if (result != MmioResult::handled) return finish_unhandled_direct(vcpu, vm, frame, offset, value, result);
+    const unsigned reg = esr.transfer_register();
+    const MmioResult result = direct.write(direct.context, offset, width, frame.x[reg]);  // x[31]: XZR, 0
+    if (result != MmioResult::handled) return finish_unhandled_direct(vcpu, vm, frame, 0, result);
   } else {
     const MmioDirectRead answer = direct.read(direct.context, offset, width);
-    if (answer.result() != MmioResult::handled) {
-      return finish_unhandled_direct(vcpu, vm, frame, offset, answer.value(), answer.result());
-    }
-    // Zero-extended already (the handlers' contract). The register number read again from
-    // the frame rather than `reg` kept across the call: one callee-saved register fewer.
-    const unsigned done_reg = arch::Esr(frame.esr).transfer_register();
-    if (done_reg != 31) frame.x[done_reg] = answer.value();
+    if (!answer.is_handled()) return finish_unhandled_direct(vcpu, vm, frame, answer.value(), answer.result());
+    // Zero-extended already (the handlers' contract); to XZR it lands in x[31], not restored.
+    // The register number read again from the frame rather than kept across the call: one
+    // callee-saved register fewer.
+    frame.x[arch::Esr(frame.esr).transfer_register()] = answer.register_value();
   }
   frame.elr += simple_instruction_length;
 }
@@ -188,12 +190,21 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   return vm.mmio.find(address, vcpu.mmio_hint);
 }
 
+// A trapped access's region, or nullptr, with the offset inside it.
+struct RegionHit {
+  const MmioRegion* region;
+  uint64_t offset;
+};
+
 // The region of a trapped access: the one the vCPU's last access hit first (one compare,
-// the region pointer computed once, no bounds check: MmioRegistry::hinted), else the search.
-[[gnu::always_inline]] inline const MmioRegion* find_region(const Vm& vm, Vcpu& vcpu, uint64_t address) {
+// the region pointer computed once, no bounds check: MmioRegistry::hinted), else the
+// search. The hinted region's offset is the compare's own difference.
+[[gnu::always_inline]] inline RegionHit find_region(const Vm& vm, Vcpu& vcpu, uint64_t address) {
   const MmioRegion& last = vm.mmio.hinted(vcpu.mmio_hint);
-  if (last.contains(address)) return &last;
-  return search_region(vm, vcpu, address);
+  const uint64_t offset = address - last.base;
+  if (offset < last.size) return {&last, offset};
+  const MmioRegion* found = search_region(vm, vcpu, address);
+  return {found, found != nullptr ? address - found->base : 0};
 }
 
 // Every trapped access to an emulated register comes through here. The common one (an
@@ -207,20 +218,20 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
 [[gnu::always_inline]] inline void emulate_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
   const arch::Esr esr(frame.esr);
   const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
-  const MmioRegion* region = find_region(vm, vcpu, address);
+  const auto [region, offset] = find_region(vm, vcpu, address);
   if (!mmio_fast_path(region, esr, arch::sysreg::sctlr_el1::read(), address)) {
     return handle_mmio_decoded(vcpu, vm, frame, region, address);
   }
-  if (region->device == nullptr) return emulate_direct_mmio(vcpu, vm, frame, *region, address - region->base, esr);
+  if (region->device == nullptr) return emulate_direct_mmio(vcpu, vm, frame, *region, offset, esr);
   const unsigned width = esr.access_size();
   MmioRequest request;
-  request.offset = address - region->base;
+  request.offset = offset;
   request.width = static_cast<uint8_t>(width);
   request.write = esr.write();
   request.vcpu = static_cast<uint8_t>(vcpu.index);
   if (request.write) {
     const unsigned reg = esr.transfer_register();
-    request.value = simple_store_data(reg == 31 ? 0 : frame.x[reg], width);  // 31: XZR
+    request.value = simple_store_data(frame.x[reg], width);  // x[31]: XZR, 0
   }
   vcpu.events.clear();
   const MmioResult result = region->device->access(request, vcpu.events);
@@ -228,7 +239,7 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   if (result != MmioResult::handled) return finish_unhandled_mmio(vcpu, vm, frame, vm.mmio.at(vcpu.mmio_hint), request, result);
   const arch::Esr done(frame.esr);
   const unsigned reg = done.transfer_register();
-  if (!done.write() && reg != 31) frame.x[reg] = simple_load_result(request.value, done.access_size());
+  if (!done.write()) frame.x[reg] = simple_load_result(request.value, done.access_size());  // x[31]: XZR, not restored
   frame.elr += simple_instruction_length;
   if (has_effects(vcpu.events, vcpu.index)) apply_events(vm, vcpu.events, &vcpu);
 }
