@@ -34,17 +34,16 @@ constexpr uint16_t fast_accesses_of_width(unsigned size_log2) {
   for (unsigned low = 0; low < 4; low += 1u << size_log2) bits |= static_cast<uint16_t>(1u << fast_access_index(size_log2, low));
   return bits;
 }
-constexpr auto fast_accesses_by_whole = [] {
-  struct Table {
-    uint16_t bits[8] = {};
-  } table;
-  for (unsigned whole = 0; whole < 8; ++whole) {
-    for (unsigned size_log2 = 0; size_log2 < 3; ++size_log2) {
-      if ((whole >> size_log2) & 1) table.bits[whole] |= fast_accesses_of_width(size_log2);
-    }
+constexpr uint16_t fast_accesses_of_widths(unsigned whole) {
+  uint16_t bits = 0;
+  for (unsigned size_log2 = 0; size_log2 < 3; ++size_log2) {
+    if (((whole >> size_log2) & 1) != 0) bits |= fast_accesses_of_width(size_log2);
   }
-  return table;
-}();
+  return bits;
+}
+constexpr uint16_t fast_accesses_by_whole[8] = {
+    fast_accesses_of_widths(0), fast_accesses_of_widths(1), fast_accesses_of_widths(2), fast_accesses_of_widths(3),
+    fast_accesses_of_widths(4), fast_accesses_of_widths(5), fast_accesses_of_widths(6), fast_accesses_of_widths(7)};
 
 }  // namespace
 
@@ -75,7 +74,7 @@ RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion**
   for (size_t i = count_; i > position; --i) regions_[i] = regions_[i - 1];
   regions_[position] = region;
   regions_[position].whole_widths = whole_widths(region);
-  regions_[position].fast_accesses = fast_accesses_by_whole.bits[regions_[position].whole_widths & 7];
+  regions_[position].fast_accesses = fast_accesses_by_whole[regions_[position].whole_widths & 7];
   ++count_;
   return RegistrationError::none;
 }

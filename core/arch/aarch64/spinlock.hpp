@@ -39,6 +39,7 @@ class SpinLock {
         : "x16", "x17", "memory"
         : held);
     return;
+    // cppcheck-suppress unusedLabel ; the asm goto above jumps here
   held:
     wait_then_lock(owner);
   }
