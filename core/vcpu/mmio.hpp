@@ -25,9 +25,13 @@ struct MmioRequest {
 
 enum class MmioResult : uint8_t {
   handled,
-  unhandled,  // the device implements nothing there: read as zero, write ignored, log it
-  refused,    // the guest gets an external abort
+  unhandled,   // the device implements nothing there: read as zero, write ignored, log it
+  refused,     // the guest gets an external abort
+  needs_lock,  // a direct handler called without the VM's lock did nothing: call it with the lock
 };
+
+// Whether a direct handler runs with the VM's lock held (MmioDirectHandlers).
+enum class MmioLock : uint8_t { not_held, held };
 
 class MmioDevice {
  public:
@@ -44,6 +48,12 @@ class MmioDevice {
 // region's simple accesses stays short. Such a region takes at most 4 bytes per access
 // (add() refuses more). A write gets the guest's register as it is: only its low `width`
 // bytes are the data, the handler masks what it keeps (most keep a byte or nothing).
+//
+// The trap path calls them first without the VM's lock (MmioLock::not_held), from any of
+// the VM's vCPUs at once: they may then answer only from state that changes while none of
+// the VM's vCPUs runs, or by single aligned atomic accesses, and otherwise return
+// needs_lock having done nothing; the trap path then takes the lock and calls again
+// (MmioLock::held), where they may do anything. Called with the lock, never needs_lock.
 //
 // A direct read's answer, in one register: handled, the data zero-extended from the
 // access's width (it goes to the guest's register as it is); otherwise bit 63 set, with
@@ -66,8 +76,9 @@ class MmioDirectRead {
   explicit constexpr MmioDirectRead(uint64_t bits) : bits_(bits) {}
   uint64_t bits_;
 };
-using MmioDirectReadHandler = MmioDirectRead (*)(void* context, uint64_t offset, unsigned width);
-using MmioDirectWriteHandler = MmioResult (*)(void* context, uint64_t offset, unsigned width, uint64_t guest_register);
+using MmioDirectReadHandler = MmioDirectRead (*)(void* context, uint64_t offset, unsigned width, MmioLock lock);
+using MmioDirectWriteHandler = MmioResult (*)(void* context, uint64_t offset, unsigned width, uint64_t guest_register,
+                                              MmioLock lock);
 struct MmioDirectHandlers {
   MmioDirectReadHandler read = nullptr;
   MmioDirectWriteHandler write = nullptr;
@@ -175,11 +186,11 @@ class MmioRegistry {
 };
 
 // A region's access through its direct handlers (MmioRegion::direct), as MmioDevice::access
-// would make it; request.width is at most 4 (add() sees to it).
+// would make it, with the VM's lock held; request.width is at most 4 (add() sees to it).
 inline MmioResult direct_access(const MmioRegion& region, MmioRequest& request) {
   const MmioDirectHandlers& direct = region.direct;
-  if (request.write) return direct.write(direct.context, request.offset, request.width, request.value);
-  const MmioDirectRead answer = direct.read(direct.context, request.offset, request.width);
+  if (request.write) return direct.write(direct.context, request.offset, request.width, request.value, MmioLock::held);
+  const MmioDirectRead answer = direct.read(direct.context, request.offset, request.width, MmioLock::held);
   request.value = answer.value();
   return answer.result();
 }

@@ -23,8 +23,9 @@ vcpu::MmioResult answer(vcpu::MmioRequest& request, pci::vpci::ReadResult read) 
 }
 
 // The ECAM window's direct handlers. The registry has checked the access (1, 2 or 4
-// bytes, aligned: the region's rules), as the bus's header table wants; what the table
-// does not answer goes through the bus's full decode, out of line so that the common
+// bytes, aligned: the region's rules), as the bus's header table wants. The table answers
+// without the VM's lock (VirtualPciBus::header_table_read/write); what it does not answer
+// needs the lock and goes through the bus's full decode, out of line so that the common
 // access needs no stack frame.
 [[gnu::noinline]] vcpu::MmioDirectRead ecam_read_decoded(pci::vpci::VirtualPciBus& bus, uint64_t offset, unsigned width) {
   const pci::vpci::ReadResult read = bus.config_read(offset, static_cast<uint8_t>(width));
@@ -37,16 +38,19 @@ vcpu::MmioResult answer(vcpu::MmioRequest& request, pci::vpci::ReadResult read) 
   return handled_if(bus.config_write(offset, static_cast<uint8_t>(width), value));
 }
 
-vcpu::MmioDirectRead ecam_config_read(void* context, uint64_t offset, unsigned width) {
+vcpu::MmioDirectRead ecam_config_read(void* context, uint64_t offset, unsigned width, vcpu::MmioLock lock) {
   auto& bus = *static_cast<pci::vpci::VirtualPciBus*>(context);
   uint32_t value = 0;
   if (bus.header_table_read(offset, static_cast<uint8_t>(width), value)) return vcpu::MmioDirectRead::handled(value);
+  if (lock == vcpu::MmioLock::not_held) return vcpu::MmioDirectRead::not_handled(vcpu::MmioResult::needs_lock);
   return ecam_read_decoded(bus, offset, width);
 }
 
-vcpu::MmioResult ecam_config_write(void* context, uint64_t offset, unsigned width, uint64_t guest_register) {
+vcpu::MmioResult ecam_config_write(void* context, uint64_t offset, unsigned width, uint64_t guest_register,
+                                   vcpu::MmioLock lock) {
   auto& bus = *static_cast<pci::vpci::VirtualPciBus*>(context);
   if (bus.header_table_write(offset, guest_register)) return vcpu::MmioResult::handled;
+  if (lock == vcpu::MmioLock::not_held) return vcpu::MmioResult::needs_lock;
   return ecam_write_decoded(bus, offset, width, guest_register);
 }
 

@@ -186,7 +186,7 @@ uint32_t VirtualPciBus::read_computed_dword(FunctionState& f, uint16_t offset) {
     case reg::capability_pointer:  // the pointer is read-only; 0x35..0x37 are reserved
       return (mask & ~capability_pointer_byte) == 0;
     case reg::interrupt_dword:  // Interrupt Line is the guest's scratch byte; pin, Min_Gnt, Max_Lat read-only
-      if ((mask & interrupt_line_byte) != 0) interrupt_line(f) = static_cast<uint8_t>(value);
+      if ((mask & interrupt_line_byte) != 0) set_interrupt_line(f, static_cast<uint8_t>(value));
       return true;
     default:
       return write_emulated_dword(f, offset, value, mask);
@@ -312,10 +312,11 @@ void VirtualPciBus::refresh_header_image(FunctionState& f) {
   constexpr uint16_t dropped = dword_bit(reg::vendor_device) | dword_bit(reg::class_revision) |
                                dword_bit(reg::subsystem_ids) | dword_bit(reg::rom_type0);
   const size_t index = 1 + static_cast<size_t>(&f - functions_);
-  HeaderAnswers& answers = header_answers_[index];
-  rt::fill(answers, 0, sizeof(answers));
-  for (const uint16_t offset : fixed) answers[offset / 4] = header_answered | read_dword(f, offset);
-  header_writes_ignored_[index] = dropped;
+  // Word by word, each written once: the trap path reads the row without the lock.
+  uint64_t row[header_dwords] = {};
+  for (const uint16_t offset : fixed) row[offset / 4] = header_answered | read_dword(f, offset);
+  for (size_t dword = 0; dword < header_dwords; ++dword) __atomic_store_n(&header_answers_[index][dword], row[dword], __ATOMIC_RELAXED);
+  __atomic_store_n(&header_writes_ignored_[index], dropped, __ATOMIC_RELAXED);
 }
 
 // Virtual registers at power-on values, identity read again. The caller has removed the
@@ -323,7 +324,7 @@ void VirtualPciBus::refresh_header_image(FunctionState& f) {
 void VirtualPciBus::reset_state(FunctionState& f) {
   read_identity(f);
   f.guest_command = 0;
-  interrupt_line(f) = 0;
+  set_interrupt_line(f, 0);
   f.unhandled_write_logged = false;
   f.bus_master_logged = false;
   for (BarState& bar : f.bars) {

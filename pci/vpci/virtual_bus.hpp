@@ -128,9 +128,15 @@ class VirtualPciBus {
   // dwords and absent functions are answered from a table (header_answers_), with no decode:
   // true when done (a read's `value` set, zero-extended), false when the access needs
   // config_read() / config_write(). Either way the guest sees the same.
+  //
+  // Both run without the VM's lock, on several vCPUs at once and beside the bus's other
+  // methods: devfn_entry_ changes only while none of the VM's vCPUs runs (configure), and
+  // the table's words and the Interrupt Lines are read and written whole (relaxed atomic
+  // accesses), so a reader sees a row's word as it was or as it is, never torn.
   bool header_table_read(uint64_t offset, uint8_t size, uint32_t& value) const {
     if ((offset & ~header_offset_bits) != 0) return false;
-    const uint64_t answer = header_answers_[devfn_entry_[offset >> devfn_shift]][(offset >> 2) & (header_dwords - 1)];
+    const uint64_t answer = __atomic_load_n(
+        &header_answers_[devfn_entry_[offset >> devfn_shift]][(offset >> 2) & (header_dwords - 1)], __ATOMIC_RELAXED);
     if ((answer & header_answered) == 0) return false;
     value = (static_cast<uint32_t>(answer) >> (8 * (offset & 3))) & size_masks[size & 7];
     return true;
@@ -141,10 +147,10 @@ class VirtualPciBus {
     const uint8_t entry = devfn_entry_[offset >> devfn_shift];
     const auto dword = static_cast<unsigned>(offset >> 2) & (header_dwords - 1);
     // Absent functions (entry 0) ignore every write: they end here.
-    if (((header_writes_ignored_[entry] >> dword) & 1u) != 0) return true;
+    if (((__atomic_load_n(&header_writes_ignored_[entry], __ATOMIC_RELAXED) >> dword) & 1u) != 0) return true;
     // Interrupt Line, the guest's scratch byte (the rest of its dword is read-only).
     if ((offset & (header_bytes - 1)) != pci::reg::interrupt_dword) return false;
-    interrupt_lines_[entry] = static_cast<uint8_t>(value);
+    __atomic_store_n(&interrupt_lines_[entry], static_cast<uint8_t>(value), __ATOMIC_RELAXED);
     return true;
   }
 
@@ -281,7 +287,13 @@ class VirtualPciBus {
   void reset_state(FunctionState& f);
   void read_identity(FunctionState& f);
   void refresh_header_image(FunctionState& f);
-  uint8_t& interrupt_line(const FunctionState& f) { return interrupt_lines_[&f - functions_ + 1]; }
+  // A function's Interrupt Line (header_table_write stores it without the lock).
+  uint8_t interrupt_line(const FunctionState& f) const {
+    return __atomic_load_n(&interrupt_lines_[&f - functions_ + 1], __ATOMIC_RELAXED);
+  }
+  void set_interrupt_line(const FunctionState& f, uint8_t line) {
+    __atomic_store_n(&interrupt_lines_[&f - functions_ + 1], line, __ATOMIC_RELAXED);
+  }
   void clear();
   FunctionState* function_at(uint64_t ecam_offset);
   FunctionState* function_in_slot(uint8_t slot);

@@ -27,17 +27,20 @@ struct Recorder {
   uint64_t written = 0;
   bool wrote = false;
   MmioResult result = MmioResult::handled;
+  vcpu::MmioLock lock = vcpu::MmioLock::not_held;
 };
-MmioDirectRead recorded_read(void* context, uint64_t offset, unsigned width) {
+MmioDirectRead recorded_read(void* context, uint64_t offset, unsigned width, vcpu::MmioLock lock) {
   auto& r = *static_cast<Recorder*>(context);
+  r.lock = lock;
   r.offset = offset;
   r.width = width;
   r.wrote = false;
   if (r.result != MmioResult::handled) return MmioDirectRead::not_handled(r.result, 0x77);
   return MmioDirectRead::handled(0xa5a5u & ((1u << (8 * width)) - 1));
 }
-MmioResult recorded_write(void* context, uint64_t offset, unsigned width, uint64_t value) {
+MmioResult recorded_write(void* context, uint64_t offset, unsigned width, uint64_t value, vcpu::MmioLock lock) {
   auto& r = *static_cast<Recorder*>(context);
+  r.lock = lock;
   r.offset = offset;
   r.width = width;
   r.written = value;
@@ -100,6 +103,7 @@ TEST_CASE("mmio direct: direct_access() makes the device interface's request of 
   CHECK(read.value == 0xa5a5);
   CHECK(recorder.offset == 0x18002);
   CHECK(recorder.width == 2);
+  CHECK(recorder.lock == vcpu::MmioLock::held);  // direct_access serves the locked paths
   CHECK_FALSE(recorder.wrote);
   vcpu::MmioRequest write;
   write.offset = 0x1803c;
@@ -110,6 +114,7 @@ TEST_CASE("mmio direct: direct_access() makes the device interface's request of 
   CHECK(vcpu::direct_access(region, write) == MmioResult::refused);
   CHECK(recorder.wrote);
   CHECK(recorder.written == 0x2a);
+  CHECK(recorder.lock == vcpu::MmioLock::held);
   recorder.result = MmioResult::unhandled;
   CHECK(vcpu::direct_access(region, read) == MmioResult::unhandled);
   CHECK(read.value == 0x77);

@@ -171,10 +171,10 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
   const MmioDirectHandlers& direct = region.direct;
   if (esr.write()) {
     const unsigned reg = esr.transfer_register();
-    const MmioResult result = direct.write(direct.context, offset, width, frame.x[reg]);  // x[31]: XZR, 0
+    const MmioResult result = direct.write(direct.context, offset, width, frame.x[reg], MmioLock::held);  // x[31]: XZR, 0
     if (result != MmioResult::handled) return finish_unhandled_direct(vcpu, vm, frame, 0, result);
   } else {
-    const MmioDirectRead answer = direct.read(direct.context, offset, width);
+    const MmioDirectRead answer = direct.read(direct.context, offset, width, MmioLock::held);
     if (!answer.is_handled()) return finish_unhandled_direct(vcpu, vm, frame, answer.value(), answer.result());
     // Zero-extended already (the handlers' contract); to XZR it lands in x[31], not restored.
     // The register number read again from the frame rather than kept across the call: one
@@ -182,6 +182,25 @@ const char* access_name(bool write) { return write ? "write" : "read"; }
     frame.x[arch::Esr(frame.esr).transfer_register()] = answer.register_value();
   }
   frame.elr += simple_instruction_length;
+}
+
+// A direct region's simple access without the VM's lock (MmioDirectHandlers): done, or
+// false with nothing done (the handler wants the lock, or refuses, or does not implement
+// it: the locked path calls it again and acts on its answer).
+[[gnu::always_inline]] inline bool emulate_direct_mmio_unlocked(ExceptionFrame& frame, const MmioRegion& region,
+                                                                uint64_t offset, arch::Esr esr) {
+  const unsigned width = esr.access_size();
+  const MmioDirectHandlers& direct = region.direct;
+  if (esr.write()) {
+    const uint64_t guest_register = frame.x[esr.transfer_register()];  // x[31]: XZR, 0
+    if (direct.write(direct.context, offset, width, guest_register, MmioLock::not_held) != MmioResult::handled) return false;
+  } else {
+    const MmioDirectRead answer = direct.read(direct.context, offset, width, MmioLock::not_held);
+    if (!answer.is_handled()) return false;
+    frame.x[arch::Esr(frame.esr).transfer_register()] = answer.register_value();  // x[31]: XZR, not restored
+  }
+  frame.elr += simple_instruction_length;
+  return true;
 }
 
 // The region of a trapped access when it is not the vCPU's last one: the registry's
@@ -215,10 +234,10 @@ struct RegionHit {
 // (the syndrome is read again from the frame), so few registers are saved. Inlined into
 // the data-abort exit (handle_data_abort_exit), the exit every trapped access takes; its
 // only address-taken local is the request, so its callers need no canary (as above).
-[[gnu::always_inline]] inline void emulate_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
+[[gnu::always_inline]] inline void emulate_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame, uint64_t address,
+                                                RegionHit hit) {
   const arch::Esr esr(frame.esr);
-  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
-  const auto [region, offset] = find_region(vm, vcpu, address);
+  const auto [region, offset] = hit;
   if (!mmio_fast_path(region, esr, arch::sysreg::sctlr_el1::read(), address)) {
     return handle_mmio_decoded(vcpu, vm, frame, region, address);
   }
@@ -247,7 +266,8 @@ struct RegionHit {
 // handle_exit's handler for data aborts. The vectors send them to handle_data_abort_exit
 // instead; handle_exit stays a complete dispatcher all the same.
 [[gnu::noinline, gnu::no_stack_protector]] void handle_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame) {
-  emulate_mmio(vcpu, vm, frame);
+  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+  emulate_mmio(vcpu, vm, frame, address, find_region(vm, vcpu, address));
 }
 
 // CPU_SUSPEND: sleeps until something may be pending for this vCPU. Whatever makes a
@@ -553,12 +573,28 @@ bool handle_exit(arch::ExceptionVector vector, ExceptionFrame& frame) {
 // What handle_exit does for a data abort, the emulation inlined: no dispatch on the
 // vector or the class, one frame for the exit and the access. No stack buffer (the
 // request is the only address-taken local): no canary.
+//
+// The region is looked up before the VM's lock is taken: the registry changes only while
+// none of the VM's vCPUs runs (its start and restart). A simple access to a region with
+// direct handlers is then tried without the lock (emulate_direct_mmio_unlocked): such an
+// exit touches no virtual interrupt state, so it needs neither the fold nor the sync, and
+// a stop or restart of the VM kicks this vCPU into an exit that takes the lock. The boot
+// CPU's vCPU always takes the lock, its exits being where the system's service runs.
 [[gnu::no_stack_protector]] bool handle_data_abort_exit(ExceptionFrame& frame) {
   Vcpu* const current = running_vcpu();
   if (current == nullptr) return false;
   Vcpu& vcpu = *current;
   Vm& vm = *vcpu.vm;
-  run_exit(vcpu, vm, frame, [&] { emulate_mmio(vcpu, vm, frame); });
+  const uint64_t address = fault_ipa(arch::sysreg::hpfar_el2::read(), frame.far);
+  const RegionHit hit = find_region(vm, vcpu, address);
+  if (hit.region != nullptr && hit.region->device == nullptr && !vcpu.serves_system) {
+    const arch::Esr esr(frame.esr);
+    if (mmio_fast_path(hit.region, esr, arch::sysreg::sctlr_el1::read(), address) &&
+        emulate_direct_mmio_unlocked(frame, *hit.region, hit.offset, esr)) {
+      return true;
+    }
+  }
+  run_exit(vcpu, vm, frame, [&] { emulate_mmio(vcpu, vm, frame, address, hit); });
   return true;
 }
 
