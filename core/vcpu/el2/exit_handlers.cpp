@@ -226,7 +226,9 @@ struct RegionHit {
   return {found, found != nullptr ? address - found->base : 0};
 }
 
-// Every trapped access to an emulated register comes through here. The common one (an
+// Every trapped access to an emulated register comes through here with the VM's lock
+// held (`address` and its region `hit` found before; those a direct region's handlers
+// finished without the lock excepted: handle_data_abort_exit). The common one (an
 // LDR/STR of 1, 2 or 4 bytes, zero-extended, aligned as its region wants, little-endian:
 // mmio_fast_path) is emulated straight from the syndrome; anything else, and every
 // refusal, goes through handle_mmio_decoded. The same checks either way, the same device
