@@ -246,6 +246,14 @@ def check_commands(run, qmp, report, partition, virtual, expected):
                                 f"(the guest's is {virtual[vbdf]:#06x})")
 
 
+def held_run(session):
+    """The run so far once the probe holds: its hold line whole (the line names the
+    functions' commands, and output arrives in pieces), as the tests read it."""
+    at = session.wait_for(HOLD, 180)
+    session.wait_for("\n", 10, at)
+    return session.run()
+
+
 def held_session(image, machine=q.DEFAULT_MACHINE):
     socket_path, qmp_args = q.qmp_socket()
     args = q.machine_args(machine=machine, extra=[*TOPOLOGY, *qmp_args])
@@ -269,8 +277,7 @@ def bus(build):
     session, socket_path = held_session(os.path.join(build, "probe-pci.img"))
     try:
         session.wait_for(PARKED, 180)
-        session.wait_for(HOLD, 180)
-        held = session.run()
+        held = held_run(session)
         qmp = Qmp(socket_path)
         report = Report(held)
         report.ecam = int(report.segments["0000"]["ecam"], 16)
@@ -365,8 +372,7 @@ def no_smmu(build):
     machine = "virt,virtualization=on,gic-version=3"
     session, socket_path = held_session(os.path.join(build, "probe-pci-no-smmu.img"), machine)
     try:
-        session.wait_for(HOLD, 180)
-        held = session.run()
+        held = held_run(session)
         qmp = Qmp(socket_path)
         report = Report(held)
         report.ecam = int(report.segments["0000"]["ecam"], 16)
