@@ -30,27 +30,41 @@ namespace bulkhead::vcpu {
 // search, which moves the hint.
 [[gnu::noinline]] const MmioRegion* search_region(const Vm& vm, Vcpu& vcpu, uint64_t address);
 
-// The fast path's access to a region with direct handlers: the handler's call and the
-// register, nothing else (no request, no events to clear or apply; a write's register
-// goes unmasked, the handler keeps what it needs). find() left the region's index in the
-// hint, and HPFAR_EL2 and the frame still give the address, for the unhandled case.
-[[gnu::always_inline]] inline void emulate_direct_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
-                                                       const MmioRegion& region, uint64_t offset, arch::Esr esr) {
+// A simple access to a region with direct handlers: the handler's call and, when it is
+// done, the register and the PC, nothing else (no request, no events to clear or apply;
+// a write's register goes unmasked, the handler keeps what it needs). Otherwise the
+// handler's result and, for a read, its data, with nothing done to the frame.
+struct DirectOutcome {
+  MmioResult result;
+  uint32_t read_value;
+};
+[[gnu::always_inline]] inline DirectOutcome call_direct_handler(ExceptionFrame& frame, const MmioRegion& region,
+                                                                uint64_t offset, arch::Esr esr, MmioLock lock) {
   const unsigned width = esr.access_size();
   const MmioDirectHandlers& direct = region.direct;
   if (esr.write()) {
-    const unsigned reg = esr.transfer_register();
-    const MmioResult result = direct.write(direct.context, offset, width, frame.x[reg], MmioLock::held);  // x[31]: XZR, 0
-    if (result != MmioResult::handled) return finish_unhandled_direct(vcpu, vm, frame, 0, result);
+    const uint64_t guest_register = frame.x[esr.transfer_register()];  // x[31]: XZR, 0
+    const MmioResult result = direct.write(direct.context, offset, width, guest_register, lock);
+    if (result != MmioResult::handled) return {result, 0};
   } else {
-    const MmioDirectRead answer = direct.read(direct.context, offset, width, MmioLock::held);
-    if (!answer.is_handled()) return finish_unhandled_direct(vcpu, vm, frame, answer.value(), answer.result());
+    const MmioDirectRead answer = direct.read(direct.context, offset, width, lock);
+    if (!answer.is_handled()) return {answer.result(), answer.value()};
     // Zero-extended already (the handlers' contract); to XZR it lands in x[31], not restored.
     // The register number read again from the frame rather than kept across the call: one
     // callee-saved register fewer.
     frame.x[arch::Esr(frame.esr).transfer_register()] = answer.register_value();
   }
   frame.elr += simple_instruction_length;
+  return {MmioResult::handled, 0};
+}
+
+// The locked path's access to a region with direct handlers. find() left the region's
+// index in the hint, and HPFAR_EL2 and the frame still give the address, for the
+// unhandled case.
+[[gnu::always_inline]] inline void emulate_direct_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame,
+                                                       const MmioRegion& region, uint64_t offset, arch::Esr esr) {
+  const DirectOutcome outcome = call_direct_handler(frame, region, offset, esr, MmioLock::held);
+  if (outcome.result != MmioResult::handled) finish_unhandled_direct(vcpu, vm, frame, outcome.read_value, outcome.result);
 }
 
 // A direct region's simple access without the VM's lock (MmioDirectHandlers): done, or
@@ -58,18 +72,7 @@ namespace bulkhead::vcpu {
 // it: the locked path calls it again and acts on its answer).
 [[gnu::always_inline]] inline bool emulate_direct_mmio_unlocked(ExceptionFrame& frame, const MmioRegion& region,
                                                                 uint64_t offset, arch::Esr esr) {
-  const unsigned width = esr.access_size();
-  const MmioDirectHandlers& direct = region.direct;
-  if (esr.write()) {
-    const uint64_t guest_register = frame.x[esr.transfer_register()];  // x[31]: XZR, 0
-    if (direct.write(direct.context, offset, width, guest_register, MmioLock::not_held) != MmioResult::handled) return false;
-  } else {
-    const MmioDirectRead answer = direct.read(direct.context, offset, width, MmioLock::not_held);
-    if (!answer.is_handled()) return false;
-    frame.x[arch::Esr(frame.esr).transfer_register()] = answer.register_value();  // x[31]: XZR, not restored
-  }
-  frame.elr += simple_instruction_length;
-  return true;
+  return call_direct_handler(frame, region, offset, esr, MmioLock::not_held).result == MmioResult::handled;
 }
 
 // A trapped access's region, or nullptr, with the offset inside it.
@@ -98,7 +101,7 @@ struct RegionHit {
 // call. Kept lean: after the device's call only the vCPU, the VM and the frame are needed
 // (the syndrome is read again from the frame), so few registers are saved. Inlined into
 // the data-abort exit (handle_data_abort_exit), the exit every trapped access takes; its
-// only address-taken local is the request, so its callers need no canary (as above).
+// only address-taken local is the request, so its callers need no canary.
 [[gnu::always_inline]] inline void emulate_mmio(Vcpu& vcpu, Vm& vm, ExceptionFrame& frame, uint64_t address,
                                                 RegionHit hit) {
   const arch::Esr esr(frame.esr);
