@@ -149,10 +149,12 @@ class QemuSession:
             return b"".join(self.chunks).decode("utf-8", errors="replace")
 
     def wait(self, timeout, until=None):
-        """Waits for QEMU to exit or for the line `until`; notes a timeout."""
+        """Waits for QEMU to exit or for the line `until` (a string, or a tuple of strings
+        that must all have appeared); notes a timeout."""
+        wanted = (until,) if isinstance(until, str) else tuple(until or ())
         deadline = time.monotonic() + timeout
         while self.process.poll() is None:
-            if until is not None and until in self.text():
+            if wanted and all(line in self.text() for line in wanted):
                 return
             if time.monotonic() > deadline:
                 self.timed_out = True
@@ -187,10 +189,15 @@ class QemuSession:
         return Run(self.text(), self.process.poll(), self.timed_out, self.command)
 
 
+REPORT_COMPLETE = "bulkhead: boot-complete"
+
+
 def boot(image, args, timeout=60, until=None):
-    """Boots `image` until QEMU exits (or, with `until`, until that line appeared)."""
+    """Boots `image` until QEMU exits, or, with `until`, until that line and the end of the
+    boot report have both appeared: a partition starts before the next is planned, so its
+    lines (even its `off`) can come out before the report's later partitions' lines."""
     session = QemuSession(image, args)
-    session.wait(timeout, until)
+    session.wait(timeout, None if until is None else (until, REPORT_COMPLETE))
     session.stop()
     return session.run()
 
