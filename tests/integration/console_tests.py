@@ -358,14 +358,11 @@ def flood(build):
     lines about the flood are told or counted, and input typed to the witness mid-flood
     reaches it. The in-time bounds are measured in host time, which a loaded host can
     stall for longer than they allow (a QEMU thread not run for 300-480 ms was seen in 3
-    of 16 runs on an idle 2-core machine, with the hypervisor unchanged): a run that breaks
-    only those is run once more, and the second must keep them. Everything else must hold
-    in every run."""
+    of 16 runs on an idle 2-core machine, with the hypervisor unchanged): they are checked
+    last, and a run that breaks only those is run once more (q.HostTimingFailure), the
+    second must keep them."""
     problems, run = flood_once(build)
-    if problems:
-        print(f"in-time bounds broken in the first run ({'; '.join(problems)}): running once more")
-        problems, run = flood_once(build)
-    run.expect(not problems, "; ".join(problems))
+    run.expect(not problems, "; ".join(problems), q.HostTimingFailure)
 
 
 if __name__ == "__main__":

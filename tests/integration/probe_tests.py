@@ -33,7 +33,9 @@ def expect_no_failures(run):
 
 
 # A gap: the heartbeat saw a 100 ms deadline only a whole period late. Far above what a
-# busy host causes (a few ms), far below what stopping its CPU would.
+# busy host usually causes (a few ms), far below what stopping its CPU would. Host time,
+# though: a host loaded enough to stall a QEMU thread longer (129 and 203 ms seen, 4 QEMUs
+# on 2 cores) breaks it too, so a scenario that breaks it runs once more (HostTimingFailure).
 LATENESS_LIMIT_US = 100000
 
 
@@ -43,7 +45,7 @@ def expect_heartbeat(run, count=20):
     expected = [f"[heartbeat] heartbeat {n}" for n in range(1, count + 1)] + ["[heartbeat] heartbeat done"]
     run.expect(beats == expected, f"heartbeat lines are not 1..{count} then done: {beats}")
     lateness = int(run.expect_match(r"^\[heartbeat\] beat lateness max-us [0-9]+$")[0].split()[-1])
-    run.expect(lateness < LATENESS_LIMIT_US, f"the heartbeat fell {lateness} us behind: a gap")
+    run.expect(lateness < LATENESS_LIMIT_US, f"the heartbeat fell {lateness} us behind: a gap", q.HostTimingFailure)
     print(f"heartbeat 1..{count}, at worst {lateness} us late")
 
 
