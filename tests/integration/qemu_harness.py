@@ -161,7 +161,8 @@ class QemuSession:
         wanted = (until,) if isinstance(until, str) else tuple(until or ())
         deadline = time.monotonic() + timeout
         while self.process.poll() is None:
-            if wanted and all(line in self.text() for line in wanted):
+            text = self.text() if wanted else ""
+            if wanted and all(line in text for line in wanted):
                 return
             if time.monotonic() > deadline:
                 self.timed_out = True
