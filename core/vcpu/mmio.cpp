@@ -19,8 +19,9 @@ const char* registration_error_name(RegistrationError error) {
 
 namespace {
 
-// MmioRegion::whole_widths: an access of 1, 2 or 4 bytes aligned to its width inside a
-// region whose base and size are multiples of 4 ends inside it too.
+// The widths (1, 2, 4) whose aligned accesses the region takes whole: an access of 1, 2
+// or 4 bytes aligned to its width inside a region whose base and size are multiples of 4
+// ends inside it too.
 uint8_t whole_widths(const MmioRegion& region) {
   constexpr uint64_t word = 4;
   if (region.unaligned || region.base % word != 0 || region.size % word != 0) return 0;
@@ -73,8 +74,7 @@ RegistrationError MmioRegistry::add(const MmioRegion& region, const MmioRegion**
   // Kept in address order: reports and tests see them as the guest's map.
   for (size_t i = count_; i > position; --i) regions_[i] = regions_[i - 1];
   regions_[position] = region;
-  regions_[position].whole_widths = whole_widths(region);
-  regions_[position].fast_accesses = fast_accesses_by_whole[regions_[position].whole_widths & 7];
+  regions_[position].fast_accesses = fast_accesses_by_whole[whole_widths(region) & 7];
   ++count_;
   return RegistrationError::none;
 }

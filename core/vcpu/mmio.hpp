@@ -109,13 +109,11 @@ struct MmioRegion {
   MmioDevice* device = nullptr;  // nullptr: `direct` serves the region
   uint8_t widths = widths::any;
   bool unaligned = false;  // accept accesses not aligned to their width
-  // Set by MmioRegistry::add(), whatever the caller gave: the widths (1, 2, 4) whose
-  // aligned accesses the region always takes whole, because its base and size are
-  // multiples of 4 and it wants alignment.
-  uint8_t whole_widths = 0;
-  // The same as the fast path asks it, one bit test instead of a width and an alignment
-  // test: bit fast_access_index(log2(width), address) is set when an access of that
-  // width at such an address is aligned and whole.
+  // Set by MmioRegistry::add(), whatever the caller gave: the accesses the region always
+  // takes whole, as the fast path asks it (one bit test instead of a width and an
+  // alignment test). Bit fast_access_index(log2(width), address) is set when an access
+  // of that width (1, 2, 4) at such an address is aligned, and the region's base and size
+  // are multiples of 4 and it wants alignment.
   uint16_t fast_accesses = 0;
   MmioDirectHandlers direct;
   // (64 bytes in all on a 64-bit target: the registry's index is a shift. Callers name

@@ -1,7 +1,7 @@
 // What the MMIO registry vouches for on the trap path (core/vcpu/mmio.hpp): regions served
-// by direct handlers (registration rules, direct_access), whole_widths (the fast path then
-// checks only alignment, with the same verdict as the full test) and hinted() (any hint is
-// a region, an empty one past the last).
+// by direct handlers (registration rules, direct_access), fast_accesses (the fast path
+// checks width and alignment in one bit test, with the same verdict as the full test)
+// and hinted() (any hint is a region, an empty one past the last).
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -131,33 +131,30 @@ TEST_CASE("mmio direct: direct_access() makes the device interface's request of 
   CHECK(MmioDirectRead::not_handled(MmioResult::unhandled, 0xffffffffu).value() == 0xffffffffu);
 }
 
-TEST_CASE("mmio direct: whole_widths and fast_accesses are set by add() for regions of whole words only, whatever the caller gave") {
+TEST_CASE("mmio direct: fast_accesses is set by add() for regions of whole words only, whatever the caller gave") {
   struct Case {
     uint64_t base;
     uint64_t size;
     uint8_t allowed;
     bool unaligned;
-    uint8_t whole;
     uint16_t fast;  // bit 4 * log2(width) + (address & 3)
   };
   const Case cases[] = {
       // Bytes at any address (bits 0-3), halfwords at 0 and 2 (4, 6), words at 0 (8).
-      {0x08000000, 0x10000, widths::any, false, widths::bytes_1 | widths::bytes_2 | widths::bytes_4, 0x15f},
-      {0x08000000, 0x10000, widths::bytes_4 | widths::bytes_8, false, widths::bytes_4, 0x100},
-      {0x08000000, 0x10000, widths::bytes_2, false, widths::bytes_2, 0x50},
-      {0x09000000, 0x6, widths::any, false, 0, 0},  // ends mid-word
-      {0x09000002, 0x8, widths::any, false, 0, 0},  // starts mid-word
-      {0x09000000, 0x1000, widths::any, true, 0, 0},
+      {0x08000000, 0x10000, widths::any, false, 0x15f},
+      {0x08000000, 0x10000, widths::bytes_4 | widths::bytes_8, false, 0x100},  // words only
+      {0x08000000, 0x10000, widths::bytes_2, false, 0x50},                    // halfwords only
+      {0x09000000, 0x6, widths::any, false, 0},  // ends mid-word
+      {0x09000002, 0x8, widths::any, false, 0},  // starts mid-word
+      {0x09000000, 0x1000, widths::any, true, 0},
   };
   for (const Case& c : cases) {
     CAPTURE(c.base);
     CAPTURE(c.size);
     MmioRegistry registry;
     MmioRegion region = device_region("r", c.base, c.size, c.allowed, c.unaligned);
-    region.whole_widths = 0xff;  // not the caller's to set
-    region.fast_accesses = 0xffff;
+    region.fast_accesses = 0xffff;  // not the caller's to set
     REQUIRE(registry.add(region) == RegistrationError::none);
-    CHECK(registry.at(0).whole_widths == c.whole);
     CHECK(registry.at(0).fast_accesses == c.fast);
   }
 }
