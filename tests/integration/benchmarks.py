@@ -15,7 +15,6 @@ import os
 import re
 import struct
 import sys
-import time
 
 import exit_profile
 import qemu_harness as q
@@ -131,6 +130,9 @@ def probe_guest(image):
     ])
 
 
+LINUX_FIRST_ENTRY = "bulkhead: partition linux first-entry "
+
+
 def main_job_boot(image):
     """The main job's image (bulkhead.img: Debian Linux with a 32 MB kernel, and the
     heartbeat) on the main job's machine as partition_tests.py boots it (its NVMe and NIC
@@ -138,14 +140,12 @@ def main_job_boot(image):
     the boot report: where the boot's time goes when the payload is large."""
     session = q.QemuSession(image, q.main_job_args("bench-main-job", extra=ICOUNT))
     try:
-        deadline = time.monotonic() + 240
-        while not ("bulkhead: boot-complete" in session.text() and "partition linux first-entry" in session.text()):
-            if session.process.poll() is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        session.wait(240, until=(q.REPORT_COMPLETE, LINUX_FIRST_ENTRY))
     finally:
         session.stop()
     run = session.run()
+    run.expect(any(line.startswith(LINUX_FIRST_ENTRY) for line in run.lines),
+               f"never printed {LINUX_FIRST_ENTRY!r} (waited 240 s)")
     run.expect_line("bulkhead: boot-complete")
     return "\n".join(boot_timeline(run, "bulkhead"))
 
@@ -250,6 +250,19 @@ def exit_breakdown(image):
                                          os.path.join(directory, "probe-bench.img"), args, cpu=1))
 
 
+def differing_lines(first, second):
+    """The lines of two runs' figures that differ, as `first:` / `second:` pairs (a line
+    only one run printed is paired with `(none)`)."""
+    first_lines, second_lines = first.split("\n"), second.split("\n")
+    pairs = []
+    for index in range(max(len(first_lines), len(second_lines))):
+        a = first_lines[index] if index < len(first_lines) else "(none)"
+        b = second_lines[index] if index < len(second_lines) else "(none)"
+        if a != b:
+            pairs += [f"  first:  {a}", f"  second: {b}"]
+    return pairs
+
+
 BENCHMARKS = [pci_enumeration, probe_guest, msi_latency, exit_breakdown, dma_throughput, main_job_boot, elf_sizes]
 
 
@@ -266,7 +279,8 @@ def main():
             if options.check_determinism:
                 again = benchmark(options.image)
                 if again != line:
-                    print(f"FAIL {benchmark.__name__}: not deterministic: {again}")
+                    print(f"FAIL {benchmark.__name__}: not deterministic; the second run differs in:")
+                    print("\n".join(differing_lines(line, again)))
                     return 1
     except q.TestFailure as failure:
         print(f"FAIL: {failure}")

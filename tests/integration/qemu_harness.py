@@ -155,13 +155,20 @@ class QemuSession:
         with self.lock:
             return b"".join(self.chunks).decode("utf-8", errors="replace")
 
+    def complete_text(self):
+        """The output up to its last newline. QEMU's UART emits one byte at a time, so the
+        output can end in half a line: a wait that matched it could stop QEMU with a figure
+        cut short (seen: `first-entry ... ns 13249` for `ns 132491472`)."""
+        text = self.text()
+        return text[:text.rfind("\n") + 1]
+
     def wait(self, timeout, until=None):
         """Waits for QEMU to exit or for the line `until` (a string, or a tuple of strings
-        that must all have appeared); notes a timeout."""
+        that must all have appeared in complete lines); notes a timeout."""
         wanted = (until,) if isinstance(until, str) else tuple(until or ())
         deadline = time.monotonic() + timeout
         while self.process.poll() is None:
-            text = self.text() if wanted else ""
+            text = self.complete_text() if wanted else ""
             if wanted and all(line in text for line in wanted):
                 return
             if time.monotonic() > deadline:
