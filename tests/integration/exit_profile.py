@@ -39,6 +39,7 @@ ENTRY_SAVE = ("el2_vectors", "exception_entry", "guest_synchronous_entry")
 RESTORE = ("exception_return", "guest_synchronous_return")
 PHASES = ("entry-save", "dispatch", "handler", "lr-work", "restore")
 VECTOR_SYNC_LOWER = 0x400
+VECTOR_IRQ_LOWER = 0x480
 # The machine the probe benchmark (tests/configs/probe-bench.dts) runs on, with the PCI
 # function its probe partition owns.
 PROBE_BENCH_DEVICES = ["-device", "pci-testdev"]
@@ -46,7 +47,6 @@ PROBE_BENCH_DEVICES = ["-device", "pci-testdev"]
 
 def probe_bench_args():
     return q.machine_args(smp=3, memory="1G", extra=["-icount", "shift=0,sleep=off", *PROBE_BENCH_DEVICES])
-VECTOR_IRQ_LOWER = 0x480
 
 
 class Symbols:
