@@ -11,6 +11,7 @@ The probe guest's figures come from build/probe-bench.img, next to --image
 Usage: benchmarks.py --image build/bulkhead.img [--check-determinism]
 """
 import argparse
+import itertools
 import os
 import re
 import struct
@@ -253,11 +254,8 @@ def exit_breakdown(image):
 def differing_lines(first, second):
     """The lines of two runs' figures that differ, as `first:` / `second:` pairs (a line
     only one run printed is paired with `(none)`)."""
-    first_lines, second_lines = first.split("\n"), second.split("\n")
     pairs = []
-    for index in range(max(len(first_lines), len(second_lines))):
-        a = first_lines[index] if index < len(first_lines) else "(none)"
-        b = second_lines[index] if index < len(second_lines) else "(none)"
+    for a, b in itertools.zip_longest(first.split("\n"), second.split("\n"), fillvalue="(none)"):
         if a != b:
             pairs += [f"  first:  {a}", f"  second: {b}"]
     return pairs
